@@ -1,0 +1,39 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "ImagePack",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "ImagePack", targets: ["ImagePack"]),
+        .executable(name: "imgpack", targets: ["imgpack"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: the codecs come from the host (Debian: libzstd-dev, zlib1g-dev).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // CRC-32C with the SSE4.2 / ARMv8 CRC instructions and a portable fallback.
+        .target(name: "CCRC32C"),
+        .target(
+            name: "ImagePack",
+            dependencies: [
+                "CZstd", "CZlib", "CCRC32C",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "imgpack",
+            dependencies: [
+                "ImagePack",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ImagePackTests", dependencies: ["ImagePack"]),
+        .testTarget(name: "ImgpackCLITests", dependencies: ["ImagePack"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

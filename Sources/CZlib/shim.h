@@ -1,0 +1,9 @@
+#include <zlib.h>
+
+/* deflateInit2 and inflateInit2 are macros in zlib.h; Swift cannot call macros. */
+static inline int czlib_deflateInit2(z_streamp strm, int level, int windowBits, int memLevel) {
+    return deflateInit2(strm, level, Z_DEFLATED, windowBits, memLevel, Z_DEFAULT_STRATEGY);
+}
+static inline int czlib_inflateInit2(z_streamp strm, int windowBits) {
+    return inflateInit2(strm, windowBits);
+}

@@ -1,0 +1,83 @@
+import CZstd
+
+/// Thin, bounded wrappers over libzstd. Every output buffer has a fixed capacity, so a
+/// decompression bomb fails with `dstSize_tooSmall` instead of allocating.
+enum Zstd {
+    static func isError(_ code: Int) -> Bool { ZSTD_isError(code) != 0 }
+    static func errorName(_ code: Int) -> String { String(cString: ZSTD_getErrorName(code)) }
+    static func errorCode(_ code: Int) -> Int { Int(ZSTD_getErrorCode(code).rawValue) }
+
+    /// Worst-case compressed size of `count` bytes.
+    static func bound(_ count: Int) -> Int { ZSTD_compressBound(count) }
+
+    /// A reusable compression context (one per worker thread).
+    final class Compressor: @unchecked Sendable {
+        private let context: OpaquePointer
+        let level: Int
+
+        init(level: Int) throws(ImagePackError) {
+            guard let context = ZSTD_createCCtx() else {
+                throw ImagePackError(.compressionFailed, "zstd could not allocate a compression context")
+            }
+            self.context = context
+            self.level = level
+            ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level))
+            ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1)
+            ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 0)
+        }
+        deinit { ZSTD_freeCCtx(context) }
+
+        /// Compresses `input` into `output`; returns the compressed size, or nil when it does not fit.
+        func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int? {
+            let result = ZSTD_compress2(context, output.baseAddress, output.count, input.baseAddress, input.count)
+            if isError(result) {
+                if ZSTD_getErrorCode(result) == ZSTD_error_dstSize_tooSmall { return nil }
+                throw ImagePackError(.compressionFailed, "zstd compression failed: \(errorName(result))", cause: errorCode(result))
+            }
+            return result
+        }
+    }
+
+    /// A reusable decompression context (one per worker thread).
+    final class Decompressor: @unchecked Sendable {
+        private let context: OpaquePointer
+
+        init() throws(ImagePackError) {
+            guard let context = ZSTD_createDCtx() else {
+                throw ImagePackError(.compressionFailed, "zstd could not allocate a decompression context")
+            }
+            self.context = context
+            // Refuse frames that ask for a window larger than 128 MiB (memory bound, spec L-limits).
+            ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, 27)
+        }
+        deinit { ZSTD_freeDCtx(context) }
+
+        /// Decompresses exactly one whole payload into `output`; returns the number of bytes produced.
+        /// Fails if the payload would produce more than `output.count` bytes.
+        func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
+            let result = ZSTD_decompressDCtx(context, output.baseAddress, output.count, input.baseAddress, input.count)
+            if isError(result) {
+                throw ImagePackError(.decompressionFailed, "zstd payload does not decode: \(errorName(result))", cause: errorCode(result))
+            }
+            return result
+        }
+
+        /// Streams frames from `input` until `output` is full or the input ends; trailing input is ignored.
+        /// Returns the bytes produced. Used for foreign formats (qcow2) that pad compressed clusters.
+        func decompressPrefix(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
+            ZSTD_DCtx_reset(context, ZSTD_reset_session_only)
+            var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+            var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+            while outBuffer.pos < outBuffer.size && inBuffer.pos < inBuffer.size {
+                let before = (inBuffer.pos, outBuffer.pos)
+                let result = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
+                if isError(result) {
+                    throw ImagePackError(.decompressionFailed, "zstd data does not decode: \(errorName(result))", cause: errorCode(result))
+                }
+                if result == 0 { break }  // frame complete
+                if before == (inBuffer.pos, outBuffer.pos) { break }  // no progress: input exhausted mid-frame
+            }
+            return outBuffer.pos
+        }
+    }
+}
