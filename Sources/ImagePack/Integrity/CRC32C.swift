@@ -8,7 +8,7 @@ public enum CRC32C {
         imagepack_crc32c(crc, bytes.baseAddress, bytes.count)
     }
 
-    public static func checksum<C: ContiguousBytes>(_ bytes: C, continuing crc: UInt32 = 0) -> UInt32 {
+    public static func checksum(_ bytes: [UInt8], continuing crc: UInt32 = 0) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0, continuing: crc) }
     }
 

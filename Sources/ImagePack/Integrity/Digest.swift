@@ -48,7 +48,7 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible, Comparable {
         Digest(SHA256.hash(data: bytes))
     }
 
-    public static func sha256<C: ContiguousBytes>(_ bytes: C) -> Digest {
+    public static func sha256(_ bytes: [UInt8]) -> Digest {
         bytes.withUnsafeBytes { sha256($0) }
     }
 

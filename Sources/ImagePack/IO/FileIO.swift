@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The errno of the last failed call, as a readable string.
+func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+
+/// A file opened for positional reads (`pread`), safe to share across threads.
+public final class ReadableFile: Sendable {
+    public let path: String
+    let descriptor: Int32
+    /// Size when opened; for pipes and character devices, nil.
+    public let size: UInt64?
+    /// Whether `pread` works on it (a regular file or block device).
+    public let isSeekable: Bool
+
+    /// Opens `path` read-only; "-" is standard input.
+    public init(path: String) throws(ImagePackError) {
+        self.path = path
+        if path == "-" {
+            descriptor = 0
+        } else {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                let code = errno
+                throw ImagePackError(.ioFailed, "cannot open for reading: \(errnoText(code))", cause: Int(code), path: path)
+            }
+            descriptor = fd
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let code = errno
+            if path != "-" { close(descriptor) }
+            throw ImagePackError(.ioFailed, "cannot stat: \(errnoText(code))", cause: Int(code), path: path)
+        }
+        let type = info.st_mode & S_IFMT
+        if type == S_IFREG {
+            size = UInt64(info.st_size)
+            isSeekable = true
+        } else if type == S_IFBLK {
+            let end = lseek(descriptor, 0, SEEK_END)
+            size = end >= 0 ? UInt64(end) : nil
+            isSeekable = end >= 0
+        } else if type == S_IFDIR {
+            if path != "-" { close(descriptor) }
+            throw ImagePackError(.invalidArgument, "is a directory, not a file", path: path)
+        } else {
+            size = nil
+            isSeekable = false
+        }
+    }
+
+    deinit { if descriptor != 0 { close(descriptor) } }
+
+    /// Reads exactly `buffer.count` bytes at `offset`; a short file is `.truncated`.
+    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw ImagePackError(.ioFailed, "read of \(buffer.count) bytes failed: \(errnoText(code))", offset: offset + UInt64(done), cause: Int(code), path: path)
+            }
+            if n == 0 {
+                throw ImagePackError(.truncated, "file ends at \(offset + UInt64(done)) but \(buffer.count - done) more bytes were expected", offset: offset + UInt64(done), path: path)
+            }
+            done += n
+        }
+    }
+
+    /// Reads `count` bytes at `offset` into a new array.
+    public func read(at offset: UInt64, count: Int) throws(ImagePackError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var failure: ImagePackError?
+        bytes.withUnsafeMutableBytes { buffer in
+            do throws(ImagePackError) { try read(at: offset, into: buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+
+    /// Sequential read for pipes: reads up to `buffer.count` bytes; returns 0 at end of input.
+    public func readSome(into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
+        while true {
+            let n = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            let code = errno
+            if code == EINTR { continue }
+            throw ImagePackError(.ioFailed, "read failed: \(errnoText(code))", cause: Int(code), path: path)
+        }
+    }
+
+    /// The next offset at or after `offset` that holds data (SEEK_DATA), or nil if the rest is a hole.
+    /// Returns `offset` itself when the file system cannot tell.
+    func nextData(from offset: UInt64) -> UInt64? {
+        let result = lseek(descriptor, off_t(offset), 3 /* SEEK_DATA */)
+        if result >= 0 { return UInt64(result) }
+        return errno == ENXIO ? nil : offset
+    }
+
+    /// The next hole at or after `offset` (SEEK_HOLE); the end of the file if none.
+    func nextHole(from offset: UInt64) -> UInt64 {
+        let result = lseek(descriptor, off_t(offset), 4 /* SEEK_HOLE */)
+        return result >= 0 ? UInt64(result) : (size ?? offset)
+    }
+}
+
+/// A raw disk image file (or block device) as a stream source. Holes of a sparse file are
+/// reported as known zeros, so they are never read.
+public struct RawFileDiskSource: DiskSource {
+    public let file: ReadableFile
+    public let logicalSize: UInt64
+
+    public init(path: String) throws(ImagePackError) {
+        let file = try ReadableFile(path: path)
+        guard file.isSeekable, let size = file.size else {
+            throw ImagePackError(.invalidArgument, "a disk source must be a regular file or block device, not a pipe", path: path)
+        }
+        self.file = file
+        self.logicalSize = size
+    }
+
+    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
+        try file.read(at: offset, into: buffer)
+    }
+
+    public func isKnownZero(offset: UInt64, length: Int) -> Bool {
+        guard let data = file.nextData(from: offset) else { return true }
+        return data >= offset + UInt64(length)
+    }
+}
