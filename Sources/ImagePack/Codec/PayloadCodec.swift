@@ -50,7 +50,7 @@ final class PayloadDecoder: @unchecked Sendable {
         switch codec {
         case .stored:
             guard payload.count == output.count else {
-                throw ImagePackError(.chunkSizeMismatch, "stored payload is \(payload.count) bytes but the chunk is \(output.count)", rule: "V31")
+                throw ImagePackError(.chunkSizeMismatch, "stored payload is \(payload.count) bytes but the chunk is \(output.count)", rule: "V27")
             }
             if let dst = output.baseAddress, let src = payload.baseAddress { dst.copyMemory(from: src, byteCount: payload.count) }
         case .zstd:
@@ -58,7 +58,7 @@ final class PayloadDecoder: @unchecked Sendable {
             let produced: Int
             do { produced = try zstd!.decompress(payload, into: output) } catch {
                 var e = error
-                e.rule = "V32"
+                e.rule = "V27"
                 if e.message.contains("Destination buffer is too small") {
                     e.code = .chunkSizeMismatch
                     e.message = "zstd payload decodes to more than the chunk's \(output.count) bytes (decompression bomb or lie)"
@@ -66,27 +66,27 @@ final class PayloadDecoder: @unchecked Sendable {
                 throw e
             }
             guard produced == output.count else {
-                throw ImagePackError(.chunkSizeMismatch, "zstd payload decodes to \(produced) bytes but the chunk is \(output.count)", rule: "V32")
+                throw ImagePackError(.chunkSizeMismatch, "zstd payload decodes to \(produced) bytes but the chunk is \(output.count)", rule: "V27")
             }
         case .zlib:
             if zlib == nil { zlib = try Zlib.Decompressor(wrapping: .zlib) }
             var outcome: Zlib.Decompressor.Outcome
             do { outcome = try zlib!.inflate(payload, into: output) } catch {
                 var e = error
-                e.rule = "V32"
+                e.rule = "V27"
                 throw e
             }
             guard outcome.ended else {
                 if outcome.produced == output.count {
-                    throw ImagePackError(.chunkSizeMismatch, "zlib payload decodes to more than the chunk's \(output.count) bytes (decompression bomb or lie)", rule: "V32")
+                    throw ImagePackError(.chunkSizeMismatch, "zlib payload decodes to more than the chunk's \(output.count) bytes (decompression bomb or lie)", rule: "V27")
                 }
-                throw ImagePackError(.decompressionFailed, "zlib payload ends before its stream does", rule: "V32")
+                throw ImagePackError(.decompressionFailed, "zlib payload ends before its stream does", rule: "V27")
             }
             guard outcome.produced == output.count else {
-                throw ImagePackError(.chunkSizeMismatch, "zlib payload decodes to \(outcome.produced) bytes but the chunk is \(output.count)", rule: "V32")
+                throw ImagePackError(.chunkSizeMismatch, "zlib payload decodes to \(outcome.produced) bytes but the chunk is \(output.count)", rule: "V27")
             }
             guard outcome.consumed == payload.count else {
-                throw ImagePackError(.decompressionFailed, "zlib payload has \(payload.count - outcome.consumed) bytes after its stream end", rule: "V32")
+                throw ImagePackError(.decompressionFailed, "zlib payload has \(payload.count - outcome.consumed) bytes after its stream end", rule: "V27")
             }
         }
     }

@@ -76,11 +76,7 @@ public final class ReadableFile: Sendable {
     /// Reads `count` bytes at `offset` into a new array.
     public func read(at offset: UInt64, count: Int) throws(ImagePackError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
-        var failure: ImagePackError?
-        bytes.withUnsafeMutableBytes { buffer in
-            do throws(ImagePackError) { try read(at: offset, into: buffer) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        try withMutableBytes(&bytes) { (buffer) throws(ImagePackError) in try read(at: offset, into: buffer) }
         return bytes
     }
 

@@ -1,0 +1,196 @@
+/// One row of the index (spec §8.2): where a chunk's content lives and what it hashes to.
+public struct ChunkEntry: Sendable, Hashable {
+    public var kind: ChunkKind
+    public var codec: Codec
+    public var stream: UInt32
+    public var logicalOffset: UInt64
+    public var logicalLength: UInt32
+    public var payloadLength: UInt32
+    /// File offset of the chunk's CHNK record; 0 for chunks with no record (zero, parent).
+    /// For a `reference` chunk: the record offset of the chunk it repeats.
+    public var recordOffset: UInt64
+    /// SHA-256 of the chunk's logical content (for zero chunks, of that many zero bytes).
+    public var contentDigest: Digest
+
+    public var logicalEnd: UInt64 { logicalOffset + UInt64(logicalLength) }
+    /// Bytes the chunk occupies in the file (record prefix plus payload), 0 if it has no record.
+    public var storedSize: UInt64 {
+        kind == .data || kind == .fill ? UInt64(Layout.chunkPrefixSize) + UInt64(payloadLength) : 0
+    }
+
+    init(header: ChunkHeader, recordOffset: UInt64) {
+        kind = header.kind
+        codec = header.codec
+        stream = header.stream
+        logicalOffset = header.logicalOffset
+        logicalLength = header.logicalLength
+        payloadLength = header.payloadLength
+        self.recordOffset = recordOffset
+        contentDigest = header.contentDigest
+    }
+
+    init(zeroIn stream: UInt32, offset: UInt64, length: UInt32, digest: Digest) {
+        kind = .zero
+        codec = .stored
+        self.stream = stream
+        logicalOffset = offset
+        logicalLength = length
+        payloadLength = 0
+        recordOffset = 0
+        contentDigest = digest
+    }
+
+    /// Whether the CHNK record's header says the same as this entry (rule V34).
+    func matches(_ h: ChunkHeader) -> Bool {
+        h.kind == kind && h.codec == codec && h.stream == stream && h.logicalOffset == logicalOffset
+            && h.logicalLength == logicalLength && h.payloadLength == payloadLength && h.contentDigest == contentDigest
+    }
+}
+
+/// The INDX record (spec §8): the manifest of every chunk, and the digests the root is made from.
+struct ImageIndex: Equatable {
+    var metadataDigest: Digest
+    var streamTableDigest: Digest
+    /// Root digest of the parent image; `.zero` when the image stands alone.
+    var parentDigest: Digest = .zero
+    var entries: [ChunkEntry]
+
+    func encodeBody() -> [UInt8] {
+        var w = ByteWriter(capacity: Layout.indexFixedSize + entries.count * Layout.indexEntrySize)
+        w.u32(UInt32(entries.count))
+        w.u32(0)
+        w.digest(metadataDigest)
+        w.digest(streamTableDigest)
+        w.digest(parentDigest)
+        w.zeros(8)
+        for e in entries {
+            w.u8(e.kind.rawValue)
+            w.u8(e.codec.rawValue)
+            w.u16(0)
+            w.u32(e.stream)
+            w.u64(e.logicalOffset)
+            w.u32(e.logicalLength)
+            w.u32(e.payloadLength)
+            w.u64(e.recordOffset)
+            w.digest(e.contentDigest)
+        }
+        return w.bytes
+    }
+
+    /// Parses an INDX body (without CRC) found at file offset `offset` (rules V30-V31).
+    static func decodeBody(_ body: [UInt8], at offset: UInt64, limits: ImageLimits) throws(ImagePackError) -> ImageIndex {
+        var c = ByteCursor(body, base: offset, context: "index")
+        let count = Int(try c.u32("chunkCount"))
+        guard count <= limits.maxChunks else {
+            throw ImagePackError(.limitExceeded, "the index lists \(count) chunks, more than the limit \(limits.maxChunks)", rule: "V30", offset: offset, field: "chunkCount")
+        }
+        guard body.count == Layout.indexFixedSize + count * Layout.indexEntrySize else {
+            throw ImagePackError(.malformedField, "the index lists \(count) chunks but its body is \(body.count) bytes", rule: "V30", offset: offset, field: "chunkCount")
+        }
+        try c.reserved(4, "reserved")
+        var index = ImageIndex(
+            metadataDigest: try c.digest("metadataDigest"), streamTableDigest: try c.digest("streamTableDigest"),
+            parentDigest: try c.digest("parentDigest"), entries: [])
+        try c.reserved(8, "reserved")
+        index.entries.reserveCapacity(count)
+        for i in 0..<count {
+            c.context = "index entry \(i)"
+            let at = c.offset
+            let kindRaw = try c.u8("kind")
+            guard let kind = ChunkKind(rawValue: kindRaw) else {
+                throw ImagePackError(.unknownChunkKind, "chunk kind \(kindRaw) is unknown", rule: "V31", offset: at, chunk: i, field: "kind")
+            }
+            let codecRaw = try c.u8("codec")
+            guard let codec = Codec(rawValue: codecRaw) else {
+                throw ImagePackError(.unknownCodec, "codec \(codecRaw) is unknown", rule: "V31", offset: at + 1, chunk: i, field: "codec")
+            }
+            try c.reserved(2, "flags")
+            let header = ChunkHeader(
+                kind: kind, codec: codec, stream: try c.u32("stream"), logicalOffset: try c.u64("logicalOffset"),
+                logicalLength: try c.u32("logicalLength"), payloadLength: try c.u32("payloadLength"), payloadCRC: 0,
+                contentDigest: .zero)
+            let recordOffset = try c.u64("recordOffset")
+            var entry = ChunkEntry(header: header, recordOffset: recordOffset)
+            entry.contentDigest = try c.digest("contentDigest")
+            do throws(ImagePackError) { try header.checkShape(at: at, limits: limits) } catch {
+                var e = error
+                e.rule = "V31"
+                e.chunk = i
+                throw e
+            }
+            index.entries.append(entry)
+        }
+        return index
+    }
+
+    /// Checks that the chunks tile every stream exactly and that their records lie, in order and
+    /// without overlap, inside the data area `dataStart ..< dataEnd` (rules V32-V33).
+    func checkLayout(streams: [StreamInfo], dataStart: UInt64, dataEnd: UInt64, indexOffset: UInt64) throws(ImagePackError) {
+        var streamIndex = 0
+        var expectedOffset: UInt64 = 0
+        var lastRecordEnd = dataStart
+        func entryOffset(_ i: Int) -> UInt64 { indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize) }
+        for (i, e) in entries.enumerated() {
+            // Skip streams that are complete (empty streams have no chunks).
+            while streamIndex < streams.count && expectedOffset == streams[streamIndex].logicalSize && Int(e.stream) != streamIndex {
+                streamIndex += 1
+                expectedOffset = 0
+            }
+            guard streamIndex < streams.count, Int(e.stream) == streamIndex else {
+                throw ImagePackError(.chunkLayoutInvalid, "chunk belongs to stream \(e.stream) but stream \(streamIndex) is not yet complete or the stream does not exist; chunks must be sorted by stream and cover each one exactly once", rule: "V32", offset: entryOffset(i), chunk: i, stream: "\(e.stream)", field: "stream")
+            }
+            guard e.logicalOffset == expectedOffset else {
+                let what = e.logicalOffset < expectedOffset ? "overlaps the previous chunk" : "leaves a gap after the previous chunk"
+                throw ImagePackError(.chunkLayoutInvalid, "chunk at logical offset \(e.logicalOffset) \(what) (expected \(expectedOffset))", rule: "V32", offset: entryOffset(i), chunk: i, stream: streams[streamIndex].name, field: "logicalOffset")
+            }
+            let (end, overflow) = e.logicalOffset.addingReportingOverflow(UInt64(e.logicalLength))
+            guard !overflow, end <= streams[streamIndex].logicalSize else {
+                throw ImagePackError(.chunkLayoutInvalid, "chunk ends past the end of its stream (\(streams[streamIndex].logicalSize) bytes)", rule: "V32", offset: entryOffset(i), chunk: i, stream: streams[streamIndex].name, field: "logicalLength")
+            }
+            expectedOffset = end
+            switch e.kind {
+            case .data, .fill:
+                guard e.recordOffset >= lastRecordEnd else {
+                    throw ImagePackError(.chunkLayoutInvalid, "chunk record at \(e.recordOffset) lies before the data area or overlaps the previous chunk's record (which ends at \(lastRecordEnd))", rule: "V33", offset: entryOffset(i), chunk: i, field: "recordOffset")
+                }
+                let (recordEnd, overflow2) = e.recordOffset.addingReportingOverflow(e.storedSize)
+                guard !overflow2, recordEnd <= dataEnd else {
+                    throw ImagePackError(.chunkLayoutInvalid, "chunk record at \(e.recordOffset) extends past the data area (ends at \(dataEnd))", rule: "V33", offset: entryOffset(i), chunk: i, field: "recordOffset")
+                }
+                lastRecordEnd = recordEnd
+            case .zero, .parent:
+                guard e.recordOffset == 0 else {
+                    throw ImagePackError(.chunkLayoutInvalid, "a \(e.kind) chunk has no record, so its record offset must be 0", rule: "V33", offset: entryOffset(i), chunk: i, field: "recordOffset")
+                }
+            case .reference:
+                throw ImagePackError(.unknownCriticalFeature, "reference chunks are not supported by this reader", rule: "V5", offset: entryOffset(i), chunk: i, field: "kind")
+            }
+        }
+        // Any streams left must be complete (or empty).
+        while streamIndex < streams.count {
+            guard expectedOffset == streams[streamIndex].logicalSize else {
+                throw ImagePackError(.chunkLayoutInvalid, "stream \"\(streams[streamIndex].name)\" is covered only up to \(expectedOffset) of \(streams[streamIndex].logicalSize) bytes", rule: "V32", offset: indexOffset, stream: streams[streamIndex].name)
+            }
+            streamIndex += 1
+            expectedOffset = 0
+        }
+    }
+
+    /// The image's identity (spec §8.3): covers metadata, streams, parent and every chunk's content,
+    /// but not codecs or file positions, so recompressing an image keeps its root digest.
+    func rootDigest() -> Digest {
+        var b = DigestBuilder()
+        b.update(Layout.rootDomain)
+        b.update(metadataDigest)
+        b.update(streamTableDigest)
+        b.update(parentDigest)
+        b.update(UInt64(entries.count))
+        for e in entries {
+            b.update(e.stream)
+            b.update(e.logicalOffset)
+            b.update(e.logicalLength)
+            b.update(e.contentDigest)
+        }
+        return b.finalize()
+    }
+}

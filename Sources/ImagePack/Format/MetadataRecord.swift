@@ -1,0 +1,125 @@
+import Foundation
+
+/// Encoding of the META record body (spec §5): schema version, encoding, canonical JSON.
+enum MetadataRecord {
+    static let encodingJSON: UInt32 = 1
+
+    /// Canonical JSON: keys sorted, no insignificant white space, "/" not escaped.
+    static func canonicalJSON(_ metadata: ImageMetadata) throws(ImagePackError) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return Array(try encoder.encode(metadata))
+        } catch {
+            throw ImagePackError(.invalidArgument, "metadata cannot be encoded as JSON: \(error)")
+        }
+    }
+
+    static func encodeBody(json: [UInt8], schemaVersion: Int) -> [UInt8] {
+        var w = ByteWriter(capacity: json.count + 8)
+        w.u32(UInt32(schemaVersion))
+        w.u32(encodingJSON)
+        w.append(json)
+        return w.bytes
+    }
+
+    /// Parses a META body (without CRC) found at `offset`; returns the metadata and its JSON bytes (rules V11-V12).
+    static func decodeBody(_ body: [UInt8], at offset: UInt64, limits: ImageLimits) throws(ImagePackError) -> (ImageMetadata, [UInt8]) {
+        var c = ByteCursor(body, base: offset, context: "metadata")
+        let schema = try c.u32("schemaVersion")
+        guard schema == 1 else {
+            throw ImagePackError(.invalidMetadata, "metadata schema version \(schema) is unknown (this library reads 1); use a newer imgpack", rule: "V11", offset: offset, field: "schemaVersion")
+        }
+        let encoding = try c.u32("encoding")
+        guard encoding == encodingJSON else {
+            throw ImagePackError(.invalidMetadata, "metadata encoding \(encoding) is unknown (1 = JSON)", rule: "V11", offset: offset + 4, field: "encoding")
+        }
+        let json = Array(body[8...])
+        guard json.count <= limits.maxMetadataSize else {
+            throw ImagePackError(.limitExceeded, "metadata is \(json.count) bytes, over the limit \(limits.maxMetadataSize)", rule: "V11", offset: offset + 8)
+        }
+        guard String(validating: json, as: UTF8.self) != nil else {
+            throw ImagePackError(.invalidMetadata, "metadata is not valid UTF-8", rule: "V11", offset: offset + 8)
+        }
+        let metadata: ImageMetadata
+        do {
+            metadata = try JSONDecoder().decode(ImageMetadata.self, from: Data(json))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw ImagePackError(.invalidMetadata, "metadata lacks the required field \"\(key.stringValue)\"", rule: "V11", offset: offset + 8, field: key.stringValue)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ImagePackError(.invalidMetadata, "metadata field \"\(path)\" has the wrong type", rule: "V11", offset: offset + 8, field: path)
+        } catch let DecodingError.dataCorrupted(context) {
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ImagePackError(.invalidMetadata, "metadata is not valid: \(context.debugDescription) \(path.isEmpty ? "" : "at \(path)")", rule: "V11", offset: offset + 8, field: path.isEmpty ? nil : path)
+        } catch {
+            throw ImagePackError(.invalidMetadata, "metadata is not valid JSON of the schema: \(error)", rule: "V11", offset: offset + 8)
+        }
+        do throws(ImagePackError) { try metadata.validate() } catch {
+            var e = error
+            e.offset = offset + 8
+            throw e
+        }
+        return (metadata, json)
+    }
+}
+
+extension ImageMetadata {
+    /// Checks the bounds of spec §5.2 (rule V12). The writer calls it too, so it never writes what readers refuse.
+    public func validate() throws(ImagePackError) {
+        func check(_ ok: Bool, _ field: String, _ message: String) throws(ImagePackError) {
+            if !ok { throw ImagePackError(.invalidMetadata, message, rule: "V12", field: field) }
+        }
+        func text(_ value: String?, _ field: String, max: Int, required: Bool = false) throws(ImagePackError) {
+            guard let value else {
+                try check(!required, field, "\(field) is required")
+                return
+            }
+            try check(!required || !value.isEmpty, field, "\(field) must not be empty")
+            try check(value.utf8.count <= max, field, "\(field) is \(value.utf8.count) bytes, at most \(max) allowed")
+            try check(!value.unicodeScalars.contains { $0.value < 0x20 && $0 != "\t" }, field, "\(field) contains control characters")
+        }
+        try check(schemaVersion == 1, "schemaVersion", "schemaVersion must be 1")
+        try text(name, "name", max: 128, required: true)
+        try text(description, "description", max: 4096)
+        try text(os.family, "os.family", max: 32, required: true)
+        try text(os.distribution, "os.distribution", max: 64)
+        try text(os.version, "os.version", max: 64)
+        try check((1...4096).contains(vcpuCount), "vcpuCount", "vcpuCount \(vcpuCount) is outside 1...4096")
+        try check((1...(16 << 20)).contains(memoryMiB), "memoryMiB", "memoryMiB \(memoryMiB) is outside 1...16777216 (16 TiB)")
+        try text(createdAt, "createdAt", max: 40)
+        if let createdAt { try check(Self.isRFC3339(createdAt), "createdAt", "createdAt \"\(createdAt)\" is not an RFC 3339 time such as 2026-11-27T10:00:00Z") }
+        try text(sourceInstanceID, "sourceInstanceID", max: 128)
+        try text(region, "region", max: 64)
+        try text(ownerAccount, "ownerAccount", max: 128)
+        try check(sharedWith.count <= 1000, "sharedWith", "sharedWith lists \(sharedWith.count) accounts, at most 1000 allowed")
+        for account in sharedWith { try text(account, "sharedWith", max: 128, required: true) }
+        try check(Set(sharedWith).count == sharedWith.count, "sharedWith", "sharedWith lists an account twice")
+        try check(visibility == .shared || sharedWith.isEmpty, "sharedWith", "sharedWith is only meaningful with visibility \"shared\"")
+        try check(tags.count <= 256, "tags", "\(tags.count) tags, at most 256 allowed")
+        for (key, value) in tags {
+            try text(key, "tags", max: 128, required: true)
+            try text(value, "tags.\(key)", max: 256)
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
+    static func isRFC3339(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && b[range].allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        guard b.count >= 20, digits(0..<4), b[4] == 0x2D, digits(5..<7), b[7] == 0x2D, digits(8..<10),
+            b[10] == 0x54 || b[10] == 0x74, digits(11..<13), b[13] == 0x3A, digits(14..<16), b[16] == 0x3A, digits(17..<19)
+        else { return false }
+        var i = 19
+        if b[i] == 0x2E {
+            i += 1
+            let start = i
+            while i < b.count && b[i] >= 0x30 && b[i] <= 0x39 { i += 1 }
+            if i == start { return false }
+        }
+        guard i < b.count else { return false }
+        if b[i] == 0x5A || b[i] == 0x7A { return i + 1 == b.count }
+        guard b[i] == 0x2B || b[i] == 0x2D, i + 6 == b.count, digits(i + 1..<i + 3), b[i + 3] == 0x3A, digits(i + 4..<i + 6) else { return false }
+        return true
+    }
+}

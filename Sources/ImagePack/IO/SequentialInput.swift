@@ -1,0 +1,84 @@
+/// Buffered front-to-back reading of a file or pipe, counting the position for error messages.
+final class SequentialInput {
+    let file: ReadableFile
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var start = 0
+    private var end = 0
+    /// File offset of the next byte `read` returns.
+    private(set) var position: UInt64 = 0
+
+    init(file: ReadableFile, bufferSize: Int = 1 << 20) {
+        self.file = file
+        buffer = .allocate(byteCount: bufferSize, alignment: 64)
+    }
+    deinit { buffer.deallocate() }
+
+    /// Fills `target` completely; the input ending first is `.truncated` with `what` in the message.
+    func read(into target: UnsafeMutableRawBufferPointer, what: String) throws(ImagePackError) {
+        var done = 0
+        while done < target.count {
+            if start == end {
+                // Large reads bypass the buffer.
+                if target.count - done >= buffer.count {
+                    let n = try file.readSome(into: UnsafeMutableRawBufferPointer(rebasing: target[done...]))
+                    if n == 0 { throw truncated(what) }
+                    done += n
+                    position += UInt64(n)
+                    continue
+                }
+                start = 0
+                end = try file.readSome(into: buffer)
+                if end == 0 { throw truncated(what) }
+            }
+            let take = min(end - start, target.count - done)
+            target.baseAddress!.advanced(by: done).copyMemory(from: buffer.baseAddress!.advanced(by: start), byteCount: take)
+            start += take
+            done += take
+            position += UInt64(take)
+        }
+    }
+
+    func read(count: Int, what: String) throws(ImagePackError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        try withMutableBytes(&bytes) { (raw) throws(ImagePackError) in try read(into: raw, what: what) }
+        return bytes
+    }
+
+    /// Reads and drops `count` bytes without holding them.
+    func skip(_ count: UInt64, what: String) throws(ImagePackError) {
+        var left = count
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { scratch.deallocate() }
+        while left > 0 {
+            let n = Int(min(left, UInt64(scratch.count)))
+            try read(into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<n]), what: what)
+            left -= UInt64(n)
+        }
+    }
+
+    /// Reads whatever is available (buffered bytes first), up to `target.count`; 0 at the end.
+    func readSome(into target: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
+        if start == end {
+            start = 0
+            end = try file.readSome(into: buffer)
+            if end == 0 { return 0 }
+        }
+        let take = min(end - start, target.count)
+        target.baseAddress!.copyMemory(from: buffer.baseAddress!.advanced(by: start), byteCount: take)
+        start += take
+        position += UInt64(take)
+        return take
+    }
+
+    /// Whether the input has ended (no byte left).
+    func atEnd() throws(ImagePackError) -> Bool {
+        if start < end { return false }
+        start = 0
+        end = try file.readSome(into: buffer)
+        return end == 0
+    }
+
+    private func truncated(_ what: String) -> ImagePackError {
+        ImagePackError(.truncated, "the input ends at \(position) inside \(what): the image was cut off", offset: position, path: file.path)
+    }
+}

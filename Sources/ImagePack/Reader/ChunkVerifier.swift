@@ -1,0 +1,38 @@
+/// Decoding and checking one chunk's payload: the part both readers share (rules V26-V28).
+enum ChunkVerifier {
+    /// Checks the payload CRC, decodes into `output` (exactly the chunk's length) and, when asked,
+    /// checks the content digest. `payloadOffset` is the payload's file offset, for errors.
+    static func decode(
+        _ header: ChunkHeader, payload: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+        decoder: PayloadDecoder, verifyDigest: Bool, payloadOffset: UInt64
+    ) throws(ImagePackError) {
+        precondition(output.count == Int(header.logicalLength))
+        guard CRC32C.checksum(payload) == header.payloadCRC else {
+            throw ImagePackError(.chunkChecksumMismatch, "stored bytes of the chunk do not match their CRC-32C: the payload is damaged", rule: "V26", offset: payloadOffset, field: "payload")
+        }
+        switch header.kind {
+        case .data:
+            do throws(ImagePackError) { try decoder.decode(header.codec, payload, into: output) } catch {
+                var e = error
+                e.offset = payloadOffset
+                throw e
+            }
+        case .fill:
+            let pattern = payload.loadUnaligned(as: UInt64.self)
+            var i = 0
+            while i < output.count {
+                output.storeBytes(of: pattern, toByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+        case .zero:
+            output.initializeMemory(as: UInt8.self, repeating: 0)
+        case .reference, .parent:
+            throw ImagePackError(.unknownCriticalFeature, "\(header.kind) chunks are not supported by this reader", rule: "V5", offset: payloadOffset)
+        }
+        if verifyDigest {
+            guard Digest.sha256(UnsafeRawBufferPointer(output)) == header.contentDigest else {
+                throw ImagePackError(.chunkHashMismatch, "decoded chunk does not match its SHA-256: the content is not what was written", rule: "V28", offset: payloadOffset, field: "contentDigest")
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+import Dispatch
+import Synchronization
+
+/// Random access to an image in a seekable file: finds everything from the footer, then reads,
+/// decompresses and verifies only the chunks a request touches.
+///
+/// Opening checks the whole structure (header, metadata, stream table, index, footer and the
+/// root digest recomputed from the index) but no chunk payloads; ``verify(progress:)`` checks
+/// every chunk. Safe to use from several threads at once.
+public final class ImageReader: Sendable {
+    public let path: String
+    public let metadata: ImageMetadata
+    /// The canonical JSON the metadata was read from.
+    public let metadataJSON: [UInt8]
+    public let streams: [StreamInfo]
+    /// The image's identity: equal digests mean equal metadata, streams and content (spec §8.3).
+    public let rootDigest: Digest
+    public let entries: [ChunkEntry]
+    public let fileLength: UInt64
+    public let chunkSize: UInt32
+    public let limits: ImageLimits
+    let file: ReadableFile
+    let footer: FileFooter
+    /// For each stream, the range of `entries` that belongs to it.
+    let streamEntries: [Range<Int>]
+    private let decoders = Mutex<[PayloadDecoder]>([])
+    /// The most recently decoded chunk, so small sequential reads decode each chunk once.
+    private let recent = Mutex<(index: Int, bytes: [UInt8])?>(nil)
+
+    /// Opens and checks the image at `path` (rules V1-V43, except chunk payloads).
+    public convenience init(path: String, limits: ImageLimits = .init()) throws(ImagePackError) {
+        let file: ReadableFile
+        do { file = try ReadableFile(path: path) } catch { throw error.at(path: path) }
+        try self.init(file: file, limits: limits)
+    }
+
+    init(file: ReadableFile, limits: ImageLimits) throws(ImagePackError) {
+        do throws(ImagePackError) {
+            guard file.isSeekable, let length = file.size else {
+                throw ImagePackError(.invalidArgument, "random access needs a regular file; read pipes with the streaming reader")
+            }
+            self.file = file
+            path = file.path
+            fileLength = length
+            self.limits = limits
+            guard length >= UInt64(Layout.headerSize + Layout.footerSize) else {
+                throw ImagePackError(.truncated, "the file is \(length) bytes, too short for an ImagePack image", rule: "V40", offset: 0)
+            }
+            let header = try FileHeader.decode(try file.read(at: 0, count: Layout.headerSize))
+            chunkSize = header.chunkSize
+            if header.critical.contains(.parent) {
+                throw ImagePackError(.parentRequired, "the image is a delta on a parent image; reading delta images is not supported yet", rule: "V5", offset: 16, field: "criticalFeatures")
+            }
+            let footerOffset = length - UInt64(Layout.footerSize)
+            footer = try FileFooter.decode(try file.read(at: footerOffset, count: Layout.footerSize), at: footerOffset)
+            guard footer.fileLength == length else {
+                let what = footer.fileLength < length ? "has \(length - footer.fileLength) bytes appended after its end" : "was cut off"
+                throw ImagePackError(footer.fileLength < length ? .trailingData : .truncated, "the footer says the image is \(footer.fileLength) bytes but the file is \(length): it \(what)", rule: "V42", offset: footerOffset + 32, field: "fileLength")
+            }
+            // The index ends where the signatures (or, without them, the footer) begin.
+            let indexEnd = footer.signaturesOffset == 0 ? footerOffset : footer.signaturesOffset
+            let (computedEnd, overflow) = footer.indexOffset.addingReportingOverflow(footer.indexLength)
+            guard !overflow, footer.indexOffset >= UInt64(Layout.headerSize), computedEnd == indexEnd,
+                footer.signaturesOffset == 0 || footer.signaturesOffset + footer.signaturesLength == footerOffset
+            else {
+                throw ImagePackError(.malformedField, "the footer's index location (\(footer.indexOffset), \(footer.indexLength) bytes) does not end where the footer begins", rule: "V42", offset: footerOffset, field: "indexOffset")
+            }
+            guard footer.indexLength <= UInt64(Layout.envelopeSize + limits.maxIndexBody), footer.indexLength >= UInt64(Layout.envelopeSize + Layout.indexFixedSize + 4) else {
+                throw ImagePackError(.limitExceeded, "the index is \(footer.indexLength) bytes, outside what \(limits.maxChunks) chunks need", rule: "V30", offset: footerOffset + 8, field: "indexLength")
+            }
+            let indexRecord = try file.read(at: footer.indexOffset, count: Int(footer.indexLength))
+            let indexEnvelope = try RecordEnvelope.decode(indexRecord, at: footer.indexOffset)
+            guard indexEnvelope.type == .index, indexEnvelope.bodyLength == footer.indexLength - UInt64(Layout.envelopeSize) else {
+                throw ImagePackError(.unexpectedRecord, "expected the INDX record at \(footer.indexOffset), found \(indexEnvelope.type) of \(indexEnvelope.bodyLength) bytes", rule: "V30", offset: footer.indexOffset, field: "type")
+            }
+            let indexBody = try checkStructuralRecord(indexRecord, at: footer.indexOffset, rule: "V30", code: .indexChecksumMismatch)
+            let index = try ImageIndex.decodeBody(indexBody, at: footer.indexOffset + UInt64(Layout.envelopeSize), limits: limits)
+
+            // Metadata and stream table follow the header.
+            var cursor = UInt64(Layout.headerSize)
+            let metaBody = try Self.readStructural(file, at: &cursor, type: .metadata, maxBody: limits.maxMetadataSize + 12, limit: footer.indexOffset, rule: "V11", code: .metadataChecksumMismatch)
+            (metadata, metadataJSON) = try MetadataRecord.decodeBody(metaBody, at: UInt64(Layout.headerSize + Layout.envelopeSize), limits: limits)
+            let streamAt = cursor
+            let streamBody = try Self.readStructural(file, at: &cursor, type: .streams, maxBody: limits.maxStreamTableBody, limit: footer.indexOffset, rule: "V13", code: .recordChecksumMismatch)
+            streams = try StreamTable.decodeBody(streamBody, at: streamAt + UInt64(Layout.envelopeSize), limits: limits)
+            guard Digest.sha256(metadataJSON) == index.metadataDigest else {
+                throw ImagePackError(.indexMismatch, "the metadata does not match the digest the index records for it", rule: "V35", offset: footer.indexOffset + 24, field: "metadataDigest")
+            }
+            guard Digest.sha256(streamBody) == index.streamTableDigest else {
+                throw ImagePackError(.indexMismatch, "the stream table does not match the digest the index records for it", rule: "V35", offset: footer.indexOffset + 56, field: "streamTableDigest")
+            }
+            try index.checkLayout(streams: streams, dataStart: cursor, dataEnd: footer.indexOffset, indexOffset: footer.indexOffset)
+            for (i, e) in index.entries.enumerated() where e.kind == .zero {
+                guard e.contentDigest == ZeroDigests.digest(length: e.logicalLength) else {
+                    throw ImagePackError(.chunkHashMismatch, "a zero chunk's digest is not the SHA-256 of \(e.logicalLength) zero bytes", rule: "V28", offset: footer.indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize + 32), chunk: i, field: "contentDigest")
+                }
+            }
+            let root = index.rootDigest()
+            guard root == footer.rootDigest else {
+                throw ImagePackError(.rootDigestMismatch, "the root digest recomputed from the index (\(root)) is not the one in the footer (\(footer.rootDigest))", rule: "V43", offset: footerOffset + 40, field: "rootDigest")
+            }
+            rootDigest = root
+            entries = index.entries
+            var ranges: [Range<Int>] = []
+            var start = 0
+            for s in 0..<streams.count {
+                var end = start
+                while end < entries.count && Int(entries[end].stream) == s { end += 1 }
+                ranges.append(start..<end)
+                start = end
+            }
+            streamEntries = ranges
+        } catch {
+            throw error.at(path: file.path)
+        }
+    }
+
+    /// Reads the structural record of `type` at `cursor`, checks it and advances past it.
+    static func readStructural(
+        _ file: ReadableFile, at cursor: inout UInt64, type: RecordType, maxBody: Int, limit: UInt64, rule: String, code: ImagePackError.Code
+    ) throws(ImagePackError) -> [UInt8] {
+        let envelopeBytes = try file.read(at: cursor, count: Layout.envelopeSize)
+        let envelope = try RecordEnvelope.decode(envelopeBytes, at: cursor)
+        guard envelope.type == type else {
+            throw ImagePackError(.unexpectedRecord, "expected a \(type) record at \(cursor), found \(envelope.type)", rule: "V8", offset: cursor, field: "type")
+        }
+        guard envelope.bodyLength >= 4, envelope.bodyLength <= UInt64(maxBody), cursor + UInt64(Layout.envelopeSize) + envelope.bodyLength <= limit else {
+            throw ImagePackError(.limitExceeded, "\(type) record claims \(envelope.bodyLength) bytes, more than the limit \(maxBody) or than the file holds", rule: "V10", offset: cursor + 8, field: "bodyLength")
+        }
+        let record = try file.read(at: cursor, count: Layout.envelopeSize + Int(envelope.bodyLength))
+        let body = try checkStructuralRecord(record, at: cursor, rule: rule, code: code)
+        cursor += UInt64(record.count)
+        return body
+    }
+
+    // MARK: Lookup
+
+    /// The index of the stream called `name`.
+    public func streamIndex(named name: String) throws(ImagePackError) -> Int {
+        guard let i = streams.firstIndex(where: { $0.name == name }) else {
+            let known = streams.map(\.name).joined(separator: ", ")
+            throw ImagePackError(.noSuchStream, "no stream named \"\(name)\"; the image has: \(known)", path: path)
+        }
+        return i
+    }
+
+    /// The chunks of stream `stream`, in logical order.
+    public func chunks(ofStream stream: Int) -> ArraySlice<ChunkEntry> { entries[streamEntries[stream]] }
+
+    /// Index (into ``entries``) of the chunk of `stream` that holds `offset`.
+    func chunkIndex(stream: Int, offset: UInt64) -> Int {
+        var range = streamEntries[stream]
+        while range.count > 1 {
+            let mid = range.lowerBound + range.count / 2
+            if entries[mid].logicalOffset <= offset { range = mid..<range.upperBound } else { range = range.lowerBound..<mid }
+        }
+        return range.lowerBound
+    }
+
+    // MARK: Reading
+
+    func withDecoder<T>(_ body: (PayloadDecoder) throws(ImagePackError) -> T) throws(ImagePackError) -> T {
+        let decoder = decoders.withLock { $0.popLast() } ?? PayloadDecoder()
+        defer { decoders.withLock { if $0.count < 16 { $0.append(decoder) } } }
+        return try body(decoder)
+    }
+
+    /// Reads chunk `i` and decodes it into `output` (exactly its length), checking every rule on the way.
+    func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true) throws(ImagePackError) {
+        let entry = entries[i]
+        do throws(ImagePackError) {
+            switch entry.kind {
+            case .zero:
+                output.initializeMemory(as: UInt8.self, repeating: 0)
+                return
+            case .reference, .parent:
+                throw ImagePackError(.unknownCriticalFeature, "\(entry.kind) chunks are not supported by this reader", rule: "V5")
+            case .data, .fill:
+                break
+            }
+            let record = try file.read(at: entry.recordOffset, count: Layout.chunkPrefixSize + Int(entry.payloadLength))
+            let header = try ChunkHeader.decodePrefix(record, at: entry.recordOffset, limits: limits)
+            guard entry.matches(header) else {
+                throw ImagePackError(.indexMismatch, "the chunk record at \(entry.recordOffset) does not say what the index says about it", rule: "V34", offset: entry.recordOffset)
+            }
+            try withBytes(record) { (raw) throws(ImagePackError) in
+                try withDecoder { (decoder) throws(ImagePackError) in
+                    try ChunkVerifier.decode(
+                        header, payload: UnsafeRawBufferPointer(rebasing: raw[Layout.chunkPrefixSize...]), into: output,
+                        decoder: decoder, verifyDigest: verifyDigest, payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize))
+                }
+            }
+        } catch {
+            var e = error
+            if e.chunk == nil { e.chunk = i }
+            if e.stream == nil { e.stream = streams[Int(entry.stream)].name }
+            throw e.at(path: path)
+        }
+    }
+
+    /// Reads `buffer.count` bytes of stream `stream` at `offset`, touching only the chunks in range.
+    public func read(stream: Int, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
+        guard stream >= 0, stream < streams.count else {
+            throw ImagePackError(.noSuchStream, "stream index \(stream) is out of range (the image has \(streams.count))", path: path)
+        }
+        let size = streams[stream].logicalSize
+        guard offset <= size, UInt64(buffer.count) <= size - offset else {
+            throw ImagePackError(.rangeOutOfBounds, "range \(offset)..<\(offset + UInt64(buffer.count)) is past the end of stream \"\(streams[stream].name)\" (\(size) bytes)", stream: streams[stream].name, path: path)
+        }
+        var done = 0
+        var i = buffer.isEmpty ? 0 : chunkIndex(stream: stream, offset: offset)
+        while done < buffer.count {
+            let entry = entries[i]
+            let position = offset + UInt64(done)
+            let within = Int(position - entry.logicalOffset)
+            let take = min(Int(entry.logicalLength) - within, buffer.count - done)
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + take])
+            if entry.kind == .zero {
+                target.initializeMemory(as: UInt8.self, repeating: 0)
+            } else if take == Int(entry.logicalLength) {
+                try decodeChunk(i, into: target)
+            } else {
+                let cached = recent.withLock { $0?.index == i ? $0?.bytes : nil }
+                let bytes: [UInt8]
+                if let cached {
+                    bytes = cached
+                } else {
+                    var decoded = [UInt8](repeating: 0, count: Int(entry.logicalLength))
+                    try withMutableBytes(&decoded) { (raw) throws(ImagePackError) in try decodeChunk(i, into: raw) }
+                    recent.withLock { $0 = (i, decoded) }
+                    bytes = decoded
+                }
+                bytes.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[within..<within + take])) }
+            }
+            done += take
+            i += 1
+        }
+    }
+
+    /// Reads `length` bytes of stream `stream` at `offset` into a new array.
+    public func read(stream: Int, at offset: UInt64, count: Int) throws(ImagePackError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        try withMutableBytes(&bytes) { (raw) throws(ImagePackError) in try read(stream: stream, at: offset, into: raw) }
+        return bytes
+    }
+}

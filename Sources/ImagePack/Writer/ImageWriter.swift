@@ -1,0 +1,188 @@
+import Dispatch
+
+/// Writes a ``SystemState`` as one ImagePack image, in one pass, to any ``ByteSink``.
+///
+/// The writer never seeks: header, metadata and stream table first, then each stream's chunk
+/// records in order, then the index and the footer (spec §2). Memory stays at about
+/// `2 × threads × chunkSize` whatever the size of the disks. The same state and options always
+/// give the same bytes, for any thread count.
+public enum ImageWriter {
+    /// Writes `state` to `sink`.
+    /// - Returns: what was written, including the root digest.
+    /// - Throws: ``ImagePackError``: `.invalidArgument` for bad options or metadata,
+    ///   `.ioFailed` if the source or the sink fails, `.cancelled` when `options.cancellation` fires.
+    @discardableResult
+    public static func write(
+        _ state: SystemState, to sink: any ByteSink, options: WriterOptions = .init(), progress: ProgressHandler? = nil
+    ) throws(ImagePackError) -> WriteSummary {
+        var session = try WriteSession(state: state, sink: sink, options: options)
+        return try session.run(progress: progress)
+    }
+
+    /// Writes `state` to the file at `path`, which appears only once complete.
+    /// - Parameter overwrite: replace an existing file; without it an existing file is an error
+    ///   (`.destinationExists`) and is left untouched.
+    @discardableResult
+    public static func write(
+        _ state: SystemState, toFile path: String, overwrite: Bool = false, sync: Bool = false,
+        options: WriterOptions = .init(), progress: ProgressHandler? = nil
+    ) throws(ImagePackError) -> WriteSummary {
+        let output = try OutputFile(path: path, overwrite: overwrite)
+        do {
+            let summary = try write(state, to: output, options: options, progress: progress)
+            try output.commit(sync: sync)
+            return summary
+        } catch {
+            output.abandon()
+            throw error.at(path: path)
+        }
+    }
+}
+
+/// The state of one write: where the sink is, and the index rows so far.
+struct WriteSession {
+    let state: SystemState
+    let sink: any ByteSink
+    let options: WriterOptions
+    let streams: [StreamInfo]
+    var position: UInt64 = 0
+    var entries: [ChunkEntry] = []
+    var payloadBytes: UInt64 = 0
+
+    init(state: SystemState, sink: any ByteSink, options: WriterOptions) throws(ImagePackError) {
+        let limits = ImageLimits()
+        try options.validate(limits: limits)
+        try state.metadata.validate()
+        guard !state.streams.isEmpty, state.streams.count <= limits.maxStreams else {
+            throw ImagePackError(.invalidArgument, "an image holds 1 to \(limits.maxStreams) streams, got \(state.streams.count)")
+        }
+        var names = Set<String>()
+        for s in state.streams {
+            try StreamName.validate(s.name, limits: limits)
+            guard names.insert(s.name).inserted else {
+                throw ImagePackError(.invalidArgument, "stream name \"\(s.name)\" is used twice", stream: s.name)
+            }
+            guard s.source.logicalSize <= limits.maxStreamSize else {
+                throw ImagePackError(.invalidArgument, "stream \"\(s.name)\" is larger than the limit of \(limits.maxStreamSize) bytes", stream: s.name)
+            }
+            guard s.blockSize >= 1, s.blockSize <= 65536, s.blockSize & (s.blockSize - 1) == 0 else {
+                throw ImagePackError(.invalidArgument, "block size \(s.blockSize) of stream \"\(s.name)\" is not a power of two up to 65536", stream: s.name)
+            }
+        }
+        let totalChunks = state.streams.reduce(UInt64(0)) { $0 + ($1.source.logicalSize + UInt64(options.chunkSize) - 1) / UInt64(options.chunkSize) }
+        guard totalChunks <= UInt64(limits.maxChunks) else {
+            throw ImagePackError(.invalidArgument, "the image would have \(totalChunks) chunks, over the limit of \(limits.maxChunks); use a larger --chunk-size")
+        }
+        self.state = state
+        self.sink = sink
+        self.options = options
+        streams = state.streams.map { StreamInfo(name: $0.name, kind: $0.kind, blockSize: $0.blockSize, logicalSize: $0.source.logicalSize) }
+    }
+
+    mutating func emit(_ bytes: [UInt8]) throws(ImagePackError) {
+        try sink.write(bytes)
+        position += UInt64(bytes.count)
+    }
+
+    mutating func emit(_ bytes: UnsafeRawBufferPointer) throws(ImagePackError) {
+        try sink.write(bytes)
+        position += UInt64(bytes.count)
+    }
+
+    mutating func run(progress: ProgressHandler?) throws(ImagePackError) -> WriteSummary {
+        // Header, metadata, stream table (spec §2: everything a streaming reader needs comes first).
+        try emit(FileHeader(chunkSize: UInt32(options.chunkSize)).encode())
+        let json = try MetadataRecord.canonicalJSON(state.metadata)
+        guard json.count <= ImageLimits().maxMetadataSize else {
+            throw ImagePackError(.invalidArgument, "metadata is \(json.count) bytes of JSON, over the limit of \(ImageLimits().maxMetadataSize)")
+        }
+        try emit(encodeStructuralRecord(.metadata, body: MetadataRecord.encodeBody(json: json, schemaVersion: state.metadata.schemaVersion)))
+        let streamBody = StreamTable.encodeBody(streams)
+        try emit(encodeStructuralRecord(.streams, body: streamBody))
+
+        // Chunks: workers read, hash and compress in parallel; records are emitted in order.
+        let total = streams.reduce(UInt64(0)) { $0 + $1.logicalSize }
+        var jobs: [(stream: Int, offset: UInt64, length: Int)] = []
+        for (streamIndex, spec) in state.streams.enumerated() {
+            var offset: UInt64 = 0
+            while offset < spec.source.logicalSize {
+                let length = Int(min(UInt64(options.chunkSize), spec.source.logicalSize - offset))
+                jobs.append((streamIndex, offset, length))
+                offset += UInt64(length)
+            }
+        }
+        let slots = try (0..<options.threads * 2).map { _ throws(ImagePackError) in try EncodeSlot(options: options) }
+        let sources = state.streams.map(\.source)
+        let detectFill = options.detectFill
+        let frozenJobs = jobs
+        var done: UInt64 = 0
+        try OrderedParallel.run(
+            count: jobs.count, slots: slots, lanes: options.threads, cancellation: options.cancellation,
+            work: { slot, j in
+                let job = frozenJobs[j]
+                slot.stream = UInt32(job.stream)
+                slot.offset = job.offset
+                slot.length = job.length
+                slot.knownZero = sources[job.stream].isKnownZero(offset: job.offset, length: job.length)
+                slot.run(source: sources[job.stream], detectFill: detectFill)
+            },
+            consume: { (slot, _) throws(ImagePackError) in
+                try emitChunk(slot)
+                done += UInt64(slot.length)
+                progress?(done, total)
+            })
+
+        // Index and footer.
+        let index = ImageIndex(metadataDigest: Digest.sha256(json), streamTableDigest: Digest.sha256(streamBody), entries: entries)
+        let indexOffset = position
+        let indexRecord = encodeStructuralRecord(.index, body: index.encodeBody())
+        try emit(indexRecord)
+        let root = index.rootDigest()
+        let footer = FileFooter(
+            indexOffset: indexOffset, indexLength: UInt64(indexRecord.count),
+            fileLength: position + UInt64(Layout.footerSize), rootDigest: root)
+        try emit(footer.encode())
+
+        var byKind: [ChunkKind: Int] = [:]
+        var byCodec: [Codec: Int] = [:]
+        for e in entries {
+            byKind[e.kind, default: 0] += 1
+            if e.kind == .data { byCodec[e.codec, default: 0] += 1 }
+        }
+        return WriteSummary(
+            rootDigest: root, fileLength: position, logicalBytes: total, payloadBytes: payloadBytes,
+            chunkCount: entries.count, chunksByKind: byKind, chunksByCodec: byCodec, streams: streams)
+    }
+
+    /// Appends one encoded chunk: its record (unless it is a zero chunk) and its index row.
+    mutating func emitChunk(_ slot: EncodeSlot) throws(ImagePackError) {
+        if let error = slot.error {
+            var e = error
+            if e.stream == nil { e.stream = state.streams[Int(slot.stream)].name }
+            throw e
+        }
+        var header = ChunkHeader(
+            kind: slot.kind, codec: slot.codec, stream: slot.stream, logicalOffset: slot.offset,
+            logicalLength: UInt32(slot.length), payloadLength: 0, payloadCRC: slot.payloadCRC, contentDigest: slot.digest)
+        switch slot.kind {
+        case .zero:
+            entries.append(ChunkEntry(zeroIn: slot.stream, offset: slot.offset, length: UInt32(slot.length), digest: slot.digest))
+        case .fill:
+            header.payloadLength = 8
+            let recordOffset = position
+            try emit(header.encodePrefix())
+            try emit(withUnsafeBytes(of: slot.fillPattern.littleEndian) { Array($0) })
+            payloadBytes += 8
+            entries.append(ChunkEntry(header: header, recordOffset: recordOffset))
+        case .data:
+            header.payloadLength = UInt32(slot.payload.count)
+            let recordOffset = position
+            try emit(header.encodePrefix())
+            try emit(slot.payload)
+            payloadBytes += UInt64(slot.payload.count)
+            entries.append(ChunkEntry(header: header, recordOffset: recordOffset))
+        case .reference, .parent:
+            preconditionFailure("the v1 writer does not produce \(slot.kind) chunks")
+        }
+    }
+}

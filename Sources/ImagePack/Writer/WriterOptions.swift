@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How an image is written. The defaults were chosen by measurement (spec, rationale R2-R3).
+public struct WriterOptions: Sendable {
+    /// Codec for data chunks; a chunk that does not shrink is stored as it is.
+    public var codec: Codec = .zstd
+    /// Codec level; nil means the codec's ``Codec/defaultLevel``.
+    public var level: Int?
+    /// Nominal chunk size in bytes: a multiple of 4096, 64 KiB...64 MiB.
+    public var chunkSize: Int = WriterOptions.defaultChunkSize
+    /// Worker threads for hashing and compression. Output is identical for any count.
+    public var threads: Int = WriterOptions.defaultThreads
+    /// Store chunks that repeat one 8-byte pattern as `fill` chunks.
+    public var detectFill = true
+    /// Polled between chunks; when set the write stops with `.cancelled`.
+    public var cancellation: Cancellation?
+
+    public static let defaultChunkSize = 4 << 20
+    public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    public init(codec: Codec = .zstd, level: Int? = nil, chunkSize: Int = WriterOptions.defaultChunkSize, threads: Int = WriterOptions.defaultThreads) {
+        self.codec = codec
+        self.level = level
+        self.chunkSize = chunkSize
+        self.threads = threads
+    }
+
+    var effectiveLevel: Int { level ?? codec.defaultLevel }
+
+    func validate(limits: ImageLimits = .init()) throws(ImagePackError) {
+        guard chunkSize >= 64 << 10, chunkSize <= limits.maxChunkSize, chunkSize % 4096 == 0 else {
+            throw ImagePackError(.invalidArgument, "chunk size \(chunkSize) must be a multiple of 4096 between 64 KiB and \(limits.maxChunkSize >> 20) MiB", field: "chunkSize")
+        }
+        guard codec.levels.contains(effectiveLevel) else {
+            throw ImagePackError(.invalidArgument, "level \(effectiveLevel) is not valid for \(codec) (\(codec.levels.lowerBound)...\(codec.levels.upperBound))", field: "level")
+        }
+        guard (1...256).contains(threads) else {
+            throw ImagePackError(.invalidArgument, "threads must be 1...256, got \(threads)", field: "threads")
+        }
+    }
+}
+
+/// What was written, for reports.
+public struct WriteSummary: Sendable {
+    public var rootDigest: Digest
+    public var fileLength: UInt64
+    public var logicalBytes: UInt64
+    /// Bytes of chunk payloads (compressed or stored).
+    public var payloadBytes: UInt64
+    public var chunkCount: Int
+    public var chunksByKind: [ChunkKind: Int]
+    public var chunksByCodec: [Codec: Int]
+    public var streams: [StreamInfo]
+}
+
+/// Progress of a long operation: bytes of logical content done and in all.
+public typealias ProgressHandler = @Sendable (_ done: UInt64, _ total: UInt64) -> Void
