@@ -12,6 +12,7 @@ enum OrderedParallel {
         work: @Sendable (Slot, Int) -> Void,
         consume: (Slot, Int) throws(ImagePackError) -> Void
     ) throws(ImagePackError) {
+        guard count > 0 else { return }
         precondition(!slots.isEmpty)
         var start = 0
         while start < count {
