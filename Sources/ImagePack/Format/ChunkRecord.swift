@@ -86,7 +86,11 @@ struct ChunkHeader: Equatable {
             guard codec == .stored, payloadLength == 8, logicalLength % 8 == 0 else {
                 throw ImagePackError(.malformedField, "a fill chunk has an 8-byte stored pattern and a length that is a multiple of 8", rule: "V22", offset: offset, field: "payloadLength")
             }
-        case .zero, .reference, .parent:
+        case .reference:
+            guard codec == .stored, payloadLength == 8 else {
+                throw ImagePackError(.malformedField, "a reference chunk's payload is the 8-byte offset of the record it repeats", rule: "V22", offset: offset, field: "payloadLength")
+            }
+        case .zero, .parent:
             guard codec == .stored, payloadLength == 0 else {
                 throw ImagePackError(.malformedField, "a \(kind) chunk has no payload", rule: "V22", offset: offset, field: "payloadLength")
             }

@@ -6,8 +6,7 @@ public struct ChunkEntry: Sendable, Hashable {
     public var logicalOffset: UInt64
     public var logicalLength: UInt32
     public var payloadLength: UInt32
-    /// File offset of the chunk's CHNK record; 0 for chunks with no record (zero, parent).
-    /// For a `reference` chunk: the record offset of the chunk it repeats.
+    /// File offset of the chunk's CHNK record; 0 for zero chunks, the only kind without a record.
     public var recordOffset: UInt64
     /// SHA-256 of the chunk's logical content (for zero chunks, of that many zero bytes).
     public var contentDigest: Digest
@@ -15,7 +14,7 @@ public struct ChunkEntry: Sendable, Hashable {
     public var logicalEnd: UInt64 { logicalOffset + UInt64(logicalLength) }
     /// Bytes the chunk occupies in the file (record prefix plus payload), 0 if it has no record.
     public var storedSize: UInt64 {
-        kind == .data || kind == .fill ? UInt64(Layout.chunkPrefixSize) + UInt64(payloadLength) : 0
+        kind == .zero ? 0 : UInt64(Layout.chunkPrefixSize) + UInt64(payloadLength)
     }
 
     init(header: ChunkHeader, recordOffset: UInt64) {
@@ -149,6 +148,8 @@ struct ImageIndex: Equatable {
             }
             expectedOffset = end
             switch e.kind {
+            case .reference, .parent:
+                throw ImagePackError(.unknownCriticalFeature, "a \(e.kind) chunk needs the header's \(e.kind == .parent ? "parent" : "references") feature flag, which this image does not set", rule: "V36", offset: entryOffset(i), chunk: i, field: "kind")
             case .data, .fill:
                 guard e.recordOffset >= lastRecordEnd else {
                     throw ImagePackError(.chunkLayoutInvalid, "chunk record at \(e.recordOffset) lies before the data area or overlaps the previous chunk's record (which ends at \(lastRecordEnd))", rule: "V33", offset: entryOffset(i), chunk: i, field: "recordOffset")
@@ -158,12 +159,10 @@ struct ImageIndex: Equatable {
                     throw ImagePackError(.chunkLayoutInvalid, "chunk record at \(e.recordOffset) extends past the data area (ends at \(dataEnd))", rule: "V33", offset: entryOffset(i), chunk: i, field: "recordOffset")
                 }
                 lastRecordEnd = recordEnd
-            case .zero, .parent:
+            case .zero:
                 guard e.recordOffset == 0 else {
-                    throw ImagePackError(.chunkLayoutInvalid, "a \(e.kind) chunk has no record, so its record offset must be 0", rule: "V33", offset: entryOffset(i), chunk: i, field: "recordOffset")
+                    throw ImagePackError(.chunkLayoutInvalid, "a zero chunk has no record, so its record offset must be 0", rule: "V33", offset: entryOffset(i), chunk: i, field: "recordOffset")
                 }
-            case .reference:
-                throw ImagePackError(.unknownCriticalFeature, "reference chunks are not supported by this reader", rule: "V5", offset: entryOffset(i), chunk: i, field: "kind")
             }
         }
         // Any streams left must be complete (or empty).

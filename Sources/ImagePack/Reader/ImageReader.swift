@@ -48,9 +48,7 @@ public final class ImageReader: Sendable {
             }
             let header = try FileHeader.decode(try file.read(at: 0, count: Layout.headerSize))
             chunkSize = header.chunkSize
-            if header.critical.contains(.parent) {
-                throw ImagePackError(.parentRequired, "the image is a delta on a parent image; reading delta images is not supported yet", rule: "V5", offset: 16, field: "criticalFeatures")
-            }
+            try header.checkSupported()
             let footerOffset = length - UInt64(Layout.footerSize)
             footer = try FileFooter.decode(try file.read(at: footerOffset, count: Layout.footerSize), at: footerOffset)
             guard footer.fileLength == length else {
@@ -94,6 +92,15 @@ public final class ImageReader: Sendable {
                 guard e.contentDigest == ZeroDigests.digest(length: e.logicalLength) else {
                     throw ImagePackError(.chunkHashMismatch, "a zero chunk's digest is not the SHA-256 of \(e.logicalLength) zero bytes", rule: "V28", offset: footer.indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize + 32), chunk: i, field: "contentDigest")
                 }
+            }
+            guard index.parentDigest == .zero else {
+                throw ImagePackError(.malformedField, "the index names a parent image but the header does not set the 'parent' feature", rule: "V45", offset: footer.indexOffset + 88, field: "parentDigest")
+            }
+            if footer.signaturesLength > 0 {
+                guard footer.signaturesLength <= UInt64(StreamingReader.maxSignatureBytes) else {
+                    throw ImagePackError(.limitExceeded, "the signature region is \(footer.signaturesLength) bytes, over the limit", rule: "V44", offset: footerOffset + 24, field: "signaturesLength")
+                }
+                try SignatureRecords.checkRegion(try file.read(at: footer.signaturesOffset, count: Int(footer.signaturesLength)), at: footer.signaturesOffset)
             }
             let root = index.rootDigest()
             guard root == footer.rootDigest else {

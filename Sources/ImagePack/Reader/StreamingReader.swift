@@ -79,9 +79,7 @@ public final class StreamingReader {
 
     private func run(_ handler: (StreamingEvent) throws(ImagePackError) -> Void) throws(ImagePackError) -> StreamingSummary {
         let header = try FileHeader.decode(try input.read(count: Layout.headerSize, what: "the header"))
-        if header.critical.contains(.parent) {
-            throw ImagePackError(.parentRequired, "the image is a delta on a parent image; reading delta images is not supported yet", rule: "V5", offset: 16, field: "criticalFeatures")
-        }
+        try header.checkSupported()
         // Metadata, then the stream table (rule V8).
         var (envelope, at) = try nextEnvelope()
         guard envelope.type == .metadata else {
@@ -242,6 +240,10 @@ public final class StreamingReader {
         else {
             throw ImagePackError(.malformedField, "the footer's lengths do not match the input (it ends at \(footerAt + UInt64(Layout.footerSize)), \(signatureBytes) bytes between index and footer)", rule: "V42", offset: footerAt + 32, field: "fileLength")
         }
+        guard index.parentDigest == .zero else {
+            throw ImagePackError(.malformedField, "the index names a parent image but the header does not set the 'parent' feature", rule: "V45", offset: indexOffset + 88, field: "parentDigest")
+        }
+        if signatureBytes > 0 { try SignatureRecords.checkRegion(Array(tail[0..<Int(signatureBytes)]), at: afterIndex) }
         let root = index.rootDigest()
         guard root == footer.rootDigest else {
             throw ImagePackError(.rootDigestMismatch, "the root digest recomputed from the index (\(root)) is not the one in the footer (\(footer.rootDigest))", rule: "V43", offset: footerAt + 40, field: "rootDigest")
