@@ -16,11 +16,15 @@ struct Pack: ParsableCommand {
             The same inputs, metadata and options always give the same bytes, for any --threads. \
             Set SOURCE_DATE_EPOCH (or pass --created-at) to make the creation time reproducible too.
 
+            --simulate SIZE packs a deterministic simulated instance instead of files, with \
+            metadata derived from --seed (flags still override it): for tests and benchmarks.
+
             EXAMPLES
               imgpack pack --disk root=root.raw --disk data=data.raw \\
                   --name web-1 --os linux:debian:12 --tag team=web -o web-1.imgpack
               imgpack pack --disk root=root.raw --metadata meta.json -o - \\
                   | ssh host imgpack extract - -o disks
+              imgpack pack --simulate 3G --seed 7 -o sim.imgpack
             """)
 
     @OptionGroup(title: "Input")
@@ -47,8 +51,14 @@ struct Pack: ParsableCommand {
 
     func validate() throws {
         let disks = input.disks, sections = input.sections
-        guard !disks.isEmpty || !sections.isEmpty else {
-            throw ValidationError("Nothing to pack: give at least one --disk NAME=PATH.")
+        if let size = input.simulate {
+            guard disks.isEmpty && sections.isEmpty else { throw ValidationError("--simulate replaces --disk and --section: give one or the other.") }
+            guard size.bytes >= 8192 else { throw ValidationError("--simulate needs at least 8K, got \(size.bytes).") }
+        } else {
+            guard input.seed == nil, input.profile == nil else { throw ValidationError("--seed and --profile go with --simulate SIZE.") }
+            guard !disks.isEmpty || !sections.isEmpty else {
+                throw ValidationError("Nothing to pack: give at least one --disk NAME=PATH, or --simulate SIZE.")
+            }
         }
         var names = Set<String>()
         for (name, option) in disks.map({ ($0.name, "--disk") }) + sections.map({ ($0.name, "--section") }) {
@@ -70,6 +80,10 @@ struct Pack: ParsableCommand {
 
     func run() throws {
         let cancellation = Interrupts.install()
+        if let simulated = input.simulatedState() {
+            try write(SystemState(metadata: try metadata.resolve(base: simulated.metadata), streams: simulated.streams), cancellation: cancellation)
+            return
+        }
         var streams: [StreamSpec] = []
         for disk in input.disks {
             streams.append(StreamSpec(name: disk.name, kind: .disk, blockSize: 512, source: try RawFileDiskSource(path: disk.path)))
@@ -134,11 +148,34 @@ struct Pack: ParsableCommand {
     }
 }
 
-/// Where the streams of `pack` come from.
+/// Where the streams of `pack` come from: raw files, or a simulated instance.
 struct PackInput: ParsableArguments {
     @Option(name: .customLong("disk"), help: ArgumentHelp("A raw disk file (or block device) stored as stream NAME; repeat for several disks, in order.", valueName: "name=path"))
     var disks: [DiskArgument] = []
 
     @Option(name: .customLong("section"), help: ArgumentHelp("Another section of machine state, after the disks: KIND is memory, nvram or blob.", valueName: "kind:name=path"))
     var sections: [SectionArgument] = []
+
+    @Option(help: ArgumentHelp("Instead of files, pack a simulated instance of SIZE bytes in all: a root disk (server profile, 2/3) and a data disk (database profile, 1/3), or one root disk with --profile.", valueName: "size"))
+    var simulate: ByteCount?
+
+    @Option(help: ArgumentHelp("Seed of the simulation: the same seed and size give the same image.", valueName: "n"))
+    var seed: UInt64?
+
+    @Option(help: "Profile of a single simulated root disk.")
+    var profile: SimulationProfile?
+
+    /// The simulated instance, for --simulate.
+    func simulatedState() -> SystemState? {
+        guard let size = simulate?.bytes else { return nil }
+        let seed = seed ?? 1
+        let total = size & ~4095
+        if let profile {
+            return SimulatedInstance.state(seed: seed, disks: [(name: "root", size: total, profile: profile)])
+        }
+        let root = (total / 3 * 2) & ~4095
+        return SimulatedInstance.state(seed: seed, rootSize: root, dataSize: total - root)
+    }
 }
+
+extension SimulationProfile: ExpressibleByArgument {}
