@@ -13,7 +13,7 @@ struct Cat: ParsableCommand {
               imgpack cat web-1.imgpack --disk root --length 512 | xxd | head
             """)
 
-    @Argument(help: ArgumentHelp("The image file.", valueName: "image"))
+    @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
     var image: String
 
     @Option(name: .customLong("disk"), help: ArgumentHelp("The stream to read (optional when the image has one).", valueName: "name"))

@@ -25,7 +25,7 @@ struct Demo: ParsableCommand {
     @Option(help: ArgumentHelp("Random-access reads to compare.", valueName: "n"))
     var reads = 300
 
-    @Option(help: ArgumentHelp("Keep the image in this directory instead of a temporary one.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Keep the image in this directory instead of a temporary one.", valueName: "dir"), completion: .directory)
     var keep: String?
 
     @OptionGroup(title: "Encoding")

@@ -25,10 +25,10 @@ struct Extract: ParsableCommand {
               imgpack extract web-1.imgpack --disk data --stdout | dd of=/dev/vdb bs=4M
             """)
 
-    @Argument(help: ArgumentHelp("The image file; - for standard input.", valueName: "image"))
+    @Argument(help: ArgumentHelp("The image file; - for standard input.", valueName: "image"), completion: .file())
     var image: String
 
-    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Directory for the raw files (created if needed; default: the current directory).", valueName: "dir"))
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Directory for the raw files (created if needed; default: the current directory).", valueName: "dir"), completion: .directory)
     var directory: String?
 
     @Option(name: .customLong("disk"), help: ArgumentHelp("Extract only this stream; repeat for several (default: all).", valueName: "name"))

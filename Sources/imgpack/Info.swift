@@ -12,7 +12,7 @@ struct Info: ParsableCommand {
             """,
         aliases: ["inspect"])
 
-    @Argument(help: ArgumentHelp("The image file.", valueName: "image"))
+    @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
     var image: String
 
     @OptionGroup var json: JSONOption

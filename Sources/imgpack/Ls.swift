@@ -11,7 +11,7 @@ struct Ls: ParsableCommand {
             chunks, which store nothing). --json gives full digests and payload offsets.
             """)
 
-    @Argument(help: ArgumentHelp("The image file.", valueName: "image"))
+    @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
     var image: String
 
     @Option(name: .customLong("disk"), help: ArgumentHelp("List only the chunks of this stream.", valueName: "name"))

@@ -4,7 +4,7 @@ import ImagePack
 
 /// The metadata flags of `pack`. Each flag overrides the same field of `--metadata FILE`.
 struct MetadataOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Metadata as JSON (the \"metadata\" object of `info --json`); any field may be left out and set by the flags below.", valueName: "file.json"))
+    @Option(help: ArgumentHelp("Metadata as JSON (the \"metadata\" object of `info --json`); any field may be left out and set by the flags below.", valueName: "file.json"), completion: .file(extensions: ["json"]))
     var metadata: String?
 
     @Option(help: "Name of the image (required unless --metadata or --simulate gives one).")

@@ -36,7 +36,7 @@ struct Pack: ParsableCommand {
     @OptionGroup(title: "Encoding")
     var encoding: EncodingOptions
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the image; - for standard output.", valueName: "file"))
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the image; - for standard output.", valueName: "file"), completion: .file())
     var output: String
 
     @Flag(help: "Replace OUTPUT if it exists.")

@@ -17,7 +17,7 @@ struct Verify: ParsableCommand {
             Exit status 0 means verified; 1 means the image is invalid.
             """)
 
-    @Argument(help: ArgumentHelp("The image file; - for standard input.", valueName: "image"))
+    @Argument(help: ArgumentHelp("The image file; - for standard input.", valueName: "image"), completion: .file())
     var image: String
 
     @Flag(help: "Check structure, metadata and index only, not the chunk payloads.")

@@ -1,8 +1,11 @@
 import Foundation
 import ImagePack
 
-// The JSON documents of `--json` (schema 1). Field names and meanings are stable: new fields may
-// be added, none is renamed or removed without raising "schema". Documented in README-CLI.md.
+// The JSON documents of `--json` (schema 1), printed with sorted keys.
+//
+// Stability: within schema 1, fields may be added but none is renamed, removed or given another
+// meaning; anything else raises "schema". Sizes are bytes; digests are "sha256:<hex>". The
+// field-by-field description lives in README-CLI.md ("JSON output"); keep the two in step.
 
 /// Chunk counts by kind and, for data chunks, by codec. Every key is always present.
 struct ChunkCounts: Encodable, Equatable {
