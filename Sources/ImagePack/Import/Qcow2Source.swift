@@ -264,9 +264,8 @@ public final class Qcow2Source: DiskSource {
             throw invalid("L2 entry 0x\(String(entry, radix: 16)) has reserved bits set", entryFileOffset, "l2_entry")
         }
         let host = entry & Self.offsetMask
-        if host != 0 { try checkDataCluster(host, entryFileOffset: entryFileOffset, guestCluster: clusterIndex) }
-
         guard extendedL2 else {
+            if host != 0 { try checkDataCluster(host, upTo: clusterSize, entryFileOffset: entryFileOffset, guestCluster: clusterIndex) }
             if entry & Self.zeroFlag != 0 { return (.zero, clusterRemaining) }
             return (host == 0 ? .unallocated : .data(host), clusterRemaining)
         }
@@ -287,6 +286,8 @@ public final class Qcow2Source: DiskSource {
         guard host != 0 else {
             throw invalid("subcluster \(sub) is marked allocated but the cluster has no host offset", entryFileOffset, "l2_entry")
         }
+        // qemu writes only allocated subclusters, so the file may end inside the cluster.
+        try checkDataCluster(host, upTo: (sub + 1) << subclusterBits, entryFileOffset: entryFileOffset, guestCluster: clusterIndex)
         return (.data(host), subRemaining)
     }
 
@@ -309,10 +310,11 @@ public final class Qcow2Source: DiskSource {
         }
     }
 
-    private func checkDataCluster(_ host: UInt64, entryFileOffset: UInt64, guestCluster: UInt64) throws(ImagePackError) {
-        // Only the part of the last cluster inside the virtual size need exist in the file.
+    /// Checks a data cluster whose first `upTo` bytes will be read. Only the part of the last
+    /// cluster inside the virtual size need exist in the file.
+    private func checkDataCluster(_ host: UInt64, upTo: Int, entryFileOffset: UInt64, guestCluster: UInt64) throws(ImagePackError) {
         let guestStart = guestCluster << UInt64(clusterBits)
-        let bytes = min(UInt64(clusterSize), logicalSize - guestStart)
+        let bytes = min(UInt64(upTo), logicalSize - guestStart)
         try checkHostCluster(host, bytes: bytes, what: "data cluster", entryOffset: entryFileOffset, field: "l2_entry")
     }
 
