@@ -39,8 +39,8 @@ public enum ForeignFormat: String, CaseIterable, Sendable, CustomStringConvertib
     /// Detects the format from the first and last 512 bytes of `file`.
     ///
     /// Order: qcow2 magic, VMDK sparse magic (or a VMDK text descriptor, or a VMFS sparse
-    /// extent), a VHD footer copy at offset 0 (dynamic/differencing), a valid VHD footer in
-    /// the last 512 bytes (fixed); anything else is raw. VHDX files are refused, not read as raw.
+    /// extent), a VHD footer copy at offset 0 (dynamic/differencing), a VHD footer cookie in
+    /// the last 512 bytes (fixed; validated when opened); anything else is raw. VHDX files are refused, not read as raw.
     static func detect(file: ReadableFile) throws(ImagePackError) -> ForeignFormat {
         guard file.isSeekable, let size = file.size else {
             throw ImagePackError(.invalidArgument, "an imported disk must be a regular file or block device, not a pipe", path: file.path)
@@ -58,7 +58,7 @@ public enum ForeignFormat: String, CaseIterable, Sendable, CustomStringConvertib
         }
         if size >= 1024 {
             let tail = try file.read(at: size - 512, count: 512)
-            if VhdFooter.isPlausibleFixedFooter(tail, fileSize: size) { return .vhd }
+            if VhdFooter.isPlausibleFixedFooter(tail) { return .vhd }
         }
         return .raw
     }

@@ -68,18 +68,11 @@ struct VhdFooter {
         return chsSectors * 512
     }
 
-    /// Whether the last 512 bytes of a file are a fixed-disk footer: cookie, checksum, type
-    /// fixed and a size that fits before the footer. Used by detection; anything less is raw.
-    static func isPlausibleFixedFooter(_ bytes: [UInt8], fileSize: UInt64) -> Bool {
-        guard bytes.count == size, let footer = try? VhdFooter(bytes, fileOffset: 0, path: "") else {
-            // A differencing or unsupported footer is still a VHD: let the opener explain.
-            let f = ForeignBytes(bytes)
-            return f.matches(0, ForeignFormat.vhdCookie) && stored(bytes) == checksum(bytes, skipping: checksumOffset)
-        }
-        return footer.diskType != .fixed || footer.virtualSize <= fileSize - UInt64(size)
+    /// Whether the last 512 bytes of a file look like a VHD footer (its cookie). The opener
+    /// then validates it fully, so a damaged footer is reported rather than read as raw.
+    static func isPlausibleFixedFooter(_ bytes: [UInt8]) -> Bool {
+        bytes.count == size && ForeignBytes(bytes).matches(0, ForeignFormat.vhdCookie)
     }
-
-    private static func stored(_ bytes: [UInt8]) -> UInt32 { ForeignBytes(bytes).be(checksumOffset) }
 }
 
 /// A VHD image (fixed or dynamic) read as a disk.

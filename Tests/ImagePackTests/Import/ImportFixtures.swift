@@ -109,7 +109,12 @@ enum ImportFixtures {
     static let cases: [Case] = ["ext4", "random", "islands"].flatMap { disk in variants.map { Case(disk: disk, variant: $0) } }
 
     /// Converts `disk` with `variant`; returns the image path and qemu-img's raw rendering of it.
+    static let conversions = NSLock()
+
     static func make(_ c: Case) throws -> (image: String, expected: String) {
+        // Tests run in parallel; one conversion at a time keeps qemu-img's file locks apart.
+        conversions.lock()
+        defer { conversions.unlock() }
         guard let qemuImg else { throw FixtureError(message: "qemu-img missing") }
         guard let source = rawDisks[c.disk] else { throw FixtureError(message: "source disk \(c.disk) could not be made (mke2fs missing?)") }
         let image = directory + "/\(c.disk).\(c.variant.name).img"
