@@ -17,6 +17,7 @@ public final class Qcow2Source: DiskSource {
     /// Entries per L2 table (cluster size / 8, or / 16 with extended L2 entries).
     let l2Entries: Int
     let extendedL2: Bool
+    let version: UInt32
     let subclusterBits: Int
     /// The active L1 table, cut to the entries the virtual size needs.
     let l1: [UInt64]
@@ -64,6 +65,7 @@ public final class Qcow2Source: DiskSource {
         guard version == 2 || version == 3 else {
             throw ImportError.unsupported(.qcow2, "version \(version) is not supported (only 2 and 3)", offset: 4, field: "version", path: path)
         }
+        self.version = version
         let clusterBits: UInt32 = fixed.be(20)
         guard (9...21).contains(clusterBits) else {
             throw invalid("cluster_bits is \(clusterBits), outside 9...21", 20, "cluster_bits")
@@ -265,6 +267,9 @@ public final class Qcow2Source: DiskSource {
         }
         let host = entry & Self.offsetMask
         guard extendedL2 else {
+            if entry & Self.zeroFlag != 0 && version < 3 {
+                throw invalid("a version 2 image cannot have zero clusters (bit 0 of an L2 entry is reserved)", entryFileOffset, "l2_entry")
+            }
             if host != 0 { try checkDataCluster(host, upTo: clusterSize, entryFileOffset: entryFileOffset, guestCluster: clusterIndex) }
             if entry & Self.zeroFlag != 0 { return (.zero, clusterRemaining) }
             return (host == 0 ? .unallocated : .data(host), clusterRemaining)

@@ -117,6 +117,16 @@ struct ImportHostileTests {
         expectRefused(misaligned, .invalidInput, mentioning: "not aligned")
     }
 
+    @Test("a zero-cluster flag in a version 2 image is refused")
+    func qcow2V2ZeroFlag() throws {
+        let path = try ImportFixtures.scratchCopy("qcow2-v2", tag: "v2zero")
+        var b = Patch.bytes(path)
+        let layout = Qcow2Layout(bytes: b)
+        b[layout.firstDataEntry + 7] |= 1
+        Patch.write(path, b)
+        expectRefused(path, .invalidInput, mentioning: "version 2")
+    }
+
     @Test("a compressed cluster pointing into the header is refused")
     func qcow2CompressedIntoHeader() throws {
         let path = try ImportFixtures.scratchCopy("qcow2-zlib", tag: "c-header")

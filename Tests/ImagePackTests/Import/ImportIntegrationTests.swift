@@ -63,4 +63,42 @@ struct ImportIntegrationTests {
         #expect(disk.source.isKnownZero(offset: 24 << 20, length: 4 << 20))
         #expect(!disk.source.isKnownZero(offset: 0, length: 4 << 20))
     }
+
+    @Test("concurrent readers of one source see the same bytes", arguments: ["qcow2-zstd", "qcow2-zlib", "vmdk-streamOptimized", "vhd-dynamic"])
+    func concurrentReads(_ name: String) throws {
+        let variant = ImportFixtures.variants.first { $0.name == name }!
+        let (image, expectedPath) = try ImportFixtures.make(.init(disk: "islands", variant: variant))
+        let disk = try ForeignFormat.open(path: image, limits: ImportLimits(maxCacheBytes: 1))  // evict constantly
+        let expected = [UInt8](FileManager.default.contents(atPath: expectedPath)!)
+        let piece = 1 << 20
+        let failures = Locked(0)
+        DispatchQueue.concurrentPerform(iterations: expected.count / piece) { i in
+            var buffer = [UInt8](repeating: 0, count: piece)
+            do {
+                try buffer.withUnsafeMutableBytes { try disk.source.read(at: UInt64(i * piece), into: $0) }
+                let same = buffer.withUnsafeBytes { a in expected.withUnsafeBytes { firstDifference(a, UnsafeRawBufferPointer(rebasing: $0[i * piece..<(i + 1) * piece])) } } == nil
+                if !same { failures.withLock { $0 += 1 } }
+            } catch {
+                failures.withLock { $0 += 1 }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
+    }
+
+    @Test("internal snapshots are counted and the active disk is read")
+    func snapshots() throws {
+        let path = try ImportFixtures.scratchCopy("qcow2", tag: "snap")
+        let expectedPath = try ImportFixtures.make(.init(disk: "islands", variant: ImportFixtures.variants[0])).expected
+        try ImportFixtures.run(ImportFixtures.qemuImg!, ["snapshot", "-c", "before", path])
+        let qemuIO = (ImportFixtures.qemuImg! as NSString).deletingLastPathComponent + "/qemu-io"
+        try #require(FileManager.default.isExecutableFile(atPath: qemuIO), "qemu-io (qemu-utils) not installed")
+        try ImportFixtures.run(qemuIO, ["-f", "qcow2", "-c", "write -P 0x11 0 64k", path])
+        try ImportFixtures.run(ImportFixtures.qemuImg!, ["snapshot", "-c", "after", path])
+        let disk = try ForeignFormat.open(path: path)
+        #expect(disk.facts.snapshotCount == 2)
+        var expected = Patch.bytes(expectedPath)
+        expected.replaceSubrange(0..<65536, with: [UInt8](repeating: 0x11, count: 65536))
+        let actual = try ImportFixtures.readAll(disk.source)
+        #expect(actual.withUnsafeBytes { a in expected.withUnsafeBytes { firstDifference(a, $0) } } == nil)
+    }
 }
