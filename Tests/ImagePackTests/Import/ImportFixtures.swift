@@ -56,10 +56,10 @@ enum ImportFixtures {
             disks["ext4"] = ext4
         }
         let random = directory + "/random.raw"
-        FileManager.default.createFile(atPath: random, contents: Data(pseudoRandom(count: 8 << 20, seed: 42)))
+        _ = FileManager.default.createFile(atPath: random, contents: Data(pseudoRandom(count: 8 << 20, seed: 42)))
         disks["random"] = random
         let islands = directory + "/islands.raw"
-        FileManager.default.createFile(atPath: islands, contents: nil)
+        _ = FileManager.default.createFile(atPath: islands, contents: nil)
         if let handle = FileHandle(forWritingAtPath: islands) {
             let size: UInt64 = (40 << 20) + 3 * 512
             let islands: [UInt64] = [0, 1 << 20, (5 << 20) + 4096 + 7, 17 << 20, size - 3000]
