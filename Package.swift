@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "ImagePack",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "ImagePack", targets: ["ImagePack"]),
         .executable(name: "imgpack", targets: ["imgpack"]),
