@@ -10,7 +10,7 @@ struct Cat: ParsableCommand {
             digests. Offsets and lengths accept sizes such as 4M or 1GiB.
 
             EXAMPLE
-              imgpack cat web-1.imgpack --disk root --length 512 | xxd | head
+              imgpack cat web-1.ipk --disk root --length 512 | xxd | head
             """)
 
     @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())

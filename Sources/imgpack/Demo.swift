@@ -46,7 +46,7 @@ struct Demo: ParsableCommand {
         let state = SimulatedInstance.state(seed: seed, rootSize: rootSize, dataSize: total - rootSize)
         let directory = try workDirectory()
         defer { if keep == nil { try? FileManager.default.removeItem(atPath: directory) } }
-        let image = directory + "/demo-\(seed).imgpack"
+        let image = directory + "/demo-\(seed).ipk"
         let disks = state.streams.map { "\($0.name) \(ByteCount.format($0.source.logicalSize)) (\(($0.source as? SimulatedDisk)?.profile.rawValue ?? "?"))" }
         print("imgpack demo: simulated instance \(state.metadata.name), seed \(seed)")
         print("  disks        \(disks.joined(separator: ", "))")

@@ -20,9 +20,9 @@ struct Extract: ParsableCommand {
             exits 1 and what was written must be discarded.
 
             EXAMPLES
-              imgpack extract web-1.imgpack -o disks
-              curl -s https://example.com/web-1.imgpack | imgpack extract - --disk root -o disks
-              imgpack extract web-1.imgpack --disk data --stdout | dd of=/dev/vdb bs=4M
+              imgpack extract web-1.ipk -o disks
+              curl -s https://example.com/web-1.ipk | imgpack extract - --disk root -o disks
+              imgpack extract web-1.ipk --disk data --stdout | dd of=/dev/vdb bs=4M
             """)
 
     @Argument(help: ArgumentHelp("The image file; - for standard input.", valueName: "image"), completion: .file())

@@ -21,10 +21,10 @@ struct Pack: ParsableCommand {
 
             EXAMPLES
               imgpack pack --disk root=root.raw --disk data=data.raw \\
-                  --name web-1 --os linux:debian:12 --tag team=web -o web-1.imgpack
+                  --name web-1 --os linux:debian:12 --tag team=web -o web-1.ipk
               imgpack pack --disk root=root.raw --metadata meta.json -o - \\
                   | ssh host imgpack extract - -o disks
-              imgpack pack --simulate 3G --seed 7 -o sim.imgpack
+              imgpack pack --simulate 3G --seed 7 -o sim.ipk
             """)
 
     @OptionGroup(title: "Input")
@@ -52,13 +52,14 @@ struct Pack: ParsableCommand {
     func validate() throws {
         let disks = input.disks, sections = input.sections
         if let size = input.simulate {
-            guard disks.isEmpty && sections.isEmpty else { throw ValidationError("--simulate replaces --disk and --section: give one or the other.") }
+            guard disks.isEmpty && sections.isEmpty && input.blockSizes.isEmpty else { throw ValidationError("--simulate replaces --disk, --section and --block-size: give one or the other.") }
             guard size.bytes >= 8192 else { throw ValidationError("--simulate needs at least 8K, got \(size.bytes).") }
         } else {
             guard input.seed == nil, input.profile == nil else { throw ValidationError("--seed and --profile go with --simulate SIZE.") }
             guard !disks.isEmpty || !sections.isEmpty else {
                 throw ValidationError("Nothing to pack: give at least one --disk NAME=PATH, or --simulate SIZE.")
             }
+            try input.validateBlockSizes()
         }
         var names = Set<String>()
         for (name, option) in disks.map({ ($0.name, "--disk") }) + sections.map({ ($0.name, "--section") }) {
@@ -86,10 +87,10 @@ struct Pack: ParsableCommand {
         }
         var streams: [StreamSpec] = []
         for disk in input.disks {
-            streams.append(StreamSpec(name: disk.name, kind: .disk, blockSize: 512, source: try RawFileDiskSource(path: disk.path)))
+            streams.append(StreamSpec(name: disk.name, kind: .disk, blockSize: input.blockSize(of: disk.name, default: 512), source: try RawFileDiskSource(path: disk.path)))
         }
         for section in input.sections {
-            streams.append(StreamSpec(name: section.name, kind: section.kind.streamKind, blockSize: section.kind.blockSize, source: try RawFileDiskSource(path: section.path)))
+            streams.append(StreamSpec(name: section.name, kind: section.kind.streamKind, blockSize: input.blockSize(of: section.name, default: section.kind.blockSize), source: try RawFileDiskSource(path: section.path)))
         }
         let state = SystemState(metadata: try metadata.resolve(base: nil), streams: streams)
         try write(state, cancellation: cancellation)
@@ -156,6 +157,9 @@ struct PackInput: ParsableArguments {
     @Option(name: .customLong("section"), help: ArgumentHelp("Another section of machine state, after the disks: KIND is memory, nvram or blob.", valueName: "kind:name=path"))
     var sections: [SectionArgument] = []
 
+    @Option(name: .customLong("block-size"), help: ArgumentHelp("Sector size the guest sees for stream NAME: a power of two up to 65536 (default: 512 for disks, 4096 for memory, 1 for nvram and blobs).", valueName: "name=bytes"))
+    var blockSizes: [TagArgument] = []
+
     @Option(help: ArgumentHelp("Instead of files, pack a simulated instance of SIZE bytes in all: a root disk (server profile, 2/3) and a data disk (database profile, 1/3), or one root disk with --profile.", valueName: "size"))
     var simulate: ByteCount?
 
@@ -164,6 +168,21 @@ struct PackInput: ParsableArguments {
 
     @Option(help: "Profile of a single simulated root disk.")
     var profile: SimulationProfile?
+
+    /// The block size of stream `name`: --block-size, else `fallback`.
+    func blockSize(of name: String, default fallback: UInt32) -> UInt32 {
+        blockSizes.last { $0.key == name }.flatMap { UInt32($0.value) } ?? fallback
+    }
+
+    func validateBlockSizes() throws {
+        let names = Set(disks.map(\.name) + sections.map(\.name))
+        for entry in blockSizes {
+            guard names.contains(entry.key) else { throw ValidationError("--block-size \(entry.key)=…: no --disk or --section is named \(entry.key).") }
+            guard let size = UInt32(entry.value), size >= 1, size <= 65536, size & (size - 1) == 0 else {
+                throw ValidationError("--block-size \(entry.key)=\(entry.value): a block size is a power of two from 1 to 65536.")
+            }
+        }
+    }
 
     /// The simulated instance, for --simulate.
     func simulatedState() -> SystemState? {

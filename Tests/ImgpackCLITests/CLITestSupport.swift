@@ -131,7 +131,7 @@ struct CLI {
     }
 
     /// Packs two small disks (4 MiB "root", 2 MiB "data") into `image` with 256 KiB chunks.
-    func packSample(_ image: String = "sample.imgpack", extra: [String] = []) throws -> (root: [UInt8], data: [UInt8]) {
+    func packSample(_ image: String = "sample.ipk", extra: [String] = []) throws -> (root: [UInt8], data: [UInt8]) {
         let root = try makeDisk("root.raw", size: 4 << 20, seed: 1)
         let data = try makeDisk("data.raw", size: 2 << 20, seed: 2)
         let result = try run(["pack", "--disk", "root=root.raw", "--disk", "data=data.raw", "--name", "sample", "--chunk-size", "256K", "-o", image] + extra)

@@ -8,7 +8,7 @@ struct ExtractTests {
         let cli = CLI()
         defer { cli.cleanUp() }
         let (root, data) = try cli.packSample()
-        let r = try cli.run(["extract", "sample.imgpack", "-o", "out"])
+        let r = try cli.run(["extract", "sample.ipk", "-o", "out"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try cli.read("out/root.raw") == root)
         #expect(try cli.read("out/data.raw") == data)
@@ -22,13 +22,13 @@ struct ExtractTests {
         let cli = CLI()
         defer { cli.cleanUp() }
         let (_, data) = try cli.packSample()
-        #expect(try cli.run(["extract", "sample.imgpack", "--disk", "data", "-o", "d"]).status == 0)
+        #expect(try cli.run(["extract", "sample.ipk", "--disk", "data", "-o", "d"]).status == 0)
         #expect(cli.listing().filter { $0.hasPrefix("d/") } == ["d/data.raw"])
         #expect(try cli.read("d/data.raw") == data)
-        let unknown = try cli.run(["extract", "sample.imgpack", "--disk", "swap", "-o", "d"])
+        let unknown = try cli.run(["extract", "sample.ipk", "--disk", "swap", "-o", "d"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("root, data"))
-        #expect(try cli.run(["extract", "sample.imgpack", "--disk", "../x", "-o", "d"]).status == 2)
+        #expect(try cli.run(["extract", "sample.ipk", "--disk", "../x", "-o", "d"]).status == 2)
     }
 
     @Test("never overwrites without --force, and does with it")
@@ -38,12 +38,12 @@ struct ExtractTests {
         let (root, _) = try cli.packSample()
         try FileManager.default.createDirectory(atPath: cli.path("out"), withIntermediateDirectories: true)
         try Data("keep".utf8).write(to: URL(fileURLWithPath: cli.path("out/data.raw")))
-        let refused = try cli.run(["extract", "sample.imgpack", "-o", "out"])
+        let refused = try cli.run(["extract", "sample.ipk", "-o", "out"])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("--force"))
         #expect(try cli.read("out/data.raw") == Array("keep".utf8))
         #expect(!cli.exists("out/root.raw"), "nothing is written when any destination exists")
-        let forced = try cli.run(["extract", "sample.imgpack", "-o", "out", "--force"])
+        let forced = try cli.run(["extract", "sample.ipk", "-o", "out", "--force"])
         #expect(forced.status == 0)
         #expect(try cli.read("out/root.raw") == root)
         #expect(try cli.read("out/data.raw").count == 2 << 20)
@@ -54,10 +54,10 @@ struct ExtractTests {
         let cli = CLI()
         defer { cli.cleanUp() }
         let (root, _) = try cli.packSample()
-        let r = try cli.run(["extract", "sample.imgpack", "--disk", "root", "--stdout"])
+        let r = try cli.run(["extract", "sample.ipk", "--disk", "root", "--stdout"])
         #expect(r.status == 0)
         #expect([UInt8](r.stdout) == root)
-        let ambiguous = try cli.run(["extract", "sample.imgpack", "--stdout"])
+        let ambiguous = try cli.run(["extract", "sample.ipk", "--stdout"])
         #expect(ambiguous.status == 2)
         #expect(ambiguous.stdout.isEmpty)
     }
@@ -84,12 +84,12 @@ struct ExtractTests {
         let cli = CLI()
         defer { cli.cleanUp() }
         _ = try cli.packSample()
-        _ = try VerifyTests.damage(cli, "sample.imgpack")
-        let r = try cli.run(["extract", "-", "-o", "out"], stdinFile: cli.path("sample.imgpack"))
+        _ = try VerifyTests.damage(cli, "sample.ipk")
+        let r = try cli.run(["extract", "-", "-o", "out"], stdinFile: cli.path("sample.ipk"))
         #expect(r.status == 1)
         #expect(r.stderr.contains("rule V"))
         #expect(cli.listing().filter { $0.hasPrefix("out/") }.isEmpty, "\(cli.listing())")
-        let fromFile = try cli.run(["extract", "sample.imgpack", "--disk", "root", "-o", "out"])
+        let fromFile = try cli.run(["extract", "sample.ipk", "--disk", "root", "-o", "out"])
         #expect(fromFile.status == 1)
         #expect(cli.listing().filter { $0.hasPrefix("out/") }.isEmpty)
     }
@@ -101,16 +101,16 @@ struct ExtractTests {
         let (root, data) = try cli.packSample()
         let k = 1024
         for (offset, length) in [(0, 100), (256 * k - 10, 100), (1 << 20, 5000), (2 << 20, 300 * k), ((4 << 20) - 7, 7), (3 << 20, 0)] {
-            let r = try cli.run(["cat", "sample.imgpack", "--disk", "root", "--offset", "\(offset)", "--length", "\(length)"])
+            let r = try cli.run(["cat", "sample.ipk", "--disk", "root", "--offset", "\(offset)", "--length", "\(length)"])
             #expect(r.status == 0, "\(r.stderr)")
             #expect([UInt8](r.stdout) == Array(root[offset..<offset + length]), "offset \(offset) length \(length)")
         }
-        let sized = try cli.run(["cat", "sample.imgpack", "--disk", "data", "--offset", "1M", "--length", "64K"])
+        let sized = try cli.run(["cat", "sample.ipk", "--disk", "data", "--offset", "1M", "--length", "64K"])
         #expect([UInt8](sized.stdout) == Array(data[(1 << 20)..<((1 << 20) + (64 << 10))]))
-        let rest = try cli.run(["cat", "sample.imgpack", "--disk", "data", "--offset", "2000000"])
+        let rest = try cli.run(["cat", "sample.ipk", "--disk", "data", "--offset", "2000000"])
         #expect([UInt8](rest.stdout) == Array(data[2_000_000...]))
-        let past = try cli.run(["cat", "sample.imgpack", "--disk", "data", "--offset", "2M", "--length", "1"])
+        let past = try cli.run(["cat", "sample.ipk", "--disk", "data", "--offset", "2M", "--length", "1"])
         #expect(past.status == 2)
-        #expect(try cli.run(["cat", "sample.imgpack", "--length", "1"]).status == 2)
+        #expect(try cli.run(["cat", "sample.ipk", "--length", "1"]).status == 2)
     }
 }

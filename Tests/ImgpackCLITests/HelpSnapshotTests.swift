@@ -50,7 +50,7 @@ struct TerminalTests {
         #expect(try cli.run(["pack", "--bogus"]).status == 2)
         #expect(try cli.run(["frobnicate"]).status == 2)
         #expect(try cli.run(["info"]).status == 2)
-        #expect(try cli.run(["info", "missing.imgpack"]).status == 3)
+        #expect(try cli.run(["info", "missing.ipk"]).status == 3)
         try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: cli.path("junk")))
         #expect(try cli.run(["verify", "junk"]).status == 1)
     }
@@ -69,19 +69,19 @@ struct TerminalTests {
         defer { cli.cleanUp() }
         try cli.makeDisk("root.raw", size: 4 << 20, seed: 31)
         let pack = "\"$IMGPACK\" pack --disk root=root.raw --name t --chunk-size 64K --threads 1 -o"
-        let tty = try underTerminal(cli, "\(pack) a.imgpack")
+        let tty = try underTerminal(cli, "\(pack) a.ipk")
         #expect(tty.status == 0, "\(tty.stdoutText)")
         #expect(tty.stdoutText.contains("pack  ["), "\(tty.stdoutText.debugDescription)")
         #expect(tty.stdoutText.contains("100%"))
         #expect(tty.stdoutText.contains("\r\u{1B}[K"))
-        let verify = try underTerminal(cli, "\"$IMGPACK\" verify a.imgpack")
+        let verify = try underTerminal(cli, "\"$IMGPACK\" verify a.ipk")
         #expect(verify.stdoutText.contains("verify  ["))
 
-        let quiet = try underTerminal(cli, "\(pack) b.imgpack --quiet")
+        let quiet = try underTerminal(cli, "\(pack) b.ipk --quiet")
         #expect(!quiet.stdoutText.contains("["))
         #expect(!quiet.stdoutText.contains("root digest"))
 
-        let piped = try cli.run(["pack", "--disk", "root=root.raw", "--name", "t", "--chunk-size", "64K", "-o", "c.imgpack"])
+        let piped = try cli.run(["pack", "--disk", "root=root.raw", "--name", "t", "--chunk-size", "64K", "-o", "c.ipk"])
         #expect(!piped.stderr.contains("["))
         #expect(!piped.stderr.contains("\r"))
         #expect(piped.stderr.contains("root digest"))
@@ -106,7 +106,7 @@ struct TerminalTests {
         try cli.makeDisk("root.raw", size: 48 << 20, seed: 33)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["pack", "--disk", "root=root.raw", "--name", "i", "--level", "19", "--threads", "1", "-o", "i.imgpack"]
+        process.arguments = ["pack", "--disk", "root=root.raw", "--name", "i", "--level", "19", "--threads", "1", "-o", "i.ipk"]
         process.currentDirectoryURL = URL(fileURLWithPath: cli.directory)
         process.standardError = FileHandle.nullDevice
         try process.run()

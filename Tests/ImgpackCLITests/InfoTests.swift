@@ -8,12 +8,12 @@ struct InfoTests {
         let cli = CLI()
         defer { cli.cleanUp() }
         _ = try cli.packSample(extra: ["--tag", "team=web", "--os", "linux:debian:12"])
-        let r = try cli.run(["info", "sample.imgpack"])
+        let r = try cli.run(["info", "sample.ipk"])
         #expect(r.status == 0)
         for text in ["Name         sample", "debian 12", "team=web", "Root digest  sha256:", "Streams", "root", "data", "RATIO"] {
             #expect(r.stdoutText.contains(text), "missing \(text) in\n\(r.stdoutText)")
         }
-        #expect(try cli.run(["inspect", "sample.imgpack"]).stdout == r.stdout)
+        #expect(try cli.run(["inspect", "sample.ipk"]).stdout == r.stdout)
     }
 
     @Test("info --json follows schema 1 and its numbers add up")
@@ -21,7 +21,7 @@ struct InfoTests {
         let cli = CLI()
         defer { cli.cleanUp() }
         _ = try cli.packSample()
-        let r = try cli.run(["info", "--json", "sample.imgpack"])
+        let r = try cli.run(["info", "--json", "sample.ipk"])
         #expect(r.status == 0)
         let info = try jsonObject(r.stdout)
         #expect(info["schema"] as? Int == 1)
@@ -39,7 +39,7 @@ struct InfoTests {
         let stored = streams.compactMap { $0["storedBytes"] as? Int }.reduce(0, +)
         #expect(stored == info["storedBytes"] as? Int)
         let file = try #require(info["fileLength"] as? Int)
-        #expect(file == (try cli.read("sample.imgpack")).count)
+        #expect(file == (try cli.read("sample.ipk")).count)
         #expect((info["rootDigest"] as? String)?.hasPrefix("sha256:") == true)
     }
 
@@ -59,7 +59,7 @@ struct InfoTests {
         let cli = CLI()
         defer { cli.cleanUp() }
         let (root, _) = try cli.packSample()
-        let r = try cli.run(["ls", "--json", "sample.imgpack"])
+        let r = try cli.run(["ls", "--json", "sample.ipk"])
         #expect(r.status == 0)
         let list = try jsonObject(r.stdout)
         #expect(list["schema"] as? Int == 1)
@@ -67,13 +67,13 @@ struct InfoTests {
         #expect(rows.count == 24)
         #expect(rows.map { $0["index"] as? Int } == Array(0..<24))
         #expect(rows.prefix(16).allSatisfy { $0["stream"] as? String == "root" })
-        let image = try cli.read("sample.imgpack")
+        let image = try cli.read("sample.ipk")
         for row in rows where row["kind"] as? String == "data" && row["codec"] as? String == "stored" {
             // A stored chunk's payload is the content itself.
             let at = row["payloadOffset"] as! Int, offset = row["logicalOffset"] as! Int, length = row["logicalLength"] as! Int
             if row["stream"] as? String == "root" { #expect(Array(image[at..<at + length]) == Array(root[offset..<offset + length])) }
         }
-        let human = try cli.run(["ls", "sample.imgpack", "--disk", "data"])
+        let human = try cli.run(["ls", "sample.ipk", "--disk", "data"])
         #expect(human.stdoutText.hasPrefix("INDEX"))
         #expect(human.stdoutText.split(separator: "\n").count == 1 + 8)
         #expect(!human.stdoutText.contains(" root "))

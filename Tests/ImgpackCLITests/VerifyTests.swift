@@ -19,13 +19,13 @@ struct VerifyTests {
         let cli = CLI()
         defer { cli.cleanUp() }
         _ = try cli.packSample()
-        let full = try cli.run(["verify", "sample.imgpack"])
+        let full = try cli.run(["verify", "sample.ipk"])
         #expect(full.status == 0)
-        #expect(full.stdoutText.hasPrefix("verified sample.imgpack"))
-        #expect(try cli.run(["verify", "--quick", "sample.imgpack"]).status == 0)
-        let piped = try cli.run(["verify", "-"], stdinFile: cli.path("sample.imgpack"))
+        #expect(full.stdoutText.hasPrefix("verified sample.ipk"))
+        #expect(try cli.run(["verify", "--quick", "sample.ipk"]).status == 0)
+        let piped = try cli.run(["verify", "-"], stdinFile: cli.path("sample.ipk"))
         #expect(piped.status == 0, "\(piped.stderr)")
-        let json = try jsonObject(try cli.run(["verify", "--json", "sample.imgpack"]).stdout)
+        let json = try jsonObject(try cli.run(["verify", "--json", "sample.ipk"]).stdout)
         #expect(json["valid"] as? Bool == true)
         #expect((json["failures"] as? [Any])?.isEmpty == true)
     }
@@ -35,8 +35,8 @@ struct VerifyTests {
         let cli = CLI()
         defer { cli.cleanUp() }
         _ = try cli.packSample()
-        let chunk = try Self.damage(cli, "sample.imgpack")
-        let r = try cli.run(["verify", "sample.imgpack"])
+        let chunk = try Self.damage(cli, "sample.ipk")
+        let r = try cli.run(["verify", "sample.ipk"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("rule V"), "\(r.stderr)")
         #expect(r.stderr.contains("chunk \(chunk)"))
@@ -44,7 +44,7 @@ struct VerifyTests {
         #expect(r.stderr.contains("offset "))
         #expect(r.stderr.contains("verification failed"))
 
-        let json = try cli.run(["verify", "--json", "sample.imgpack"])
+        let json = try cli.run(["verify", "--json", "sample.ipk"])
         #expect(json.status == 1)
         let failures = try #require(try jsonObject(json.stdout)["failures"] as? [[String: Any]])
         #expect(failures.count == 1)
@@ -52,8 +52,8 @@ struct VerifyTests {
         #expect((failures.first?["rule"] as? String)?.hasPrefix("V") == true)
 
         // Quick verification does not read payloads, so it passes; the stream check does not.
-        #expect(try cli.run(["verify", "--quick", "sample.imgpack"]).status == 0)
-        let piped = try cli.run(["verify", "-"], stdinFile: cli.path("sample.imgpack"))
+        #expect(try cli.run(["verify", "--quick", "sample.ipk"]).status == 0)
+        let piped = try cli.run(["verify", "-"], stdinFile: cli.path("sample.ipk"))
         #expect(piped.status == 1)
         #expect(piped.stderr.contains("<stdin>, rule V"))
     }
@@ -63,15 +63,15 @@ struct VerifyTests {
         let cli = CLI()
         defer { cli.cleanUp() }
         _ = try cli.packSample()
-        let bytes = try cli.read("sample.imgpack")
-        try Data(bytes.prefix(bytes.count - 10)).write(to: URL(fileURLWithPath: cli.path("cut.imgpack")))
-        for args in [["verify", "cut.imgpack"], ["verify", "--quick", "cut.imgpack"]] {
+        let bytes = try cli.read("sample.ipk")
+        try Data(bytes.prefix(bytes.count - 10)).write(to: URL(fileURLWithPath: cli.path("cut.ipk")))
+        for args in [["verify", "cut.ipk"], ["verify", "--quick", "cut.ipk"]] {
             let r = try cli.run(args)
             #expect(r.status == 1)
-            #expect(r.stderr.contains("cut.imgpack"))
+            #expect(r.stderr.contains("cut.ipk"))
             #expect(r.stderr.contains("rule V"))
         }
-        #expect(try cli.run(["verify", "-"], stdinFile: cli.path("cut.imgpack")).status == 1)
+        #expect(try cli.run(["verify", "-"], stdinFile: cli.path("cut.ipk")).status == 1)
     }
 
     @Test("--quick with standard input is a usage error")

@@ -187,7 +187,7 @@ _imgpack() {
 _imgpack_pack() {
     repeating_flags=()
     non_repeating_flags=(--force --sync --json -q --quiet --version -h --help)
-    repeating_options=(--disk --section --share-with --tag)
+    repeating_options=(--disk --section --block-size --share-with --tag)
     non_repeating_options=(--simulate --seed --profile --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads)
     __imgpack_offer_flags_options 0
 
@@ -197,6 +197,9 @@ _imgpack_pack() {
         return
         ;;
     '--section')
+        return
+        ;;
+    '--block-size')
         return
         ;;
     '--simulate')

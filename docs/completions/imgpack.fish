@@ -23,7 +23,7 @@ function __imgpack_parse_tokens -S
         __imgpack_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'pack'
-            __imgpack_parse_subcommand 0 'disk=+' 'section=+' 'simulate=' 'seed=' 'profile=' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 0 'disk=+' 'section=+' 'block-size=+' 'simulate=' 'seed=' 'profile=' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'info'
             __imgpack_parse_subcommand 1 'json' 'version' 'h/help'
         case 'verify'
@@ -103,6 +103,7 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "img
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack"' -l 'disk' -d 'A raw disk file (or block device) stored as stream NAME; repeat for several disks, in order.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack"' -l 'section' -d 'Another section of machine state, after the disks: KIND is memory, nvram or blob.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack"' -l 'block-size' -d 'Sector size the guest sees for stream NAME: a power of two up to 65536 (default: 512 for disks, 4096 for memory, 1 for nvram and blobs).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" simulate' -l 'simulate' -d 'Instead of files, pack a simulated instance of SIZE bytes in all: a root disk (server profile, 2/3) and a data disk (database profile, 1/3), or one root disk with --profile.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" seed' -l 'seed' -d 'Seed of the simulation: the same seed and size give the same image.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" profile' -l 'profile' -d 'Profile of a single simulated root disk.' -rfka 'server database zero-heavy random'

@@ -83,6 +83,7 @@ _imgpack_pack() {
     local -ar arg_specs=(
         '*--disk[A raw disk file (or block device) stored as stream NAME; repeat for several disks, in order.]:name=path:'
         '*--section[Another section of machine state, after the disks\: KIND is memory, nvram or blob.]:kind\:name=path:'
+        '*--block-size[Sector size the guest sees for stream NAME\: a power of two up to 65536 (default\: 512 for disks, 4096 for memory, 1 for nvram and blobs).]:name=bytes:'
         '--simulate[Instead of files, pack a simulated instance of SIZE bytes in all\: a root disk (server profile, 2/3) and a data disk (database profile, 1/3), or one root disk with --profile.]:size:'
         '--seed[Seed of the simulation\: the same seed and size give the same image.]:n:'
         '--profile[Profile of a single simulated root disk.]:profile:{__imgpack_complete "${___profile[@]}"}'
