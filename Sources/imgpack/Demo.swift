@@ -190,7 +190,9 @@ struct Demo: ParsableCommand {
         let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         var template = Array((base + "/imgpack-demo-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw CommandFailure(.io, "cannot create a temporary directory in \(base)") }
-        return String(cString: made)
+        let path = String(cString: made)
+        Interrupts.removeOnInterrupt(path)
+        return path
     }
 
     func withBar<T>(_ label: String, _ body: (ProgressBar) throws -> T) throws -> T {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import Foundation
 import ImagePack
 import Synchronization
 
@@ -16,6 +17,18 @@ import Synchronization
 enum Interrupts {
     private static let installed = Mutex<(cancellation: Cancellation, sources: [any DispatchSourceSignal])?>(nil)
     private static let signals = Atomic<Int>(0)
+    private static let scratch = Mutex<[String]>([])
+
+    /// Removes `directory` and everything in it if the process is interrupted (the demo's
+    /// temporary directory); the caller still removes it on a normal exit.
+    static func removeOnInterrupt(_ directory: String) {
+        scratch.withLock { $0.append(directory) }
+    }
+
+    private static func removeScratch() {
+        OutputFile.removeAllTemporaryFiles()
+        for path in scratch.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
+    }
 
     /// Installs the handlers (once) and returns the cancellation flag they set.
     static func install() -> Cancellation {
@@ -37,14 +50,14 @@ enum Interrupts {
 
     private static func interrupted(_ cancellation: Cancellation) {
         cancellation.cancel()
-        OutputFile.removeAllTemporaryFiles()
+        removeScratch()
         let count = signals.wrappingAdd(1, ordering: .relaxed).newValue
         if count > 1 { giveUp() }
         DispatchQueue.global().asyncAfter(deadline: .now() + 3) { giveUp() }
     }
 
     private static func giveUp() -> Never {
-        OutputFile.removeAllTemporaryFiles()
+        removeScratch()
         Terminal.writeError((Terminal.standardErrorIsTerminal ? "\r\u{1B}[K" : "") + "imgpack: interrupted; nothing was left at the destination\n")
         _exit(ExitStatus.interrupted.rawValue)
     }
