@@ -31,7 +31,7 @@ let package = Package(
                 "ImagePack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            exclude: ["README-CLI.md"]
+            exclude: ["Manual"]
         ),
         .testTarget(name: "ImagePackTests", dependencies: ["ImagePack"]),
         // Runs the built imgpack binary; --help snapshots live in Snapshots/.
