@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "ImagePack",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "ImagePack", targets: ["ImagePack"]),
         .executable(name: "imgpack", targets: ["imgpack"]),
@@ -30,10 +30,12 @@ let package = Package(
             dependencies: [
                 "ImagePack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: ["README-CLI.md"]
         ),
         .testTarget(name: "ImagePackTests", dependencies: ["ImagePack"]),
-        .testTarget(name: "ImgpackCLITests", dependencies: ["ImagePack"]),
+        // Runs the built imgpack binary; --help snapshots live in Snapshots/.
+        .testTarget(name: "ImgpackCLITests", dependencies: ["ImagePack"], exclude: ["Snapshots"]),
     ],
     swiftLanguageModes: [.v6]
 )
