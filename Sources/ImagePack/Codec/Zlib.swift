@@ -24,16 +24,18 @@ enum Zlib {
         private var stream = z_stream()
         let level: Int
 
-        init(level: Int) throws(ImagePackError) {
+        /// - Parameter wrapping: `.zlib` for ImagePack chunks; `.raw(windowBits: 12)` for qcow2 clusters,
+        ///   whose readers inflate with a 4 KiB window.
+        init(level: Int, wrapping: Wrapping = .zlib) throws(ImagePackError) {
             self.level = level
-            let status = czlib_deflateInit2(&stream, Int32(level), 15, 9)
+            let status = czlib_deflateInit2(&stream, Int32(level), wrapping.windowBits, 9)
             guard status == Z_OK else {
                 throw ImagePackError(.compressionFailed, "zlib deflateInit2 failed", cause: Int(status))
             }
         }
         deinit { deflateEnd(&stream) }
 
-        /// Compresses `input` as one zlib stream into `output`; nil when it does not fit.
+        /// Compresses `input` as one stream (of the chosen wrapping) into `output`; nil when it does not fit.
         func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int? {
             deflateReset(&stream)
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))

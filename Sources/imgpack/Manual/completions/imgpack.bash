@@ -173,13 +173,13 @@ _imgpack() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    pack|info|verify|extract|cat|ls|demo|help)
+    pack|import|info|verify|extract|export|cat|ls|demo|help)
         # Offer subcommand argument completions
         "_imgpack_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'pack info verify extract cat ls demo help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'pack import info verify extract export cat ls demo help' -- "${cur}"))
         ;;
     esac
 }
@@ -281,6 +281,103 @@ _imgpack_pack() {
     esac
 }
 
+_imgpack_import() {
+    repeating_flags=()
+    non_repeating_flags=(--no-provenance --force --sync --json -q --quiet --version -h --help)
+    repeating_options=(--disk-name --share-with --tag)
+    non_repeating_options=(--format --backing --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads)
+    __imgpack_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __imgpack_add_completions -W 'auto'$'\n''raw'$'\n''qcow2'$'\n''vmdk'$'\n''vhd'
+        return
+        ;;
+    '--disk-name')
+        return
+        ;;
+    '--backing')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--metadata')
+        __imgpack_add_completions -o plusdirs -fX '!*.@(json)'
+        return
+        ;;
+    '--name')
+        return
+        ;;
+    '--description')
+        return
+        ;;
+    '--os')
+        return
+        ;;
+    '--arch')
+        __imgpack_add_completions -W 'x86_64'$'\n''arm64'$'\n''riscv64'$'\n''ppc64le'$'\n''s390x'$'\n''i386'
+        return
+        ;;
+    '--boot-mode')
+        __imgpack_add_completions -W 'bios'$'\n''uefi'$'\n''uefi-preferred'
+        return
+        ;;
+    '--vcpus')
+        return
+        ;;
+    '--memory')
+        return
+        ;;
+    '--visibility')
+        __imgpack_add_completions -W 'public'$'\n''custom'$'\n''shared'
+        return
+        ;;
+    '--share-with')
+        return
+        ;;
+    '--tag')
+        return
+        ;;
+    '--region')
+        return
+        ;;
+    '--owner-account')
+        return
+        ;;
+    '--source-instance-id')
+        return
+        ;;
+    '--created-at')
+        return
+        ;;
+    '--codec')
+        __imgpack_add_completions -W 'zstd'$'\n''zlib'$'\n''stored'
+        return
+        ;;
+    '--level')
+        return
+        ;;
+    '--chunk-size')
+        return
+        ;;
+    '-o'|'--output')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--threads')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
 _imgpack_info() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
@@ -337,6 +434,50 @@ _imgpack_extract() {
         return
         ;;
     '--disk')
+        return
+        ;;
+    '--threads')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_export() {
+    repeating_flags=()
+    non_repeating_flags=(--force --json -q --quiet --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--disk --format --cluster-size --compress --level -o --output --threads)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--disk')
+        return
+        ;;
+    '--format')
+        __imgpack_add_completions -W 'raw'$'\n''qcow2'
+        return
+        ;;
+    '--cluster-size')
+        return
+        ;;
+    '--compress')
+        __imgpack_add_completions -W 'none'$'\n''zlib'$'\n''zstd'
+        return
+        ;;
+    '--level')
+        return
+        ;;
+    '-o'|'--output')
+        __imgpack_add_completions -f
         return
         ;;
     '--threads')

@@ -51,9 +51,11 @@ _imgpack() {
     command)
         local -ar subcommands=(
             'pack:Pack raw disk files and metadata into one image.'
+            'import:Import qcow2, VMDK, VHD or raw disk images into one image.'
             'info:Show an image'\''s metadata, streams, chunk statistics and root digest.'
             'verify:Check an image: structure, metadata, index, every chunk and the root digest.'
             'extract:Extract disks of an image to raw files or to standard output.'
+            'export:Export one disk of an image as a raw or qcow2 file.'
             'cat:Write a byte range of one disk to standard output.'
             'ls:List an image'\''s chunks: stream, kind, codec, offsets, sizes and digests.'
             'demo:Simulate an instance, pack it, verify it and read it back.'
@@ -63,7 +65,7 @@ _imgpack() {
         ;;
     arg)
         case "${words[1]}" in
-        pack|info|verify|extract|cat|ls|demo|help)
+        pack|import|info|verify|extract|export|cat|ls|demo|help)
             "_imgpack_${words[1]}" && ret=0
             ;;
         esac
@@ -119,6 +121,51 @@ _imgpack_pack() {
     return "${ret}"
 }
 
+_imgpack_import() {
+    local -i ret=1
+    local -ar ___format=('auto' 'raw' 'qcow2' 'vmdk' 'vhd')
+    local -ar ___arch=('x86_64' 'arm64' 'riscv64' 'ppc64le' 's390x' 'i386')
+    local -ar ___boot_mode=('bios' 'uefi' 'uefi-preferred')
+    local -ar ___visibility=('public' 'custom' 'shared')
+    local -ar ___codec=('zstd' 'zlib' 'stored')
+    local -ar arg_specs=(
+        '*:source:_files'
+        '--format[Expected format of every SOURCE; auto tells it from the content.]:format:{__imgpack_complete "${___format[@]}"}'
+        '*--disk-name[Name of the disk made from each SOURCE, in order; repeat for several (default\: root, disk1, disk2...).]:name:'
+        '--backing[The parent of a qcow2 SOURCE that has a backing file (one SOURCE only); opened as you name it, never as the file names it.]:path:_files'
+        '--no-provenance[Do not record each disk'\''s source format in an imported-from.NAME tag.]'
+        '--metadata[Metadata as JSON (the "metadata" object of `info --json`); any field may be left out and set by the flags below.]:file.json:_files -g '\''*.json'\'''
+        '--name[Name of the image (required unless --metadata or --simulate gives one).]:name:'
+        '--description[Free-text description.]:description:'
+        '--os[Operating system as FAMILY\[\:DISTRIBUTION\[\:VERSION\]\] (default\: linux).]:os:'
+        '--arch[CPU architecture (default\: x86_64).]:arch:{__imgpack_complete "${___arch[@]}"}'
+        '--boot-mode[Firmware the image boots with (default\: uefi).]:boot-mode:{__imgpack_complete "${___boot_mode[@]}"}'
+        '--vcpus[Virtual CPUs, 1-4096 (default\: 2).]:n:'
+        '--memory[Memory of the instance\: MiB, or a size such as 16G (default\: 4096).]:size:'
+        '--visibility[Who may launch the image (default\: custom, the owner only).]:visibility:{__imgpack_complete "${___visibility[@]}"}'
+        '*--share-with[An account the image is shared with; repeat for several. Implies --visibility shared.]:account:'
+        '*--tag[A tag; repeat for several.]:key=value:'
+        '--region[Region the image belongs to.]:region:'
+        '--owner-account[Account that owns the image.]:owner-account:'
+        '--source-instance-id[Instance the image was taken from.]:source-instance-id:'
+        '--created-at[When the image was taken, RFC 3339 (default\: $SOURCE_DATE_EPOCH if set, else now, UTC).]:time:'
+        '--codec[Codec for data chunks; a chunk that does not shrink is stored as it is.]:codec:{__imgpack_complete "${___codec[@]}"}'
+        '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
+        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.]:size:'
+        '(-o --output)'{-o,--output}'[Where to write the image.]:file:_files'
+        '--force[Replace OUTPUT if it exists.]'
+        '--sync[Flush the image to stable storage before publishing it.]'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
 _imgpack_info() {
     local -i ret=1
     local -ar arg_specs=(
@@ -158,6 +205,30 @@ _imgpack_extract() {
         '--stdout[Write the one selected disk to standard output instead of a file.]'
         '--force[Replace existing files.]'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_export() {
+    local -i ret=1
+    local -ar ___format=('raw' 'qcow2')
+    local -ar ___compress=('none' 'zlib' 'zstd')
+    local -ar arg_specs=(
+        ':image:_files'
+        '--disk[The stream to export (may be left out when the image has one).]:name:'
+        '--format[Format of the file to write.]:format:{__imgpack_complete "${___format[@]}"}'
+        '--cluster-size[qcow2 cluster size\: a power of two from 512 to 2M.]:size:'
+        '--compress[qcow2 cluster compression.]:compress:{__imgpack_complete "${___compress[@]}"}'
+        '--level[Compression level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
+        '(-o --output)'{-o,--output}'[Where to write the disk.]:file:_files'
+        '--force[Replace OUTPUT if it exists.]'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
