@@ -35,7 +35,7 @@ extension ImageReader {
     ) throws(ImagePackError) -> VerifyReport {
         let stored = entries.indices.filter { entries[$0].kind != .zero }
         let total = entries.reduce(UInt64(0)) { $0 + ($1.kind == .zero ? 0 : UInt64($1.logicalLength)) }
-        let slots = (0..<max(1, threads) * 2).map { _ in DecodeSlot(capacity: largestChunk) }
+        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in DecodeSlot(capacity: largestChunk) }
         var failures: [ImagePackError] = []
         var done: UInt64 = 0
         try OrderedParallel.run(
@@ -103,7 +103,7 @@ extension ImageReader {
         }
         let range = streamEntries[stream]
         let total = streams[stream].logicalSize
-        let slots = (0..<max(1, threads) * 2).map { _ in DecodeSlot(capacity: largestChunk) }
+        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in DecodeSlot(capacity: largestChunk) }
         var done: UInt64 = 0
         try OrderedParallel.run(
             count: range.count, slots: slots, lanes: threads, cancellation: cancellation,

@@ -127,7 +127,7 @@ public final class StreamingReader {
 
         // Chunks: read in order on this thread, decoded and verified on the workers, handed over in
         // order. A run of the pipeline ends at the first record that is not a chunk.
-        let slots = (0..<threads * 2).map { _ in Slot(capacity: limits.maxChunkSize) }
+        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in Slot(capacity: limits.maxChunkSize) }
         let verifyDigest = true
         while true {
             var stoppedAt: (RecordEnvelope, UInt64)?
