@@ -15,15 +15,20 @@ extension ByteSink {
     }
 }
 
+let maxWriteSize = 512 << 10
+
 /// Writes everything to `fd` at `offset` (or at the current position when offset is nil), finishing short writes.
+/// Each system call writes at most `maxWriteSize` bytes: on the measured Linux VM, 4 MiB writes
+/// into the page cache cost 3-6x the kernel time of 512 KiB writes (see Benchmarks/README.md).
 func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64?, path: String) throws(ImagePackError) {
     var done = 0
     while done < bytes.count {
         let n: Int
+        let piece = min(bytes.count - done, maxWriteSize)
         if let offset {
-            n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            n = pwrite(fd, bytes.baseAddress! + done, piece, off_t(offset) + off_t(done))
         } else {
-            n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            n = Glibc.write(fd, bytes.baseAddress! + done, piece)
         }
         if n < 0 {
             let code = errno

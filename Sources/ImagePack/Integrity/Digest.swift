@@ -45,7 +45,10 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     /// SHA-256 of `bytes`.
     public static func sha256(_ bytes: UnsafeRawBufferPointer) -> Digest {
-        Digest(SHA256.hash(data: bytes))
+        // update(bufferPointer:) goes straight to BoringSSL's SHA256_Update (SHA-NI on x86_64).
+        var hasher = SHA256()
+        hasher.update(bufferPointer: bytes)
+        return Digest(hasher.finalize())
     }
 
     public static func sha256(_ bytes: [UInt8]) -> Digest {

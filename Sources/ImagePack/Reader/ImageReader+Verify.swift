@@ -9,11 +9,16 @@ public struct VerifyReport: Sendable {
     public var isValid: Bool { failures.isEmpty }
 }
 
-/// A worker's buffer for one decoded chunk.
+/// One in-flight chunk of `verify` or `extract`: the decoded bytes, and the record buffer and
+/// decoder the worker that holds the slot uses.
 final class DecodeSlot: @unchecked Sendable {
     let buffer: UnsafeMutableRawBufferPointer
+    let scratch: ChunkScratch
     var error: ImagePackError?
-    init(capacity: Int) { buffer = .allocate(byteCount: max(capacity, 1), alignment: 64) }
+    init(capacity: Int) {
+        buffer = .allocate(byteCount: max(capacity, 1), alignment: 64)
+        scratch = ChunkScratch(capacity: capacity + Layout.chunkPrefixSize)
+    }
     deinit { buffer.deallocate() }
 }
 
@@ -30,7 +35,7 @@ extension ImageReader {
     ) throws(ImagePackError) -> VerifyReport {
         let stored = entries.indices.filter { entries[$0].kind != .zero }
         let total = entries.reduce(UInt64(0)) { $0 + ($1.kind == .zero ? 0 : UInt64($1.logicalLength)) }
-        let slots = (0..<max(1, threads) * 2).map { _ in DecodeSlot(capacity: largestChunk) }
+        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in DecodeSlot(capacity: largestChunk) }
         var failures: [ImagePackError] = []
         var done: UInt64 = 0
         try OrderedParallel.run(
@@ -39,7 +44,7 @@ extension ImageReader {
                 let i = stored[j]
                 slot.error = nil
                 do throws(ImagePackError) {
-                    try self.decodeChunk(i, into: UnsafeMutableRawBufferPointer(rebasing: slot.buffer[0..<Int(self.entries[i].logicalLength)]))
+                    try self.decodeChunk(i, into: UnsafeMutableRawBufferPointer(rebasing: slot.buffer[0..<Int(self.entries[i].logicalLength)]), scratch: slot.scratch)
                 } catch {
                     slot.error = error
                 }
@@ -98,7 +103,7 @@ extension ImageReader {
         }
         let range = streamEntries[stream]
         let total = streams[stream].logicalSize
-        let slots = (0..<max(1, threads) * 2).map { _ in DecodeSlot(capacity: largestChunk) }
+        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in DecodeSlot(capacity: largestChunk) }
         var done: UInt64 = 0
         try OrderedParallel.run(
             count: range.count, slots: slots, lanes: threads, cancellation: cancellation,
@@ -107,7 +112,7 @@ extension ImageReader {
                 slot.error = nil
                 guard self.entries[i].kind != .zero else { return }
                 do throws(ImagePackError) {
-                    try self.decodeChunk(i, into: UnsafeMutableRawBufferPointer(rebasing: slot.buffer[0..<Int(self.entries[i].logicalLength)]))
+                    try self.decodeChunk(i, into: UnsafeMutableRawBufferPointer(rebasing: slot.buffer[0..<Int(self.entries[i].logicalLength)]), scratch: slot.scratch)
                 } catch {
                     slot.error = error
                 }

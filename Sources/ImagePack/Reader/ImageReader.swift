@@ -23,9 +23,12 @@ public final class ImageReader: Sendable {
     let footer: FileFooter
     /// For each stream, the range of `entries` that belongs to it.
     let streamEntries: [Range<Int>]
-    private let decoders = Mutex<[PayloadDecoder]>([])
+    /// Decoders and record buffers for reads that do not bring their own (random access).
+    private let scratchPool = Mutex<[ChunkScratch]>([])
     /// The most recently decoded chunk, so small sequential reads decode each chunk once.
-    private let recent = Mutex<(index: Int, bytes: [UInt8])?>(nil)
+    private let recent = Mutex<DecodedChunk?>(nil)
+    /// Decode buffers of partial reads, reused so that a small read allocates nothing.
+    private let spareChunks = Mutex<[DecodedChunk]>([])
 
     /// Opens and checks the image at `path` (rules V1-V43, except chunk payloads).
     public convenience init(path: String, limits: ImageLimits = .init()) throws(ImagePackError) {
@@ -166,14 +169,20 @@ public final class ImageReader: Sendable {
 
     // MARK: Reading
 
-    func withDecoder<T>(_ body: (PayloadDecoder) throws(ImagePackError) -> T) throws(ImagePackError) -> T {
-        let decoder = decoders.withLock { $0.popLast() } ?? PayloadDecoder()
-        defer { decoders.withLock { if $0.count < 16 { $0.append(decoder) } } }
-        return try body(decoder)
+    func withScratch<T>(_ body: (ChunkScratch) throws(ImagePackError) -> T) throws(ImagePackError) -> T {
+        let scratch = scratchPool.withLock { $0.popLast() } ?? ChunkScratch()
+        defer { scratchPool.withLock { if $0.count < 16 { $0.append(scratch) } } }
+        return try body(scratch)
     }
 
     /// Reads chunk `i` and decodes it into `output` (exactly its length), checking every rule on the way.
-    func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true) throws(ImagePackError) {
+    /// - Parameter scratch: the decoder and record buffer to use; one from a shared pool when nil.
+    func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, scratch: ChunkScratch? = nil) throws(ImagePackError) {
+        if let scratch { return try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
+        try withScratch { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
+    }
+
+    private func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool, using scratch: ChunkScratch) throws(ImagePackError) {
         let entry = entries[i]
         do throws(ImagePackError) {
             switch entry.kind {
@@ -185,18 +194,17 @@ public final class ImageReader: Sendable {
             case .data, .fill:
                 break
             }
-            let record = try file.read(at: entry.recordOffset, count: Layout.chunkPrefixSize + Int(entry.payloadLength))
-            let header = try ChunkHeader.decodePrefix(record, at: entry.recordOffset, limits: limits)
+            // One pread of prefix and payload into the reused record buffer.
+            let record = scratch.record(count: Layout.chunkPrefixSize + Int(entry.payloadLength))
+            try file.read(at: entry.recordOffset, into: record)
+            let header = try ChunkHeader.decodePrefix(
+                Array(UnsafeRawBufferPointer(rebasing: record[0..<Layout.chunkPrefixSize])), at: entry.recordOffset, limits: limits)
             guard entry.matches(header) else {
                 throw ImagePackError(.indexMismatch, "the chunk record at \(entry.recordOffset) does not say what the index says about it", rule: "V34", offset: entry.recordOffset)
             }
-            try withBytes(record) { (raw) throws(ImagePackError) in
-                try withDecoder { (decoder) throws(ImagePackError) in
-                    try ChunkVerifier.decode(
-                        header, payload: UnsafeRawBufferPointer(rebasing: raw[Layout.chunkPrefixSize...]), into: output,
-                        decoder: decoder, verifyDigest: verifyDigest, payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize))
-                }
-            }
+            try ChunkVerifier.decode(
+                header, payload: UnsafeRawBufferPointer(rebasing: record[Layout.chunkPrefixSize...]), into: output,
+                decoder: scratch.decoder, verifyDigest: verifyDigest, payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize))
         } catch {
             var e = error
             if e.chunk == nil { e.chunk = i }
@@ -227,17 +235,24 @@ public final class ImageReader: Sendable {
             } else if take == Int(entry.logicalLength) {
                 try decodeChunk(i, into: target)
             } else {
-                let cached = recent.withLock { $0?.index == i ? $0?.bytes : nil }
-                let bytes: [UInt8]
-                if let cached {
-                    bytes = cached
-                } else {
-                    var decoded = [UInt8](repeating: 0, count: Int(entry.logicalLength))
-                    try withMutableBytes(&decoded) { (raw) throws(ImagePackError) in try decodeChunk(i, into: raw) }
-                    recent.withLock { $0 = (i, decoded) }
-                    bytes = decoded
+                let hit = recent.withLock { (cached) -> Bool in
+                    guard let cached, cached.index == i else { return false }
+                    target.copyMemory(from: UnsafeRawBufferPointer(rebasing: cached.buffer[within..<within + take]))
+                    return true
                 }
-                bytes.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[within..<within + take])) }
+                if !hit {
+                    let length = Int(entry.logicalLength)
+                    let chunk = spareChunks.withLock { $0.popLast() }.flatMap { $0.buffer.count >= length ? $0 : nil } ?? DecodedChunk(capacity: length)
+                    chunk.index = -1
+                    try decodeChunk(i, into: UnsafeMutableRawBufferPointer(rebasing: chunk.buffer[0..<length]))
+                    chunk.index = i
+                    target.copyMemory(from: UnsafeRawBufferPointer(rebasing: chunk.buffer[within..<within + take]))
+                    let previous = recent.withLock { (cached) -> DecodedChunk? in
+                        defer { cached = chunk }
+                        return cached
+                    }
+                    if let previous { spareChunks.withLock { if $0.count < 4 { $0.append(previous) } } }
+                }
             }
             done += take
             i += 1

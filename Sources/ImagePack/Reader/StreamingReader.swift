@@ -43,12 +43,21 @@ public final class StreamingReader {
     final class Slot: @unchecked Sendable {
         var header: ChunkHeader?
         var recordOffset: UInt64 = 0
-        var payload: [UInt8] = []
+        /// The payload as read; its capacity is the largest chunk, which bounds any payload (rule V22).
+        let payloadBuffer: UnsafeMutableRawBufferPointer
+        var payloadLength = 0
         let output: UnsafeMutableRawBufferPointer
         let decoder = PayloadDecoder()
         var error: ImagePackError?
-        init(capacity: Int) { output = .allocate(byteCount: capacity, alignment: 64) }
-        deinit { output.deallocate() }
+        init(capacity: Int) {
+            output = .allocate(byteCount: capacity, alignment: 64)
+            payloadBuffer = .allocate(byteCount: capacity, alignment: 64)
+        }
+        deinit {
+            output.deallocate()
+            payloadBuffer.deallocate()
+        }
+        var payload: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: payloadBuffer[0..<payloadLength]) }
     }
 
     /// Runs the read, calling `handler` for each event in order.
@@ -114,23 +123,45 @@ public final class StreamingReader {
             if offset > cursorOffset { try handler(.zero(stream: stream, offset: cursorOffset, length: offset - cursorOffset)) }
         }
 
-        let slots = (0..<threads * 2).map { _ in Slot(capacity: limits.maxChunkSize) }
-        var pending = 0
+        // Chunks: read in order on this thread, decoded and verified on the workers, handed over in
+        // order. A run of the pipeline ends at the first record that is not a chunk.
+        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in Slot(capacity: limits.maxChunkSize) }
         let verifyDigest = true
-        func flush() throws(ImagePackError) {
-            let count = pending
-            pending = 0
+        while true {
+            var stoppedAt: (RecordEnvelope, UInt64)?
             try OrderedParallel.run(
-                count: count, slots: Array(slots[0..<count]), lanes: threads, cancellation: cancellation,
+                slots: slots, lanes: threads, cancellation: cancellation,
+                produce: { (slot, _) throws(ImagePackError) -> Bool in
+                    let (envelope, at) = try nextEnvelope()
+                    guard envelope.type == .chunk else {
+                        stoppedAt = (envelope, at)
+                        return false
+                    }
+                    let rest = try input.read(count: Layout.chunkHeaderSize, what: "a chunk header")
+                    var prefix = ByteWriter(capacity: Layout.chunkPrefixSize)
+                    envelope.encode(into: &prefix)
+                    prefix.append(rest)
+                    let chunk = try ChunkHeader.decodePrefix(prefix.bytes, at: at, limits: limits)
+                    guard Int(chunk.stream) < streams.count else {
+                        throw ImagePackError(.chunkLayoutInvalid, "chunk names stream \(chunk.stream) but the image has \(streams.count)", rule: "V23", offset: at + 20, field: "stream")
+                    }
+                    let (end, overflow) = chunk.logicalOffset.addingReportingOverflow(UInt64(chunk.logicalLength))
+                    guard !overflow, end <= streams[Int(chunk.stream)].logicalSize else {
+                        throw ImagePackError(.chunkLayoutInvalid, "chunk ends past the end of stream \"\(streams[Int(chunk.stream)].name)\"", rule: "V23", offset: at + 24, field: "logicalOffset")
+                    }
+                    slot.header = chunk
+                    slot.recordOffset = at
+                    slot.payloadLength = Int(chunk.payloadLength)
+                    try input.read(into: UnsafeMutableRawBufferPointer(rebasing: slot.payloadBuffer[0..<slot.payloadLength]), what: "a chunk payload")
+                    return true
+                },
                 work: { slot, _ in
                     guard let header = slot.header else { return }
                     slot.error = nil
                     let output = UnsafeMutableRawBufferPointer(rebasing: slot.output[0..<Int(header.logicalLength)])
                     let payloadOffset = slot.recordOffset + UInt64(Layout.chunkPrefixSize)
                     do throws(ImagePackError) {
-                        try withBytes(slot.payload) { (payload) throws(ImagePackError) in
-                            try ChunkVerifier.decode(header, payload: payload, into: output, decoder: slot.decoder, verifyDigest: verifyDigest, payloadOffset: payloadOffset)
-                        }
+                        try ChunkVerifier.decode(header, payload: slot.payload, into: output, decoder: slot.decoder, verifyDigest: verifyDigest, payloadOffset: payloadOffset)
                     } catch {
                         slot.error = error
                     }
@@ -147,32 +178,7 @@ public final class StreamingReader {
                     cursorOffset = header.logicalOffset + UInt64(header.logicalLength)
                     seen.append(ChunkEntry(header: header, recordOffset: slot.recordOffset))
                 })
-        }
-
-        while true {
-            (envelope, at) = try nextEnvelope()
-            if envelope.type == .chunk {
-                let rest = try input.read(count: Layout.chunkHeaderSize, what: "a chunk header")
-                var prefix = ByteWriter(capacity: Layout.chunkPrefixSize)
-                envelope.encode(into: &prefix)
-                prefix.append(rest)
-                let chunk = try ChunkHeader.decodePrefix(prefix.bytes, at: at, limits: limits)
-                guard Int(chunk.stream) < streams.count else {
-                    throw ImagePackError(.chunkLayoutInvalid, "chunk names stream \(chunk.stream) but the image has \(streams.count)", rule: "V23", offset: at + 20, field: "stream")
-                }
-                let (end, overflow) = chunk.logicalOffset.addingReportingOverflow(UInt64(chunk.logicalLength))
-                guard !overflow, end <= streams[Int(chunk.stream)].logicalSize else {
-                    throw ImagePackError(.chunkLayoutInvalid, "chunk ends past the end of stream \"\(streams[Int(chunk.stream)].name)\"", rule: "V23", offset: at + 24, field: "logicalOffset")
-                }
-                let slot = slots[pending]
-                slot.header = chunk
-                slot.recordOffset = at
-                slot.payload = try input.read(count: Int(chunk.payloadLength), what: "a chunk payload")
-                pending += 1
-                if pending == slots.count { try flush() }
-                continue
-            }
-            try flush()
+            (envelope, at) = stoppedAt!
             if envelope.type == .index { break }
             guard !envelope.critical else {
                 throw ImagePackError(.unknownRecordType, "record type \(envelope.type) is critical and unknown to this reader, or out of place; use a newer imgpack", rule: "V7", offset: at, field: "type")

@@ -111,7 +111,7 @@ struct WriteSession {
                 offset += UInt64(length)
             }
         }
-        let slots = try (0..<options.threads * 2).map { _ throws(ImagePackError) in try EncodeSlot(options: options) }
+        let slots = try (0..<OrderedParallel.slotCount(threads: options.threads)).map { _ throws(ImagePackError) in try EncodeSlot(options: options) }
         let sources = state.streams.map(\.source)
         let detectFill = options.detectFill
         let frozenJobs = jobs
