@@ -12,7 +12,7 @@ final class PayloadEncoder: @unchecked Sendable {
     init(codec: Codec, level: Int, maxChunkSize: Int) throws(ImagePackError) {
         self.codec = codec
         self.level = level
-        zstd = codec == .zstd ? try Zstd.Compressor(level: level) : nil
+        zstd = codec == .zstd ? try Zstd.Compressor(level: level, inputSize: maxChunkSize) : nil
         zlib = codec == .zlib ? try Zlib.Compressor(level: level) : nil
         buffer = .allocate(byteCount: max(maxChunkSize, 1), alignment: 64)
     }
