@@ -44,10 +44,16 @@ public final class StreamingReader {
         var header: ChunkHeader?
         var recordOffset: UInt64 = 0
         var payload: [UInt8] = []
-        let output: UnsafeMutableRawBufferPointer
+        /// Decode buffer, grown to the largest chunk seen so far (each at most `maxChunkSize`,
+        /// rule V22), so memory follows the chunks the image holds, not the limit.
+        private(set) var output = UnsafeMutableRawBufferPointer(start: nil, count: 0)
         let decoder = PayloadDecoder()
         var error: ImagePackError?
-        init(capacity: Int) { output = .allocate(byteCount: capacity, alignment: 64) }
+        func reserve(_ count: Int) {
+            guard output.count < count else { return }
+            output.deallocate()
+            output = .allocate(byteCount: count, alignment: 64)
+        }
         deinit { output.deallocate() }
     }
 
@@ -114,7 +120,7 @@ public final class StreamingReader {
             if offset > cursorOffset { try handler(.zero(stream: stream, offset: cursorOffset, length: offset - cursorOffset)) }
         }
 
-        let slots = (0..<threads * 2).map { _ in Slot(capacity: limits.maxChunkSize) }
+        let slots = (0..<threads * 2).map { _ in Slot() }
         var pending = 0
         let verifyDigest = true
         func flush() throws(ImagePackError) {
@@ -157,6 +163,10 @@ public final class StreamingReader {
                 envelope.encode(into: &prefix)
                 prefix.append(rest)
                 let chunk = try ChunkHeader.decodePrefix(prefix.bytes, at: at, limits: limits)
+                // The header's features were refused above, so such a chunk lacks its feature flag.
+                guard chunk.kind != .reference, chunk.kind != .parent else {
+                    throw ImagePackError(.unknownCriticalFeature, "a \(chunk.kind) chunk needs the header's \(chunk.kind == .parent ? "parent" : "references") feature flag, which this image does not set", rule: "V36", offset: at + 16, field: "kind")
+                }
                 guard Int(chunk.stream) < streams.count else {
                     throw ImagePackError(.chunkLayoutInvalid, "chunk names stream \(chunk.stream) but the image has \(streams.count)", rule: "V23", offset: at + 20, field: "stream")
                 }
@@ -165,6 +175,7 @@ public final class StreamingReader {
                     throw ImagePackError(.chunkLayoutInvalid, "chunk ends past the end of stream \"\(streams[Int(chunk.stream)].name)\"", rule: "V23", offset: at + 24, field: "logicalOffset")
                 }
                 let slot = slots[pending]
+                slot.reserve(Int(chunk.logicalLength))
                 slot.header = chunk
                 slot.recordOffset = at
                 slot.payload = try input.read(count: Int(chunk.payloadLength), what: "a chunk payload")
@@ -192,10 +203,11 @@ public final class StreamingReader {
             throw ImagePackError(.indexMismatch, "the stream table does not match the digest the index records for it", rule: "V35", offset: indexOffset + 56, field: "streamTableDigest")
         }
         var next = 0
+        let zeroDigests = ZeroDigests.digests(forLengths: index.entries.lazy.filter { $0.kind == .zero }.map(\.logicalLength))
         for (i, e) in index.entries.enumerated() {
             let entryAt = indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize)
             if e.kind == .zero {
-                guard e.contentDigest == ZeroDigests.digest(length: e.logicalLength) else {
+                guard e.contentDigest == zeroDigests[e.logicalLength] else {
                     throw ImagePackError(.chunkHashMismatch, "a zero chunk's digest is not the SHA-256 of \(e.logicalLength) zero bytes", rule: "V28", offset: entryAt + 32, chunk: i, field: "contentDigest")
                 }
                 continue
