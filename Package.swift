@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "ImagePack", targets: ["ImagePack"]),
         .executable(name: "imgpack", targets: ["imgpack"]),
+        // libFuzzer target over the readers and the validator (.ci/fuzz); a replay driver in a normal build.
+        .executable(name: "imagepack-fuzz", targets: ["ImagePackFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
@@ -32,7 +34,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ImagePackTests", dependencies: ["ImagePack"]),
+        .executableTarget(name: "ImagePackFuzz", dependencies: ["ImagePack"]),
+        .testTarget(name: "ImagePackTests", dependencies: ["ImagePack", "ImagePackFuzz"]),
         .testTarget(name: "ImgpackCLITests", dependencies: ["ImagePack"]),
     ],
     swiftLanguageModes: [.v6]
