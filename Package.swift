@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "ImagePack",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "ImagePack", targets: ["ImagePack"]),
         .executable(name: "imgpack", targets: ["imgpack"]),
@@ -32,11 +32,13 @@ let package = Package(
             dependencies: [
                 "ImagePack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: ["Manual"]
         ),
         .executableTarget(name: "ImagePackFuzz", dependencies: ["ImagePack"]),
         .testTarget(name: "ImagePackTests", dependencies: ["ImagePack", "ImagePackFuzz"]),
-        .testTarget(name: "ImgpackCLITests", dependencies: ["ImagePack"]),
+        // Runs the built imgpack binary; --help snapshots live in Snapshots/.
+        .testTarget(name: "ImgpackCLITests", dependencies: ["ImagePack"], exclude: ["Snapshots"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,226 @@
+import ArgumentParser
+import Foundation
+import ImagePack
+
+/// `imgpack extract`: streams of an image back to raw files (sparse) or to standard output.
+struct Extract: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Extract disks of an image to raw files or to standard output.",
+        discussion: """
+            Every stream (or each --disk NAME) is written to DIR/NAME.raw; zero chunks become \
+            holes, so the files are as sparse as the image. Each file appears only once complete \
+            and verified; an existing file is never replaced without --force.
+
+            With IMAGE - the image is read from standard input in one pass: chunks are written \
+            where they belong in temporary files, and the files are published only after the \
+            whole image (index and root digest included) has verified.
+
+            With --stdout the one selected disk is written to standard output, zeros included. \
+            Output to a pipe cannot be taken back: if the image turns out damaged the command \
+            exits 1 and what was written must be discarded.
+
+            EXAMPLES
+              imgpack extract web-1.ipk -o disks
+              curl -s https://example.com/web-1.ipk | imgpack extract - --disk root -o disks
+              imgpack extract web-1.ipk --disk data --stdout | dd of=/dev/vdb bs=4M
+            """)
+
+    @Argument(help: ArgumentHelp("The image file; - for standard input.", valueName: "image"), completion: .file())
+    var image: String
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Directory for the raw files (created if needed; default: the current directory).", valueName: "dir"), completion: .directory)
+    var directory: String?
+
+    @Option(name: .customLong("disk"), help: ArgumentHelp("Extract only this stream; repeat for several (default: all).", valueName: "name"))
+    var names: [String] = []
+
+    @Flag(help: "Write the one selected disk to standard output instead of a file.")
+    var stdout = false
+
+    @Flag(help: "Replace existing files.")
+    var force = false
+
+    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        for name in names { try validateStreamName(name, option: "--disk") }
+        if Set(names).count != names.count { throw ValidationError("A --disk is named twice.") }
+        if stdout {
+            guard directory == nil else { throw ValidationError("--stdout and --output are alternatives: choose one.") }
+            guard names.count <= 1 else { throw ValidationError("--stdout writes one disk: give at most one --disk.") }
+            guard !Terminal.standardOutputIsTerminal else {
+                throw ValidationError("Refusing to write a raw disk to a terminal: redirect standard output or use -o DIR.")
+            }
+        }
+    }
+
+    var outputDirectory: String { directory ?? "." }
+
+    func run() throws {
+        let cancellation = Interrupts.install()
+        if !stdout { try makeDirectory() }
+        if image == "-" {
+            try extractStream(cancellation: cancellation)
+        } else {
+            try extractFile(cancellation: cancellation)
+        }
+    }
+
+    // MARK: From a file (random access)
+
+    func extractFile(cancellation: Cancellation) throws {
+        let reader = try ImageReader(path: image)
+        let selected = try select(in: reader.streams)
+        if stdout {
+            let bar = ProgressBar("extract \(reader.streams[selected[0]].name)", quiet: global.quiet)
+            defer { bar.finish() }
+            try reader.extract(stream: selected[0], to: DescriptorSink.standardOutput(), threads: threads.threads, cancellation: cancellation, progress: bar.handler)
+            return
+        }
+        let destinations = try selected.map { try destination(for: reader.streams[$0].name) }
+        try checkDestinations(destinations)
+        for (stream, path) in zip(selected, destinations) {
+            let bar = ProgressBar("extract \(reader.streams[stream].name)", quiet: global.quiet)
+            do {
+                defer { bar.finish() }
+                try reader.extract(stream: stream, toFile: path, overwrite: force, threads: threads.threads, cancellation: cancellation, progress: bar.handler)
+            }
+            report(reader.streams[stream], path: path)
+        }
+    }
+
+    // MARK: From standard input (one pass, publish at the end)
+
+    func extractStream(cancellation: Cancellation) throws {
+        let reader = try StreamingReader(path: "-", threads: threads.threads)
+        reader.cancellation = cancellation
+        let bar = ProgressBar("extract", quiet: global.quiet)
+        var outputs: [Int: OutputFile] = [:]
+        var paths: [Int: String] = [:]
+        var streams: [StreamInfo] = []
+        var chosen = -1
+        let sink = DescriptorSink.standardOutput()
+        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        zeros.initializeMemory(as: UInt8.self, repeating: 0)
+        defer { zeros.deallocate() }
+        var total: UInt64 = 0
+        var done: UInt64 = 0
+        let summary: StreamingSummary
+        do {
+            defer { bar.finish() }
+            summary = try reader.read { (event) throws(ImagePackError) in
+                switch event {
+                case .begin(_, let all):
+                    streams = all
+                    let selected = try select(in: all)
+                    total = selected.reduce(0) { $0 + all[$1].logicalSize }
+                    if stdout {
+                        chosen = selected[0]
+                        return
+                    }
+                    for i in selected { paths[i] = try destination(for: all[i].name) }
+                    try checkDestinations(selected.map { paths[$0]! })
+                    for i in selected {
+                        let file = try OutputFile(path: paths[i]!, overwrite: force)
+                        outputs[i] = file
+                        try file.truncate(to: all[i].logicalSize)
+                    }
+                case .data(let stream, let offset, let bytes):
+                    if stdout {
+                        guard stream == chosen else { return }
+                        try sink.write(bytes)
+                    } else {
+                        guard let file = outputs[stream] else { return }
+                        try file.write(bytes, at: offset)
+                    }
+                    done += UInt64(bytes.count)
+                    bar.update(done: done, total: total)
+                case .zero(let stream, _, let length):
+                    guard stdout ? stream == chosen : outputs[stream] != nil else { return }
+                    if stdout {
+                        var left = length
+                        while left > 0 {
+                            let n = Int(min(left, UInt64(zeros.count)))
+                            try sink.write(UnsafeRawBufferPointer(rebasing: zeros[0..<n]))
+                            left -= UInt64(n)
+                        }
+                    }
+                    done += length
+                    bar.update(done: done, total: total)
+                }
+            }
+        } catch {
+            for file in outputs.values { file.abandon() }
+            throw error
+        }
+        // Verified to the root digest: publish.
+        do {
+            for i in outputs.keys.sorted() {
+                try outputs[i]!.commit()
+                report(streams[i], path: paths[i]!)
+            }
+        } catch {
+            for file in outputs.values { file.abandon() }
+            throw error
+        }
+        if !global.quiet { Terminal.note("imgpack: verified standard input, root \(summary.rootDigest)") }
+    }
+
+    // MARK: Helpers
+
+    /// Indices of the streams to extract, in image order; for --stdout exactly one.
+    func select(in streams: [StreamInfo]) throws(ImagePackError) -> [Int] {
+        var selected: [Int] = []
+        for name in names {
+            guard let i = streams.firstIndex(where: { $0.name == name }) else {
+                throw ImagePackError(.noSuchStream, "no stream named \"\(name)\"; the image has: \(streams.map(\.name).joined(separator: ", "))", path: image)
+            }
+            selected.append(i)
+        }
+        if names.isEmpty { selected = Array(streams.indices) }
+        if stdout && selected.count != 1 {
+            throw ImagePackError(.invalidArgument, "the image has \(streams.count) streams (\(streams.map(\.name).joined(separator: ", "))); choose one with --disk NAME", path: image)
+        }
+        return selected.sorted()
+    }
+
+    /// `DIR/NAME.raw`, refusing any name that could leave DIR (the library validated the names
+    /// when it read the stream table; this checks again, because a path is at stake).
+    func destination(for name: String) throws(ImagePackError) -> String {
+        let safe = (try? StreamName.validate(name)) != nil
+        guard safe, !name.contains("/"), !name.contains("\0"), !name.hasPrefix("."), name != ".." else {
+            throw ImagePackError(.invalidStreamName, "stream name \"\(name)\" would not stay inside \(outputDirectory); refusing to extract it", rule: "V15", stream: name, path: image)
+        }
+        let dir = outputDirectory.hasSuffix("/") ? String(outputDirectory.dropLast()) : outputDirectory
+        return (dir.isEmpty ? "/" : dir + "/") + name + ".raw"
+    }
+
+    /// Refuses before writing anything if any destination exists and --force was not given.
+    func checkDestinations(_ paths: [String]) throws(ImagePackError) {
+        guard !force else { return }
+        for path in paths where FileManager.default.fileExists(atPath: path) {
+            throw ImagePackError(.destinationExists, "\(path) exists; remove it, choose another -o DIR, or pass --force to replace it", path: path)
+        }
+    }
+
+    func makeDirectory() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw CommandFailure(.usage, "\(outputDirectory) exists and is not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw CommandFailure(.io, "\(outputDirectory): cannot create the directory: \(error.localizedDescription)")
+        }
+    }
+
+    func report(_ stream: StreamInfo, path: String) {
+        guard !global.quiet else { return }
+        var info = stat()
+        let allocated = stat(path, &info) == 0 ? ", \(ByteCount.format(UInt64(info.st_blocks) * 512)) allocated" : ""
+        Terminal.note("imgpack: extracted \(stream.name) to \(path) (\(ByteCount.format(stream.logicalSize))\(allocated))")
+    }
+}

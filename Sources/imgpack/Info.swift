@@ -1,0 +1,73 @@
+import ArgumentParser
+import ImagePack
+
+/// `imgpack info`: what an image holds, without reading its chunk payloads.
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show an image's metadata, streams, chunk statistics and root digest.",
+        discussion: """
+            Opening the image checks its whole structure (header, metadata, stream table, index, \
+            footer and the root digest recomputed from the index) but reads no chunk payload; \
+            use verify for that. --json prints a document with "schema": 1 (see README-CLI.md).
+            """,
+        aliases: ["inspect"])
+
+    @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
+    var image: String
+
+    @OptionGroup var json: JSONOption
+
+    func validate() throws {
+        if image == "-" { throw ValidationError("info needs random access to a file; for standard input use: imgpack verify -") }
+    }
+
+    func run() throws {
+        let reader = try ImageReader(path: image)
+        let report = Self.report(reader)
+        if json.json {
+            try printJSON(report)
+        } else {
+            print(Self.text(report), terminator: "")
+        }
+    }
+
+    static func report(_ reader: ImageReader) -> InfoReport {
+        let stored = reader.entries.reduce(UInt64(0)) { $0 + $1.storedSize }
+        let payload = reader.entries.reduce(UInt64(0)) { $0 + ($1.storedSize > 0 ? UInt64($1.payloadLength) : 0) }
+        let logical = reader.streams.reduce(UInt64(0)) { $0 + $1.logicalSize }
+        return InfoReport(
+            path: reader.path, fileLength: reader.fileLength, chunkSize: reader.chunkSize, rootDigest: reader.rootDigest.description,
+            metadata: reader.metadata, logicalBytes: logical, storedBytes: stored, payloadBytes: payload,
+            overheadBytes: reader.fileLength - payload, ratio: compressionRatio(logical, reader.fileLength),
+            chunks: ChunkCounts(reader.entries), streams: streamReports(streams: reader.streams, entries: reader.entries))
+    }
+
+    static func text(_ r: InfoReport) -> String {
+        let m = r.metadata
+        var rows: [[String]] = [["Image", r.path], ["Name", m.name]]
+        if let d = m.description { rows.append(["Description", d]) }
+        rows.append(["OS", [m.os.family, m.os.distribution, m.os.version].compactMap { $0 }.joined(separator: " ")])
+        rows.append(["Machine", "\(m.architecture.rawValue), \(m.bootMode.rawValue), \(m.vcpuCount) vCPU, \(m.memoryMiB) MiB memory"])
+        if let c = m.createdAt { rows.append(["Created", c]) }
+        if let v = m.sourceInstanceID { rows.append(["Source", v]) }
+        if let v = m.region { rows.append(["Region", v]) }
+        if let v = m.ownerAccount { rows.append(["Owner", v]) }
+        rows.append(["Visibility", m.visibility.rawValue + (m.sharedWith.isEmpty ? "" : " (with \(m.sharedWith.joined(separator: ", ")))")])
+        if !m.tags.isEmpty { rows.append(["Tags", m.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")]) }
+        rows.append(["Root digest", r.rootDigest])
+        rows.append(["File", "\(ByteCount.format(r.fileLength)) (\(r.fileLength) bytes), chunk size \(ByteCount.format(UInt64(r.chunkSize)))"])
+        rows.append(["Logical", "\(ByteCount.format(r.logicalBytes)) (\(r.logicalBytes) bytes), ratio \(decimal(r.ratio)):1"])
+        rows.append(["Stored", "\(ByteCount.format(r.storedBytes)) in chunks, \(ByteCount.format(r.overheadBytes)) overhead"])
+        rows.append(["Chunks", "\(r.chunks.total): \(r.chunks.kindsText)"])
+        rows.append(["Codecs", "data chunks: \(r.chunks.codecsText)"])
+        var streamRows = [["#", "NAME", "KIND", "BLOCK", "LOGICAL", "STORED", "RATIO", "CHUNKS", "DATA", "FILL", "ZERO"]]
+        for s in r.streams {
+            streamRows.append([
+                "\(s.index)", s.name, s.kind, "\(s.blockSize)", ByteCount.format(s.logicalSize), ByteCount.format(s.storedBytes),
+                s.storedBytes == 0 ? "-" : decimal(s.ratio), "\(s.chunks.total)", "\(s.chunks.byKind["data"] ?? 0)",
+                "\(s.chunks.byKind["fill"] ?? 0)", "\(s.chunks.byKind["zero"] ?? 0)",
+            ])
+        }
+        return table(rows) + "\n\nStreams\n" + table(streamRows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9, 10]).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
+    }
+}

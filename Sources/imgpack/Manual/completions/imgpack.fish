@@ -1,0 +1,179 @@
+function __imgpack_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __imgpack_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __imgpack_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __imgpack_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __imgpack_parse_tokens -S
+    set -l unparsed_tokens (__imgpack_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'imgpack'
+        __imgpack_parse_subcommand 0 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'pack'
+            __imgpack_parse_subcommand 0 'disk=+' 'section=+' 'block-size=+' 'simulate=' 'seed=' 'profile=' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+        case 'info'
+            __imgpack_parse_subcommand 1 'json' 'version' 'h/help'
+        case 'verify'
+            __imgpack_parse_subcommand 1 'quick' 'max-failures=' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+        case 'extract'
+            __imgpack_parse_subcommand 1 'o/output=' 'disk=+' 'stdout' 'force' 'threads=' 'q/quiet' 'version' 'h/help'
+        case 'cat'
+            __imgpack_parse_subcommand 1 'disk=' 'offset=' 'length=' 'version' 'h/help'
+        case 'ls'
+            __imgpack_parse_subcommand 1 'disk=' 'json' 'version' 'h/help'
+        case 'demo'
+            __imgpack_parse_subcommand 0 'size=' 'seed=' 'reads=' 'keep=' 'codec=' 'level=' 'chunk-size=' 'threads=' 'q/quiet' 'version' 'h/help'
+        case 'help'
+            __imgpack_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __imgpack_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __imgpack_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __imgpack_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __imgpack_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__imgpack_tokens -p)
+    if test -z "$(__imgpack_tokens -t)"
+        set -l index (count (__imgpack_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'imgpack' -f
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'pack' -d 'Pack raw disk files and metadata into one image.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'info' -d 'Show an image\'s metadata, streams, chunk statistics and root digest.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'verify' -d 'Check an image: structure, metadata, index, every chunk and the root digest.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'extract' -d 'Extract disks of an image to raw files or to standard output.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'cat' -d 'Write a byte range of one disk to standard output.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'ls' -d 'List an image\'s chunks: stream, kind, codec, offsets, sizes and digests.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'demo' -d 'Simulate an instance, pack it, verify it and read it back.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack"' -l 'disk' -d 'A raw disk file (or block device) stored as stream NAME; repeat for several disks, in order.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack"' -l 'section' -d 'Another section of machine state, after the disks: KIND is memory, nvram or blob.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack"' -l 'block-size' -d 'Sector size the guest sees for stream NAME: a power of two up to 65536 (default: 512 for disks, 4096 for memory, 1 for nvram and blobs).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" simulate' -l 'simulate' -d 'Instead of files, pack a simulated instance of SIZE bytes in all: a root disk (server profile, 2/3) and a data disk (database profile, 1/3), or one root disk with --profile.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" seed' -l 'seed' -d 'Seed of the simulation: the same seed and size give the same image.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" profile' -l 'profile' -d 'Profile of a single simulated root disk.' -rfka 'server database zero-heavy random'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" metadata' -l 'metadata' -d 'Metadata as JSON (the "metadata" object of `info --json`); any field may be left out and set by the flags below.' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'json\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" name' -l 'name' -d 'Name of the image (required unless --metadata or --simulate gives one).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" description' -l 'description' -d 'Free-text description.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" os' -l 'os' -d 'Operating system as FAMILY[:DISTRIBUTION[:VERSION]] (default: linux).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" arch' -l 'arch' -d 'CPU architecture (default: x86_64).' -rfka 'x86_64 arm64 riscv64 ppc64le s390x i386'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" boot-mode' -l 'boot-mode' -d 'Firmware the image boots with (default: uefi).' -rfka 'bios uefi uefi-preferred'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" vcpus' -l 'vcpus' -d 'Virtual CPUs, 1-4096 (default: 2).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" memory' -l 'memory' -d 'Memory of the instance: MiB, or a size such as 16G (default: 4096).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" visibility' -l 'visibility' -d 'Who may launch the image (default: custom, the owner only).' -rfka 'public custom shared'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack"' -l 'share-with' -d 'An account the image is shared with; repeat for several. Implies --visibility shared.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack"' -l 'tag' -d 'A tag; repeat for several.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" region' -l 'region' -d 'Region the image belongs to.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" owner-account' -l 'owner-account' -d 'Account that owns the image.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" source-instance-id' -l 'source-instance-id' -d 'Instance the image was taken from.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" created-at' -l 'created-at' -d 'When the image was taken, RFC 3339 (default: $SOURCE_DATE_EPOCH if set, else now, UTC).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" codec' -l 'codec' -d 'Codec for data chunks; a chunk that does not shrink is stored as it is.' -rfka 'zstd zlib stored'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" level' -l 'level' -d 'Codec level (zstd 1-19, default 3; zlib 1-9, default 6).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" o output' -s 'o' -l 'output' -d 'Where to write the image; - for standard output.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" force' -l 'force' -d 'Replace OUTPUT if it exists.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" sync' -l 'sync' -d 'Flush the image to stable storage before publishing it.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack info" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack verify" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" quick' -l 'quick' -d 'Check structure, metadata and index only, not the chunk payloads.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" max-failures' -l 'max-failures' -d 'Stop listing failures after this many.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack extract" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" o output' -s 'o' -l 'output' -d 'Directory for the raw files (created if needed; default: the current directory).' -rfa '(__imgpack_complete_directories)'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract"' -l 'disk' -d 'Extract only this stream; repeat for several (default: all).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" stdout' -l 'stdout' -d 'Write the one selected disk to standard output instead of a file.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" force' -l 'force' -d 'Replace existing files.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack cat" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat" disk' -l 'disk' -d 'The stream to read (optional when the image has one).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat" offset' -l 'offset' -d 'First byte to read.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat" length' -l 'length' -d 'Bytes to read (default: to the end of the disk).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack ls" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack ls" disk' -l 'disk' -d 'List only the chunks of this stream.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack ls" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack ls" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack ls" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" size' -l 'size' -d 'Logical size of the instance: 2/3 root disk, 1/3 data disk.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" seed' -l 'seed' -d 'Seed of the simulation.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" reads' -l 'reads' -d 'Random-access reads to compare.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" keep' -l 'keep' -d 'Keep the image in this directory instead of a temporary one.' -rfa '(__imgpack_complete_directories)'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" codec' -l 'codec' -d 'Codec for data chunks; a chunk that does not shrink is stored as it is.' -rfka 'zstd zlib stored'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" level' -l 'level' -d 'Codec level (zstd 1-19, default 3; zlib 1-9, default 6).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack help" version' -l 'version' -d 'Show the version.'

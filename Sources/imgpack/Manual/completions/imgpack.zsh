@@ -1,0 +1,235 @@
+#compdef imgpack
+
+__imgpack_complete() {
+    local -ar non_empty_completions=("${@:#(|:*)}")
+    local -ar empty_completions=("${(M)@:#(|:*)}")
+    _describe -V '' non_empty_completions -- empty_completions -P $'\'\''
+}
+
+__imgpack_custom_complete() {
+    local -a completions
+    completions=("${(@f)"$("${command_name}" "${@}" "${command_line[@]}")"}")
+    if [[ "${#completions[@]}" -gt 1 ]]; then
+        __imgpack_complete "${completions[@]:0:-1}"
+    fi
+}
+
+__imgpack_cursor_index_in_current_word() {
+    if [[ -z "${QIPREFIX}${IPREFIX}${PREFIX}" ]]; then
+        printf 0
+    else
+        printf %s "${#${(z)LBUFFER}[-1]}"
+    fi
+}
+
+_imgpack() {
+    emulate -RL zsh -G
+    setopt extendedglob nullglob numericglobsort
+    unsetopt aliases banghist
+
+    local -xr SAP_SHELL=zsh
+    local -x SAP_SHELL_VERSION
+    SAP_SHELL_VERSION="$(builtin emulate zsh -c 'printf %s "${ZSH_VERSION}"')"
+    local -r SAP_SHELL_VERSION
+
+    local context state state_descr line
+    local -A opt_args
+
+    local -r command_name="${words[1]}"
+    local -ar command_line=("${words[@]}")
+    local -ir current_word_index="$((CURRENT - 1))"
+
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'pack:Pack raw disk files and metadata into one image.'
+            'info:Show an image'\''s metadata, streams, chunk statistics and root digest.'
+            'verify:Check an image: structure, metadata, index, every chunk and the root digest.'
+            'extract:Extract disks of an image to raw files or to standard output.'
+            'cat:Write a byte range of one disk to standard output.'
+            'ls:List an image'\''s chunks: stream, kind, codec, offsets, sizes and digests.'
+            'demo:Simulate an instance, pack it, verify it and read it back.'
+            'help:Show subcommand help information.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        pack|info|verify|extract|cat|ls|demo|help)
+            "_imgpack_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_imgpack_pack() {
+    local -i ret=1
+    local -ar ___profile=('server' 'database' 'zero-heavy' 'random')
+    local -ar ___arch=('x86_64' 'arm64' 'riscv64' 'ppc64le' 's390x' 'i386')
+    local -ar ___boot_mode=('bios' 'uefi' 'uefi-preferred')
+    local -ar ___visibility=('public' 'custom' 'shared')
+    local -ar ___codec=('zstd' 'zlib' 'stored')
+    local -ar arg_specs=(
+        '*--disk[A raw disk file (or block device) stored as stream NAME; repeat for several disks, in order.]:name=path:'
+        '*--section[Another section of machine state, after the disks\: KIND is memory, nvram or blob.]:kind\:name=path:'
+        '*--block-size[Sector size the guest sees for stream NAME\: a power of two up to 65536 (default\: 512 for disks, 4096 for memory, 1 for nvram and blobs).]:name=bytes:'
+        '--simulate[Instead of files, pack a simulated instance of SIZE bytes in all\: a root disk (server profile, 2/3) and a data disk (database profile, 1/3), or one root disk with --profile.]:size:'
+        '--seed[Seed of the simulation\: the same seed and size give the same image.]:n:'
+        '--profile[Profile of a single simulated root disk.]:profile:{__imgpack_complete "${___profile[@]}"}'
+        '--metadata[Metadata as JSON (the "metadata" object of `info --json`); any field may be left out and set by the flags below.]:file.json:_files -g '\''*.json'\'''
+        '--name[Name of the image (required unless --metadata or --simulate gives one).]:name:'
+        '--description[Free-text description.]:description:'
+        '--os[Operating system as FAMILY\[\:DISTRIBUTION\[\:VERSION\]\] (default\: linux).]:os:'
+        '--arch[CPU architecture (default\: x86_64).]:arch:{__imgpack_complete "${___arch[@]}"}'
+        '--boot-mode[Firmware the image boots with (default\: uefi).]:boot-mode:{__imgpack_complete "${___boot_mode[@]}"}'
+        '--vcpus[Virtual CPUs, 1-4096 (default\: 2).]:n:'
+        '--memory[Memory of the instance\: MiB, or a size such as 16G (default\: 4096).]:size:'
+        '--visibility[Who may launch the image (default\: custom, the owner only).]:visibility:{__imgpack_complete "${___visibility[@]}"}'
+        '*--share-with[An account the image is shared with; repeat for several. Implies --visibility shared.]:account:'
+        '*--tag[A tag; repeat for several.]:key=value:'
+        '--region[Region the image belongs to.]:region:'
+        '--owner-account[Account that owns the image.]:owner-account:'
+        '--source-instance-id[Instance the image was taken from.]:source-instance-id:'
+        '--created-at[When the image was taken, RFC 3339 (default\: $SOURCE_DATE_EPOCH if set, else now, UTC).]:time:'
+        '--codec[Codec for data chunks; a chunk that does not shrink is stored as it is.]:codec:{__imgpack_complete "${___codec[@]}"}'
+        '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
+        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.]:size:'
+        '(-o --output)'{-o,--output}'[Where to write the image; - for standard output.]:file:_files'
+        '--force[Replace OUTPUT if it exists.]'
+        '--sync[Flush the image to stable storage before publishing it.]'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_info() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_verify() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '--quick[Check structure, metadata and index only, not the chunk payloads.]'
+        '--max-failures[Stop listing failures after this many.]:n:'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_extract() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '(-o --output)'{-o,--output}'[Directory for the raw files (created if needed; default\: the current directory).]:dir:_files -/'
+        '*--disk[Extract only this stream; repeat for several (default\: all).]:name:'
+        '--stdout[Write the one selected disk to standard output instead of a file.]'
+        '--force[Replace existing files.]'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_cat() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '--disk[The stream to read (optional when the image has one).]:name:'
+        '--offset[First byte to read.]:n:'
+        '--length[Bytes to read (default\: to the end of the disk).]:n:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_ls() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '--disk[List only the chunks of this stream.]:name:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_demo() {
+    local -i ret=1
+    local -ar ___codec=('zstd' 'zlib' 'stored')
+    local -ar arg_specs=(
+        '--size[Logical size of the instance\: 2/3 root disk, 1/3 data disk.]:size:'
+        '--seed[Seed of the simulation.]:n:'
+        '--reads[Random-access reads to compare.]:n:'
+        '--keep[Keep the image in this directory instead of a temporary one.]:dir:_files -/'
+        '--codec[Codec for data chunks; a chunk that does not shrink is stored as it is.]:codec:{__imgpack_complete "${___codec[@]}"}'
+        '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
+        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.]:size:'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_help() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '*:subcommands:'
+        '--version[Show the version.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+if [[ "${funcstack[1]}" = _imgpack ]]; then
+    _imgpack "${@}"
+else
+    compdef _imgpack imgpack
+fi

@@ -1,1 +1,0 @@
-print("imgpack: under construction")
