@@ -99,7 +99,7 @@ struct Demo: ParsableCommand {
     // MARK: Phases
 
     func randomReads(_ reader: ImageReader, _ state: SystemState, cancellation: Cancellation) throws -> (UInt64, [String]) {
-        var rng = DemoRandom(seed: seed)
+        var rng = SplitMix64(seed: seed ^ 0x5DEE_CE66_D1CE_4E5B)
         let limit = 1 << 20
         let got = UnsafeMutableRawBufferPointer.allocate(byteCount: limit, alignment: 64)
         let want = UnsafeMutableRawBufferPointer.allocate(byteCount: limit, alignment: 64)
@@ -211,18 +211,5 @@ struct Demo: ParsableCommand {
         let seconds = Terminal.now() - start
         print(Self.cells([phase, ByteCount.format(bytes), decimal(seconds) + " s", ByteCount.formatRate(bytes: bytes, seconds: seconds), note]))
         fflush(nil)
-    }
-}
-
-/// splitmix64: the demo's own random offsets, reproducible from --seed.
-struct DemoRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed ^ 0x5DEE_CE66_D1CE_4E5B }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

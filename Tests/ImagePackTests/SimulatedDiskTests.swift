@@ -1,17 +1,12 @@
 import Testing
 @testable import ImagePack
 
-/// A small seeded generator for test cases, independent of the one under test.
+/// Test cases are chosen with splitmix64 (the simulator itself uses xoshiro256**).
 private struct CaseRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: UInt64) -> UInt64 { next() % n }
+    var generator: SplitMix64
+    init(state: UInt64) { generator = SplitMix64(seed: state) }
+    mutating func next() -> UInt64 { generator.next() }
+    mutating func below(_ n: UInt64) -> UInt64 { generator.next(below: n) }
 }
 
 private func bytes(_ disk: SimulatedDisk, at offset: UInt64, count: Int) throws -> [UInt8] {

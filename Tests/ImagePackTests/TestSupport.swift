@@ -10,18 +10,8 @@ func makeTemporaryDirectory() -> String {
 
 func removeItem(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 
-/// Deterministic pseudo-random bytes (splitmix64), for test inputs.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Test inputs use the library's seeded generator.
+typealias SplitMix = SplitMix64
 
 func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     var rng = SplitMix(seed: seed)

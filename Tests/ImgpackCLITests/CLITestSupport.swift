@@ -1,4 +1,5 @@
 import Foundation
+import ImagePack
 import Testing
 
 /// The result of one run of the `imgpack` binary.
@@ -140,18 +141,8 @@ struct CLI {
     }
 }
 
-/// Deterministic pseudo-random numbers (splitmix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Test inputs use the library's seeded generator.
+typealias SplitMix = SplitMix64
 
 /// A JSON document as nested dictionaries.
 func jsonObject(_ data: Data) throws -> [String: Any] {
