@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "ImagePack", targets: ["ImagePack"]),
         .executable(name: "imgpack", targets: ["imgpack"]),
+        // libFuzzer target over the readers and the validator (.ci/fuzz); a replay driver in a normal build.
+        .executable(name: "imagepack-fuzz", targets: ["ImagePackFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
@@ -33,7 +35,8 @@ let package = Package(
             ],
             exclude: ["Manual"]
         ),
-        .testTarget(name: "ImagePackTests", dependencies: ["ImagePack"]),
+        .executableTarget(name: "ImagePackFuzz", dependencies: ["ImagePack"]),
+        .testTarget(name: "ImagePackTests", dependencies: ["ImagePack", "ImagePackFuzz"]),
         // Runs the built imgpack binary; --help snapshots live in Snapshots/.
         .testTarget(name: "ImgpackCLITests", dependencies: ["ImagePack"], exclude: ["Snapshots"]),
     ],

@@ -73,8 +73,16 @@ public final class ReadableFile: Sendable {
         }
     }
 
-    /// Reads `count` bytes at `offset` into a new array.
+    /// Reads `count` bytes at `offset` into a new array. A range past the end of a file of known
+    /// size fails before anything is allocated, so a count taken from an untrusted image never
+    /// costs more memory than the file holds.
     public func read(at offset: UInt64, count: Int) throws(ImagePackError) -> [UInt8] {
+        if let size {
+            guard count >= 0, offset <= size, UInt64(count) <= size - offset else {
+                let end = offset > size ? offset : size
+                throw ImagePackError(.truncated, "file ends at \(size) but \(count) bytes were expected at \(offset)", offset: end, path: path)
+            }
+        }
         var bytes = [UInt8](repeating: 0, count: count)
         try withMutableBytes(&bytes) { (buffer) throws(ImagePackError) in try read(at: offset, into: buffer) }
         return bytes

@@ -38,9 +38,20 @@ final class SequentialInput {
         }
     }
 
+    /// Reads `count` bytes into a new array. A large count (taken from an untrusted record) is read
+    /// in steps, so memory grows only as fast as the input actually delivers bytes.
     func read(count: Int, what: String) throws(ImagePackError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
+        let step = 1 << 20
+        var bytes = [UInt8](repeating: 0, count: min(count, step))
         try withMutableBytes(&bytes) { (raw) throws(ImagePackError) in try read(into: raw, what: what) }
+        while bytes.count < count {
+            let start = bytes.count
+            let n = min(step, count - start)
+            bytes.append(contentsOf: repeatElement(0, count: n))
+            try withMutableBytes(&bytes) { (raw) throws(ImagePackError) in
+                try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + n]), what: what)
+            }
+        }
         return bytes
     }
 
@@ -79,6 +90,6 @@ final class SequentialInput {
     }
 
     private func truncated(_ what: String) -> ImagePackError {
-        ImagePackError(.truncated, "the input ends at \(position) inside \(what): the image was cut off", offset: position, path: file.path)
+        ImagePackError(.truncated, "the input ends at \(position) inside \(what): the image was cut off", rule: "V40", offset: position, path: file.path)
     }
 }

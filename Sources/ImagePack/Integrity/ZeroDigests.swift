@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Crypto
 import Synchronization
 
 /// SHA-256 of runs of zero bytes, computed once per length: zero chunks store no content, but
@@ -18,6 +24,41 @@ enum ZeroDigests {
         }
         return d
     }
+
+    /// The digests of zero runs of every length in `lengths`, for checking a whole index.
+    ///
+    /// A hostile index can list thousands of zero chunks of distinct lengths (each up to
+    /// `maxChunkSize`) in a few kilobytes; hashing each length from scratch would cost one large
+    /// hash per entry. Here the lengths are sorted and one SHA-256 runs over zeros up to the
+    /// longest, finalizing a copy at each length: at most one `maxChunkSize` hash in all.
+    static func digests(forLengths lengths: some Sequence<UInt32>) -> [UInt32: Digest] {
+        let wanted = Set(lengths)
+        var result: [UInt32: Digest] = [:]
+        var missing: [UInt32] = []
+        cache.withLock { known in
+            for length in wanted {
+                if let d = known[length] { result[length] = d } else { missing.append(length) }
+            }
+        }
+        if missing.count == 1 { result[missing[0]] = digest(length: missing[0]) }
+        guard missing.count > 1 else { return result }
+        missing.sort()
+        let block = 1 << 16
+        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: block, alignment: 64)
+        defer { zeros.deallocate() }
+        zeros.initializeMemory(as: UInt8.self, repeating: 0)
+        var hasher = SHA256()
+        var position: UInt64 = 0
+        for length in missing {
+            while position < UInt64(length) {
+                let n = Int(min(UInt64(block), UInt64(length) - position))
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: zeros[0..<n]))
+                position += UInt64(n)
+            }
+            result[length] = Digest(hasher.finalize())
+        }
+        return result
+    }
 }
 
 /// What a buffer holds, found in one pass at memory speed.
@@ -37,7 +78,3 @@ enum ContentShape: Equatable {
         return pattern == 0 ? .zero : .fill(UInt64(littleEndian: pattern))
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -62,7 +62,7 @@ public final class ImageReader: Sendable {
             let indexEnd = footer.signaturesOffset == 0 ? footerOffset : footer.signaturesOffset
             let (computedEnd, overflow) = footer.indexOffset.addingReportingOverflow(footer.indexLength)
             guard !overflow, footer.indexOffset >= UInt64(Layout.headerSize), computedEnd == indexEnd,
-                footer.signaturesOffset == 0 || footer.signaturesOffset + footer.signaturesLength == footerOffset
+                footer.signaturesOffset == 0 || footer.signaturesOffset.addingReportingOverflow(footer.signaturesLength) == (footerOffset, false)
             else {
                 throw ImagePackError(.malformedField, "the footer's index location (\(footer.indexOffset), \(footer.indexLength) bytes) does not end where the footer begins", rule: "V42", offset: footerOffset, field: "indexOffset")
             }
@@ -91,8 +91,9 @@ public final class ImageReader: Sendable {
                 throw ImagePackError(.indexMismatch, "the stream table does not match the digest the index records for it", rule: "V35", offset: footer.indexOffset + 56, field: "streamTableDigest")
             }
             try index.checkLayout(streams: streams, dataStart: cursor, dataEnd: footer.indexOffset, indexOffset: footer.indexOffset)
+            let zeroDigests = ZeroDigests.digests(forLengths: index.entries.lazy.filter { $0.kind == .zero }.map(\.logicalLength))
             for (i, e) in index.entries.enumerated() where e.kind == .zero {
-                guard e.contentDigest == ZeroDigests.digest(length: e.logicalLength) else {
+                guard e.contentDigest == zeroDigests[e.logicalLength] else {
                     throw ImagePackError(.chunkHashMismatch, "a zero chunk's digest is not the SHA-256 of \(e.logicalLength) zero bytes", rule: "V28", offset: footer.indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize + 32), chunk: i, field: "contentDigest")
                 }
             }
@@ -220,7 +221,7 @@ public final class ImageReader: Sendable {
         }
         let size = streams[stream].logicalSize
         guard offset <= size, UInt64(buffer.count) <= size - offset else {
-            throw ImagePackError(.rangeOutOfBounds, "range \(offset)..<\(offset + UInt64(buffer.count)) is past the end of stream \"\(streams[stream].name)\" (\(size) bytes)", stream: streams[stream].name, path: path)
+            throw ImagePackError(.rangeOutOfBounds, "range \(offset)..<\(offset &+ UInt64(buffer.count)) is past the end of stream \"\(streams[stream].name)\" (\(size) bytes)", stream: streams[stream].name, path: path)
         }
         var done = 0
         var i = buffer.isEmpty ? 0 : chunkIndex(stream: stream, offset: offset)

@@ -43,15 +43,22 @@ public final class StreamingReader {
     final class Slot: @unchecked Sendable {
         var header: ChunkHeader?
         var recordOffset: UInt64 = 0
-        /// The payload as read; its capacity is the largest chunk, which bounds any payload (rule V22).
-        let payloadBuffer: UnsafeMutableRawBufferPointer
+        /// Payload and decode buffers, grown to the largest chunk seen so far (each bounded by
+        /// `maxChunkSize`, rule V22), so memory follows the chunks the image holds, not the limit.
+        private(set) var payloadBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
         var payloadLength = 0
-        let output: UnsafeMutableRawBufferPointer
+        private(set) var output = UnsafeMutableRawBufferPointer(start: nil, count: 0)
         let decoder = PayloadDecoder()
         var error: ImagePackError?
-        init(capacity: Int) {
-            output = .allocate(byteCount: capacity, alignment: 64)
-            payloadBuffer = .allocate(byteCount: capacity, alignment: 64)
+        func reserve(logical: Int, payload: Int) {
+            if output.count < logical {
+                output.deallocate()
+                output = .allocate(byteCount: logical, alignment: 64)
+            }
+            if payloadBuffer.count < payload {
+                payloadBuffer.deallocate()
+                payloadBuffer = .allocate(byteCount: payload, alignment: 64)
+            }
         }
         deinit {
             output.deallocate()
@@ -125,7 +132,7 @@ public final class StreamingReader {
 
         // Chunks: read in order on this thread, decoded and verified on the workers, handed over in
         // order. A run of the pipeline ends at the first record that is not a chunk.
-        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in Slot(capacity: limits.maxChunkSize) }
+        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in Slot() }
         let verifyDigest = true
         while true {
             var stoppedAt: (RecordEnvelope, UInt64)?
@@ -142,6 +149,10 @@ public final class StreamingReader {
                     envelope.encode(into: &prefix)
                     prefix.append(rest)
                     let chunk = try ChunkHeader.decodePrefix(prefix.bytes, at: at, limits: limits)
+                    // The header's features were refused above, so such a chunk lacks its feature flag.
+                    guard chunk.kind != .reference, chunk.kind != .parent else {
+                        throw ImagePackError(.unknownCriticalFeature, "a \(chunk.kind) chunk needs the header's \(chunk.kind == .parent ? "parent" : "references") feature flag, which this image does not set", rule: "V36", offset: at + 16, field: "kind")
+                    }
                     guard Int(chunk.stream) < streams.count else {
                         throw ImagePackError(.chunkLayoutInvalid, "chunk names stream \(chunk.stream) but the image has \(streams.count)", rule: "V23", offset: at + 20, field: "stream")
                     }
@@ -149,6 +160,7 @@ public final class StreamingReader {
                     guard !overflow, end <= streams[Int(chunk.stream)].logicalSize else {
                         throw ImagePackError(.chunkLayoutInvalid, "chunk ends past the end of stream \"\(streams[Int(chunk.stream)].name)\"", rule: "V23", offset: at + 24, field: "logicalOffset")
                     }
+                    slot.reserve(logical: Int(chunk.logicalLength), payload: Int(chunk.payloadLength))
                     slot.header = chunk
                     slot.recordOffset = at
                     slot.payloadLength = Int(chunk.payloadLength)
@@ -198,10 +210,11 @@ public final class StreamingReader {
             throw ImagePackError(.indexMismatch, "the stream table does not match the digest the index records for it", rule: "V35", offset: indexOffset + 56, field: "streamTableDigest")
         }
         var next = 0
+        let zeroDigests = ZeroDigests.digests(forLengths: index.entries.lazy.filter { $0.kind == .zero }.map(\.logicalLength))
         for (i, e) in index.entries.enumerated() {
             let entryAt = indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize)
             if e.kind == .zero {
-                guard e.contentDigest == ZeroDigests.digest(length: e.logicalLength) else {
+                guard e.contentDigest == zeroDigests[e.logicalLength] else {
                     throw ImagePackError(.chunkHashMismatch, "a zero chunk's digest is not the SHA-256 of \(e.logicalLength) zero bytes", rule: "V28", offset: entryAt + 32, chunk: i, field: "contentDigest")
                 }
                 continue

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+@testable import ImagePack
+
+/// The first error the random-access reader reports for the file at `path` (open, then verify).
+func randomAccessFailure(path: String) -> ImagePackError? {
+    do {
+        let reader = try ImageReader(path: path)
+        return try reader.verify(threads: 2).failures.first
+    } catch {
+        return error
+    }
+}
+
+/// The error the streaming reader reports for the file at `path`.
+func streamingFailure(path: String) -> ImagePackError? {
+    do {
+        _ = try StreamingReader(path: path, threads: 2).read { _ in }
+        return nil
+    } catch {
+        return error
+    }
+}
+
+func seconds(_ body: () -> Void) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+@Suite("samples/invalid: one broken file per rule")
+struct InvalidSampleTests {
+    static func manifest() throws -> [ManifestEntry] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: InvalidSamples.invalidDirectory + "/MANIFEST.json"))
+        return try JSONDecoder().decode([ManifestEntry].self, from: data)
+    }
+
+    @Test("the generator rebuilds the committed samples byte for byte (REGENERATE_SAMPLES=1 rewrites them)")
+    func generator() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let samples = try InvalidSamples.generate(in: dir)
+        let valid = [("small.ipk", try InvalidSamples.baseImage(in: dir)), ("small-zlib.ipk", try InvalidSamples.baseImage(codec: .zlib, in: dir))]
+        if ProcessInfo.processInfo.environment["REGENERATE_SAMPLES"] == "1" {
+            let fm = FileManager.default
+            try? fm.removeItem(atPath: InvalidSamples.invalidDirectory)
+            try fm.createDirectory(atPath: InvalidSamples.invalidDirectory, withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: InvalidSamples.validDirectory, withIntermediateDirectories: true)
+            for (entry, bytes) in samples { try Data(bytes).write(to: URL(fileURLWithPath: InvalidSamples.invalidDirectory + "/" + entry.file)) }
+            try InvalidSamples.manifestJSON(samples.map(\.0)).write(to: URL(fileURLWithPath: InvalidSamples.invalidDirectory + "/MANIFEST.json"))
+            for (name, bytes) in valid { try Data(bytes).write(to: URL(fileURLWithPath: InvalidSamples.validDirectory + "/" + name)) }
+        }
+        #expect(Set(samples.map(\.0.file)).count == samples.count, "sample names are unique")
+        let manifest = try Self.manifest()
+        #expect(manifest.map(\.file) == samples.map(\.0.file), "MANIFEST.json lists the generated samples; run with REGENERATE_SAMPLES=1")
+        for (entry, bytes) in samples {
+            let committed = try? Data(contentsOf: URL(fileURLWithPath: InvalidSamples.invalidDirectory + "/" + entry.file))
+            #expect(committed.map(Array.init) == bytes, "\(entry.file) differs from what the generator makes; run with REGENERATE_SAMPLES=1")
+            #expect(bytes.count < 16 << 10, "\(entry.file) stays small (\(bytes.count) bytes)")
+        }
+        for (name, bytes) in valid {
+            let committed = try? Data(contentsOf: URL(fileURLWithPath: InvalidSamples.validDirectory + "/" + name))
+            #expect(committed.map(Array.init) == bytes, "samples/valid/\(name) is stale")
+        }
+    }
+
+    @Test("the valid samples are valid for all three checkers")
+    func validSamples() throws {
+        for name in ["small.ipk", "small-zlib.ipk"] {
+            let path = InvalidSamples.validDirectory + "/" + name
+            let report = try ImageValidator.validate(path: path)
+            #expect(report.isValid, "\(report)")
+            #expect(report.checkedChunks == 5)
+            #expect(randomAccessFailure(path: path) == nil)
+            #expect(streamingFailure(path: path) == nil)
+        }
+    }
+
+    @Test("every sample is refused by the validator and both readers with its rule and code, quickly")
+    func everySampleIsRefused() throws {
+        let manifest = try Self.manifest()
+        let rules = Set(manifest.map(\.rule))
+        for rule in ["V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V10", "V11", "V12", "V13", "V14", "V15", "V20", "V21", "V22", "V23", "V24", "V26", "V27", "V28", "V30", "V31", "V32", "V33", "V34", "V35", "V36", "V40", "V41", "V42", "V43", "V44", "V45"] {
+            #expect(rules.contains(rule), "no sample for rule \(rule)")
+        }
+        for entry in manifest {
+            let path = InvalidSamples.invalidDirectory + "/" + entry.file
+            var report: ValidationReport?
+            let t1 = seconds { report = try? ImageValidator.validate(path: path) }
+            let found = report?.problems.contains { $0.rule == entry.rule && $0.code.name == entry.code } ?? false
+            #expect(found, "validator on \(entry.file): expected \(entry.rule)/\(entry.code), got \(report.map { "\($0.problems)" } ?? "nil")")
+            #expect(report?.isValid == false)
+            var random: ImagePackError?
+            let t2 = seconds { random = randomAccessFailure(path: path) }
+            if let expected = entry.randomAccess {
+                #expect(random.map { Expectation(rule: $0.rule ?? "-", code: $0.code.name) } == expected, "random access on \(entry.file): \(String(describing: random))")
+            } else {
+                #expect(random == nil, "\(entry.file): the manifest says random access cannot see this; update it: \(String(describing: random))")
+            }
+            var streaming: ImagePackError?
+            let t3 = seconds { streaming = streamingFailure(path: path) }
+            #expect(streaming.map { Expectation(rule: $0.rule ?? "-", code: $0.code.name) } == entry.streaming, "streaming on \(entry.file): \(String(describing: streaming))")
+            for (what, t) in [("validator", t1), ("random access", t2), ("streaming", t3)] {
+                #expect(t < 1.0, "\(what) took \(t) s on \(entry.file)")
+            }
+        }
+    }
+}

@@ -1,0 +1,294 @@
+import Foundation
+@testable import ImagePack
+
+/// What one reader must report for a sample: the rule and the error code.
+struct Expectation: Codable, Equatable, CustomStringConvertible {
+    var rule: String
+    var code: String
+    var description: String { "\(rule)/\(code)" }
+}
+
+/// One row of samples/invalid/MANIFEST.json.
+struct ManifestEntry: Codable {
+    var file: String
+    var rule: String
+    var code: String
+    var description: String
+    /// What the random-access reader (open, then verify) reports; nil when it cannot see the
+    /// problem by design (it reads only what the index lists).
+    var randomAccess: Expectation?
+    var streaming: Expectation
+    var hostile: Bool
+}
+
+/// The deliberately broken images of samples/invalid/, one per rule, and the small valid images
+/// they are made from. Everything here is deterministic: regenerating gives the same bytes.
+enum InvalidSamples {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let invalidDirectory = repository + "/samples/invalid"
+    static let validDirectory = repository + "/samples/valid"
+
+    /// Log-like text: compresses well, so chunks stay small.
+    static func logText(_ count: Int, seed: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        var line = seed
+        while out.count < count {
+            out += Array("\(line): kernel: eth0 link up, 1000 Mbps full duplex\n".utf8)
+            line += 1
+        }
+        return Array(out[0..<count])
+    }
+
+    /// The streams of the small valid image: a disk with a zstd chunk, a zero chunk, a fill chunk
+    /// and a short stored chunk, and a small NVRAM stream.
+    static var baseStreams: [(String, [UInt8])] {
+        let disk = logText(65536, seed: 1) + [UInt8](repeating: 0, count: 65536) + [UInt8](repeating: 0xFF, count: 65536) + randomBytes(3000, seed: 7)
+        return [("disk", disk), ("nvram", logText(2000, seed: 500))]
+    }
+
+    /// Writes the valid image (zstd, or zlib) and returns its bytes.
+    static func baseImage(codec: Codec = .zstd, in dir: String) throws -> [UInt8] {
+        let path = dir + "/base-\(codec).ipk"
+        removeItem(path)
+        _ = try writeImage(baseStreams, to: path, options: WriterOptions(codec: codec, chunkSize: 64 << 10, threads: 2))
+        return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    struct Sample {
+        var entry: ManifestEntry
+        var make: (inout ImageModel) throws -> Void
+    }
+
+    static func sample(
+        _ file: String, _ rule: String, _ code: ImagePackError.Code, _ description: String, hostile: Bool = false,
+        random: Expectation?? = .none, streaming: Expectation? = nil, make: @escaping (inout ImageModel) throws -> Void
+    ) -> Sample {
+        let same = Expectation(rule: rule, code: code.name)
+        let randomExpectation: Expectation? = random ?? same
+        return Sample(
+            entry: ManifestEntry(file: file, rule: rule, code: code.name, description: description, randomAccess: randomExpectation, streaming: streaming ?? same, hostile: hostile),
+            make: make)
+    }
+
+    static func footerIndexOffset(_ bytes: [UInt8]) -> Int {
+        let at = bytes.count - Layout.footerSize
+        return Int(bytes[at..<at + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    }
+
+    static func compress(_ codec: Codec, _ input: [UInt8]) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: input.count + 1024)
+        let n: Int? = try input.withUnsafeBytes { src in
+            try out.withUnsafeMutableBytes { dst in
+                switch codec {
+                case .zstd: try Zstd.Compressor(level: 3).compress(src, into: dst)
+                case .zlib: try Zlib.Compressor(level: 6).compress(src, into: dst)
+                case .stored: nil
+                }
+            }
+        }
+        return Array(out[0..<n!])
+    }
+
+    /// Index of the record of `stream` at `offset` in `model.records`.
+    static func record(_ model: ImageModel, stream: UInt32, offset: UInt64) -> Int {
+        model.records.firstIndex { $0.header.stream == stream && $0.header.logicalOffset == offset }!
+    }
+
+    static let other = Digest.sha256(Array("not this".utf8))
+
+    /// Every sample: file name, the rule it breaks, the code each reader must report, and how it is made.
+    static var all: [Sample] { [
+        // Header (V1-V6).
+        sample("V1-bad-magic.ipk", "V1", .badMagic, "first magic byte changed") { m in m.patchHeader = { $0[0] = 0x88 } },
+        sample("V2-major-version.ipk", "V2", .unsupportedVersion, "majorVersion 2 (header CRC recomputed)") { m in m.patchHeader = { $0.setLE(UInt16(2), at: 8) } },
+        sample("V3-header-size.ipk", "V3", .malformedField, "headerSize 128") { m in m.patchHeader = { $0.setLE(UInt32(128), at: 12) } },
+        sample("V4-header-crc.ipk", "V4", .headerChecksumMismatch, "a chunkSize bit flipped, header CRC left as it was") { m in
+            m.patchHeader = { $0[33] ^= 1 }
+            m.fixHeaderCRC = false
+        },
+        sample("V5-unknown-critical-feature.ipk", "V5", .unknownCriticalFeature, "critical feature bit 5, unknown to version 1.0", hostile: true) { m in
+            m.patchHeader = { $0.setLE(UInt64(1 << 5), at: 16) }
+        },
+        sample("V6-reserved-header.ipk", "V6", .reservedFieldNotZero, "a reserved header byte set") { m in m.patchHeader = { $0[40] = 1 } },
+        // Records (V7-V10).
+        sample(
+            "V7-unknown-critical-record.ipk", "V7", .unknownRecordType, "a critical record of unknown type XTRA between chunk records",
+            random: .some(nil)
+        ) { m in
+            var raw = [UInt8](repeating: 0, count: 24)
+            raw.setLE(RecordType("XTRA").rawValue, at: 0)
+            raw.setLE(UInt32(1), at: 4)
+            raw.setLE(UInt64(8), at: 8)
+            m.records.insert(ImageModel.Record(header: m.records[0].header, payload: [], raw: raw), at: 1)
+        },
+        sample("V8-record-order.ipk", "V8", .unexpectedRecord, "STRM written before META") { m in m.swapMetaAndStreams = true },
+        sample("V10-metadata-length.ipk", "V10", .limitExceeded, "META bodyLength claims 2 MiB, over maxMetadataSize", hostile: true) { m in
+            m.patchMetaRecord = { $0.setLE(UInt64(2 << 20), at: 8) }
+        },
+        // Metadata and streams (V11-V15).
+        sample("V11-metadata-crc.ipk", "V11", .metadataChecksumMismatch, "a JSON byte flipped, META CRC left as it was") { m in
+            m.patchMetaRecord = { $0[40] ^= 0x01 }
+        },
+        sample("V11-metadata-not-json.ipk", "V11", .invalidMetadata, "the metadata document is not JSON") { m in
+            m.metadataBody = MetadataRecord.encodeBody(json: Array("not json at all".utf8), schemaVersion: 1)
+        },
+        sample("V11-metadata-deep-nesting.ipk", "V11", .invalidMetadata, "an unknown key holding arrays nested 5,000 deep", hostile: true) { m in
+            let json = "{\"x\":" + String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000) + "}"
+            m.metadataBody = MetadataRecord.encodeBody(json: Array(json.utf8), schemaVersion: 1)
+        },
+        sample("V12-metadata-bounds.ipk", "V12", .invalidMetadata, "vcpuCount 0") { m in
+            var metadata = testMetadata()
+            metadata.vcpuCount = 0
+            m.metadataBody = MetadataRecord.encodeBody(json: try MetadataRecord.canonicalJSON(metadata), schemaVersion: 1)
+        },
+        sample("V13-stream-kind.ipk", "V13", .malformedField, "stream kind 9") { m in m.streamBody[8] = 9 },
+        sample("V14-stream-100TB.ipk", "V14", .limitExceeded, "a disk declaring 100 TB, over maxStreamSize", hostile: true) { m in
+            m.streamBody.setLE(UInt64(100_000_000_000_000), at: 16)
+        },
+        sample("V15-stream-name-path-traversal.ipk", "V15", .invalidStreamName, "a disk named ../../etc/passwd", hostile: true) { m in
+            var streams = try StreamTable.decodeBody(m.streamBody, at: 0, limits: .init())
+            streams[0].name = "../../etc/passwd"
+            m.streamBody = StreamTable.encodeBody(streams)
+        },
+        // Chunk records (V20-V28).
+        sample("V20-chunk-header-crc.ipk", "V20", .chunkHeaderChecksumMismatch, "a logicalOffset bit flipped, chunk header CRC left as it was") { m in
+            m.records[0].patch = { $0[24] ^= 1 }
+            m.records[0].fixHeaderCRC = false
+        },
+        sample("V21-chunk-codec.ipk", "V21", .unknownCodec, "codec 7 in a chunk record (the index says zstd)") { m in
+            m.records[0].patch = { $0[17] = 7 }
+        },
+        sample("V22-chunk-huge-logical-length.ipk", "V22", .limitExceeded, "a chunk record claiming 128 MiB of content, over maxChunkSize", hostile: true) { m in
+            m.records[0].patch = { $0.setLE(UInt32(128 << 20), at: 32) }
+        },
+        sample("V23-chunk-stream.ipk", "V23", .chunkLayoutInvalid, "a chunk record naming stream 5 of 2", random: Expectation(rule: "V34", code: "indexMismatch")) { m in
+            m.records[0].patch = { $0.setLE(UInt32(5), at: 20) }
+        },
+        sample("V24-chunk-body-length.ipk", "V24", .malformedField, "a chunk record 8 bytes longer than 68 + payloadLength") { m in
+            let i = record(m, stream: 0, offset: 196608)
+            m.records[i].patch = {
+                $0.setLE(UInt64(Layout.chunkHeaderSize + 3000 + 8), at: 8)
+                $0 += [UInt8](repeating: 0, count: 8)
+            }
+        },
+        sample("V26-payload-crc.ipk", "V26", .chunkChecksumMismatch, "a payload byte flipped, payload CRC left as it was") { m in
+            m.records[0].patch = { $0[Layout.chunkPrefixSize + 5] ^= 1 }
+        },
+        sample("V27-zstd-bomb.ipk", "V27", .chunkSizeMismatch, "a 64 KiB chunk whose valid zstd payload decodes to 64 MiB; CRCs valid", hostile: true) { m in
+            let bomb = try compress(.zstd, [UInt8](repeating: 0, count: 64 << 20))
+            m.records[0] = ImageModel.chunk(m.records[0].header, payload: bomb)
+        },
+        sample("V27-zstd-not-a-frame.ipk", "V27", .decompressionFailed, "a zstd chunk whose payload is random bytes; CRCs valid") { m in
+            m.records[0] = ImageModel.chunk(m.records[0].header, payload: randomBytes(100, seed: 3))
+        },
+        sample("V27-zlib-trailing-bytes.ipk", "V27", .decompressionFailed, "a zlib chunk with a byte after the end of its stream") { m in
+            let i = record(m, stream: 1, offset: 0)
+            var h = m.records[i].header
+            h.codec = .zlib
+            m.records[i] = ImageModel.chunk(h, payload: try compress(.zlib, baseStreams[1].1) + [0])
+        },
+        sample("V28-content-digest.ipk", "V28", .chunkHashMismatch, "a stored chunk whose record and index entry carry another digest") { m in
+            let i = record(m, stream: 0, offset: 196608)
+            m.records[i].header.contentDigest = other
+        },
+        sample("V28-zero-digest.ipk", "V28", .chunkHashMismatch, "a zero chunk whose index digest is not that of zeros") { m in
+            m.zeroEntries[0].contentDigest = other
+        },
+        // Index (V30-V36).
+        sample("V30-index-claims-1e9-chunks.ipk", "V30", .limitExceeded, "an index whose chunkCount is 10^9 (index CRC recomputed)", hostile: true) { m in
+            m.patchIndexBody = { $0.setLE(UInt32(1_000_000_000), at: 0) }
+        },
+        sample("V30-index-crc.ipk", "V30", .indexChecksumMismatch, "an index entry byte flipped, index CRC left as it was") { m in
+            m.patchFile = { bytes in bytes[footerIndexOffset(bytes) + Layout.envelopeSize + Layout.indexFixedSize + 10] ^= 1 }
+        },
+        sample("V31-index-entry-kind.ipk", "V31", .unknownChunkKind, "an index entry of kind 9") { m in
+            m.patchIndexBody = { $0[Layout.indexFixedSize] = 9 }
+        },
+        sample(
+            "V31-index-huge-logical-length.ipk", "V31", .limitExceeded, "a chunk claiming 128 MiB in both its record and the index", hostile: true,
+            streaming: Expectation(rule: "V22", code: "limitExceeded")
+        ) { m in
+            m.records[0].header.logicalLength = 128 << 20
+        },
+        sample("V32-chunks-overlap-logically.ipk", "V32", .chunkLayoutInvalid, "the fill chunk starts 4 KiB inside the zero chunk before it") { m in
+            let i = record(m, stream: 0, offset: 131072)
+            m.records[i].header.logicalOffset -= 4096
+        },
+        sample("V33-overlapping-records.ipk", "V33", .chunkLayoutInvalid, "an index entry locating its record 20 bytes into the previous one", hostile: true) { m in
+            let i = record(m, stream: 0, offset: 131072)
+            m.patchIndex = { index in
+                let j = index.entries.firstIndex { $0.stream == 0 && $0.logicalOffset == 131072 }!
+                index.entries[j].recordOffset = index.entries[0].recordOffset + 20
+            }
+            _ = i
+        },
+        sample("V33-record-past-end-of-file.ipk", "V33", .chunkLayoutInvalid, "an index entry locating its record at 1 TiB, past the end of the file", hostile: true) { m in
+            m.patchIndex = { index in
+                let j = index.entries.lastIndex { $0.kind != .zero }!
+                index.entries[j].recordOffset = 1 << 40
+            }
+        },
+        sample("V34-unlisted-chunk.ipk", "V34", .indexMismatch, "a valid chunk record the index does not list (it lists a zero chunk there)", random: .some(nil)) { m in
+            let h = ChunkHeader(
+                kind: .fill, codec: .stored, stream: 0, logicalOffset: 65536, logicalLength: 65536, payloadLength: 8,
+                payloadCRC: CRC32C.checksum([UInt8](repeating: 0, count: 8)), contentDigest: ZeroDigests.digest(length: 65536))
+            var r = ImageModel.Record(header: h, payload: [UInt8](repeating: 0, count: 8))
+            r.listed = false
+            m.records.insert(r, at: record(m, stream: 0, offset: 131072))
+        },
+        sample("V34-record-disagrees.ipk", "V34", .indexMismatch, "an index entry whose digest differs from its record's (root recomputed)") { m in
+            let i = record(m, stream: 0, offset: 196608)
+            m.records[i].patchEntry = { $0.contentDigest = other }
+        },
+        sample("V35-metadata-digest.ipk", "V35", .indexMismatch, "the index records another metadata digest (root recomputed)") { m in
+            m.patchIndex = { $0.metadataDigest = other }
+        },
+        sample("V36-reference-without-feature.ipk", "V36", .unknownCriticalFeature, "a reference chunk in an image without the 'references' feature") { m in
+            let i = record(m, stream: 0, offset: 131072)
+            var h = m.records[i].header
+            h.kind = .reference
+            m.records[i] = ImageModel.chunk(h, payload: [UInt8](repeating: 0, count: 8))
+        },
+        // Footer (V40-V45).
+        sample("V40-truncated.ipk", "V40", .truncated, "the file cut in half") { m in m.patchFile = { $0.removeLast($0.count / 2) } },
+        sample("V41-footer-crc.ipk", "V41", .footerChecksumMismatch, "a root digest bit flipped, footer CRC left as it was") { m in
+            m.patchFile = { $0[$0.count - Layout.footerSize + 45] ^= 1 }
+        },
+        sample(
+            "V42-file-length.ipk", "V42", .trailingData, "the footer's fileLength is 1000 bytes short",
+            streaming: Expectation(rule: "V42", code: "malformedField")
+        ) { m in
+            m.patchFooter = { $0.fileLength -= 1000 }
+        },
+        sample("V43-root-digest.ipk", "V43", .rootDigestMismatch, "the footer carries another root digest (footer CRC recomputed)") { m in
+            m.patchFooter = { $0.rootDigest = other }
+        },
+        sample("V44-signature-algorithm.ipk", "V44", .malformedField, "a SIGN record with algorithm 7") { m in
+            var body = [UInt8](repeating: 0, count: 100)
+            body.setLE(UInt16(7), at: 0)
+            m.signatures = encodeStructuralRecord(.signature, body: body)
+        },
+        sample("V45-parent-digest.ipk", "V45", .malformedField, "the index names a parent image without the 'parent' feature") { m in
+            m.patchIndex = { $0.parentDigest = other }
+        },
+    ] }
+
+    /// Builds every sample from the valid image; returns (manifest entry, bytes).
+    static func generate(in dir: String) throws -> [(ManifestEntry, [UInt8])] {
+        let base = try baseImage(in: dir)
+        let basePath = dir + "/base-zstd.ipk"
+        var out: [(ManifestEntry, [UInt8])] = []
+        for s in all {
+            var model = try ImageModel(bytes: base, path: basePath)
+            try s.make(&model)
+            out.append((s.entry, model.assemble()))
+        }
+        return out
+    }
+
+    static func manifestJSON(_ entries: [ManifestEntry]) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(entries) + Data("\n".utf8)
+    }
+}
