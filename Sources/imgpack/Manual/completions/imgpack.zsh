@@ -54,6 +54,7 @@ _imgpack() {
             'import:Import qcow2, VMDK, VHD or raw disk images into one image.'
             'info:Show an image'\''s metadata, streams, chunk statistics and root digest.'
             'verify:Check an image: structure, metadata, index, every chunk and the root digest.'
+            'validate:Check an image against every rule of the format and list every problem found.'
             'extract:Extract disks of an image to raw files or to standard output.'
             'export:Export one disk of an image as a raw or qcow2 file.'
             'cat:Write a byte range of one disk to standard output.'
@@ -65,7 +66,7 @@ _imgpack() {
         ;;
     arg)
         case "${words[1]}" in
-        pack|import|info|verify|extract|export|cat|ls|demo|help)
+        pack|import|info|verify|validate|extract|export|cat|ls|demo|help)
             "_imgpack_${words[1]}" && ret=0
             ;;
         esac
@@ -185,6 +186,23 @@ _imgpack_verify() {
         ':image:_files'
         '--quick[Check structure, metadata and index only, not the chunk payloads.]'
         '--max-failures[Stop listing failures after this many.]:n:'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_validate() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '--quick[Check structure, metadata, index and chunk headers, not the chunk payloads.]'
+        '--max-problems[Stop after this many problems.]:n:'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
