@@ -121,11 +121,9 @@ struct Extract: ParsableCommand {
                     }
                     for i in selected { paths[i] = try destination(for: all[i].name) }
                     try checkDestinations(selected.map { paths[$0]! })
-                    for i in selected {
-                        let file = try OutputFile(path: paths[i]!, overwrite: force)
-                        outputs[i] = file
-                        try file.truncate(to: all[i].logicalSize)
-                    }
+                    // The length is set at the end: writing into a pre-sized sparse file costs ext4
+                    // about three times the system time of extending it (measured on a 2 GiB disk).
+                    for i in selected { outputs[i] = try OutputFile(path: paths[i]!, overwrite: force) }
                 case .data(let stream, let offset, let bytes):
                     if stdout {
                         guard stream == chosen else { return }
@@ -157,6 +155,7 @@ struct Extract: ParsableCommand {
         // Verified to the root digest: publish.
         do {
             for i in outputs.keys.sorted() {
+                try outputs[i]!.truncate(to: streams[i].logicalSize)
                 try outputs[i]!.commit()
                 report(streams[i], path: paths[i]!)
             }
