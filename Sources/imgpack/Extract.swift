@@ -80,14 +80,22 @@ struct Extract: ParsableCommand {
         }
         let destinations = try selected.map { try destination(for: reader.streams[$0].name) }
         try checkDestinations(destinations)
-        for (stream, path) in zip(selected, destinations) {
-            let bar = ProgressBar("extract \(reader.streams[stream].name)", quiet: global.quiet)
-            do {
+        // Every disk is written and verified before any is published: all appear, or none.
+        var outputs: [OutputFile] = []
+        do {
+            for (stream, path) in zip(selected, destinations) {
+                let output = try OutputFile(path: path, overwrite: force)
+                outputs.append(output)
+                let bar = ProgressBar("extract \(reader.streams[stream].name)", quiet: global.quiet)
                 defer { bar.finish() }
-                try reader.extract(stream: stream, toFile: path, overwrite: force, threads: threads.threads, cancellation: cancellation, progress: bar.handler)
+                try reader.extract(stream: stream, into: output, threads: threads.threads, cancellation: cancellation, progress: bar.handler)
             }
-            report(reader.streams[stream], path: path)
+            for output in outputs { try output.commit() }
+        } catch {
+            for output in outputs { output.abandon() }
+            throw error
         }
+        for (stream, path) in zip(selected, destinations) { report(reader.streams[stream], path: path) }
     }
 
     // MARK: From standard input (one pass, publish at the end)

@@ -94,6 +94,22 @@ struct ExtractTests {
         #expect(cli.listing().filter { $0.hasPrefix("out/") }.isEmpty)
     }
 
+    @Test("when a later disk is damaged, no disk is published, not even the good ones before it")
+    func allOrNothing() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        _ = try cli.packSample()
+        let rows = try #require(try jsonObject(try cli.run(["ls", "--json", "sample.ipk"]).stdout)["chunks"] as? [[String: Any]])
+        let row = try #require(rows.last { $0["stream"] as? String == "data" && $0["kind"] as? String == "data" })
+        var bytes = try cli.read("sample.ipk")
+        bytes[(row["payloadOffset"] as! Int) + (row["payloadLength"] as! Int) / 2] ^= 0x5A
+        try Data(bytes).write(to: URL(fileURLWithPath: cli.path("sample.ipk")))
+        let r = try cli.run(["extract", "sample.ipk", "-o", "out"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("rule V26"), "\(r.stderr)")
+        #expect(cli.listing().filter { $0.hasPrefix("out/") }.isEmpty, "\(cli.listing())")
+    }
+
     @Test("cat reads ranges, across chunk boundaries and holes")
     func cat() throws {
         let cli = CLI()

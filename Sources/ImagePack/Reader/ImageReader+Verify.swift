@@ -65,15 +65,24 @@ extension ImageReader {
     ) throws(ImagePackError) {
         let output = try OutputFile(path: path, overwrite: overwrite)
         do throws(ImagePackError) {
-            try extract(stream: stream, threads: threads, cancellation: cancellation, progress: progress) { (bytes, offset) throws(ImagePackError) in
-                if let bytes { try output.write(bytes, at: offset) }
-            }
-            try output.truncate(to: streams[stream].logicalSize)
+            try extract(stream: stream, into: output, threads: threads, cancellation: cancellation, progress: progress)
             try output.commit()
         } catch {
             output.abandon()
             throw error
         }
+    }
+
+    /// Writes stream `stream` into `output` as a sparse raw disk, without publishing it: the caller
+    /// commits once everything it extracts has succeeded (several disks appear together or not at all).
+    public func extract(
+        stream: Int, into output: OutputFile, threads: Int = WriterOptions.defaultThreads,
+        cancellation: Cancellation? = nil, progress: ProgressHandler? = nil
+    ) throws(ImagePackError) {
+        try extract(stream: stream, threads: threads, cancellation: cancellation, progress: progress) { (bytes, offset) throws(ImagePackError) in
+            if let bytes { try output.write(bytes, at: offset) }
+        }
+        try output.truncate(to: streams[stream].logicalSize)
     }
 
     /// Writes stream `stream` to `sink` front to back, zeros included (for standard output).
