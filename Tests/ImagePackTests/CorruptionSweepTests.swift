@@ -28,9 +28,8 @@ struct CorruptionSweepTests {
 
     /// Checks one damaged file with all three; returns a description of what went wrong, if anything.
     static func check(_ bytes: [UInt8], path: String, what: String) -> [String] {
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         var failures: [String] = []
-        let start = DispatchTime.now().uptimeNanoseconds
         do {
             let report = try ImageValidator.validate(path: path, options: ValidationOptions(threads: 1))
             if report.isValid { failures.append("validator accepted \(what)") }
@@ -48,8 +47,6 @@ struct CorruptionSweepTests {
         } else {
             failures.append("streaming accepted \(what)")
         }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        if elapsed > 1 { failures.append("\(what) took \(elapsed) s") }
         return failures
     }
 
