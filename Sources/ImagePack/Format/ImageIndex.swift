@@ -175,6 +175,39 @@ struct ImageIndex: Equatable {
         }
     }
 
+    /// Checks what the index records about other parts of the image: the META and STRM digests
+    /// (V35), every zero chunk's digest (V28) and the parent reference (V45). Returns every problem,
+    /// so the validator can report them all and the readers can throw the first.
+    /// - Parameters:
+    ///   - metadataJSON, streamTableBody: the records as read; nil when unreadable (not checked).
+    ///   - parentRecordDigest: the PRNT record's digest, when there is one.
+    func crossCheck(
+        metadataJSON: [UInt8]?, streamTableBody: [UInt8]?, parentFeature: Bool, parentRecordDigest: Digest?, indexOffset: UInt64
+    ) -> [ImagePackError] {
+        var problems: [ImagePackError] = []
+        if let metadataJSON, Digest.sha256(metadataJSON) != metadataDigest {
+            problems.append(ImagePackError(.indexMismatch, "the metadata does not match the digest the index records for it", rule: "V35", offset: indexOffset + 24, field: "metadataDigest"))
+        }
+        if let streamTableBody, Digest.sha256(streamTableBody) != streamTableDigest {
+            problems.append(ImagePackError(.indexMismatch, "the stream table does not match the digest the index records for it", rule: "V35", offset: indexOffset + 56, field: "streamTableDigest"))
+        }
+        let zeroDigests = ZeroDigests.digests(forLengths: entries.lazy.filter { $0.kind == .zero }.map(\.logicalLength))
+        for (i, e) in entries.enumerated() where e.kind == .zero && e.contentDigest != zeroDigests[e.logicalLength] {
+            let at = indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize + 32)
+            problems.append(ImagePackError(.chunkHashMismatch, "a zero chunk's digest is not the SHA-256 of \(e.logicalLength) zero bytes", rule: "V28", offset: at, chunk: i, field: "contentDigest"))
+        }
+        if parentFeature {
+            if parentDigest == .zero {
+                problems.append(ImagePackError(.malformedField, "the header sets the 'parent' feature but the index names no parent image", rule: "V45", offset: indexOffset + 88, field: "parentDigest"))
+            } else if let parentRecordDigest, parentRecordDigest != parentDigest {
+                problems.append(ImagePackError(.malformedField, "the PRNT record and the index name different parent images", rule: "V45", offset: indexOffset + 88, field: "parentDigest"))
+            }
+        } else if parentDigest != .zero {
+            problems.append(ImagePackError(.malformedField, "the index names a parent image but the header does not set the 'parent' feature", rule: "V45", offset: indexOffset + 88, field: "parentDigest"))
+        }
+        return problems
+    }
+
     /// The image's identity (spec §8.3): covers metadata, streams, parent and every chunk's content,
     /// but not codecs or file positions, so recompressing an image keeps its root digest.
     func rootDigest() -> Digest {

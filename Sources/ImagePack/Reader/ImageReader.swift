@@ -84,21 +84,11 @@ public final class ImageReader: Sendable {
             let streamAt = cursor
             let streamBody = try Self.readStructural(file, at: &cursor, type: .streams, maxBody: limits.maxStreamTableBody, limit: footer.indexOffset, rule: "V13", code: .recordChecksumMismatch)
             streams = try StreamTable.decodeBody(streamBody, at: streamAt + UInt64(Layout.envelopeSize), limits: limits)
-            guard Digest.sha256(metadataJSON) == index.metadataDigest else {
-                throw ImagePackError(.indexMismatch, "the metadata does not match the digest the index records for it", rule: "V35", offset: footer.indexOffset + 24, field: "metadataDigest")
-            }
-            guard Digest.sha256(streamBody) == index.streamTableDigest else {
-                throw ImagePackError(.indexMismatch, "the stream table does not match the digest the index records for it", rule: "V35", offset: footer.indexOffset + 56, field: "streamTableDigest")
-            }
             try index.checkLayout(streams: streams, dataStart: cursor, dataEnd: footer.indexOffset, indexOffset: footer.indexOffset)
-            let zeroDigests = ZeroDigests.digests(forLengths: index.entries.lazy.filter { $0.kind == .zero }.map(\.logicalLength))
-            for (i, e) in index.entries.enumerated() where e.kind == .zero {
-                guard e.contentDigest == zeroDigests[e.logicalLength] else {
-                    throw ImagePackError(.chunkHashMismatch, "a zero chunk's digest is not the SHA-256 of \(e.logicalLength) zero bytes", rule: "V28", offset: footer.indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize + 32), chunk: i, field: "contentDigest")
-                }
-            }
-            guard index.parentDigest == .zero else {
-                throw ImagePackError(.malformedField, "the index names a parent image but the header does not set the 'parent' feature", rule: "V45", offset: footer.indexOffset + 88, field: "parentDigest")
+            if let problem = index.crossCheck(
+                metadataJSON: metadataJSON, streamTableBody: streamBody, parentFeature: false, parentRecordDigest: nil, indexOffset: footer.indexOffset
+            ).first {
+                throw problem
             }
             if footer.signaturesLength > 0 {
                 guard footer.signaturesLength <= UInt64(StreamingReader.maxSignatureBytes) else {

@@ -290,12 +290,6 @@ final class ValidationRun {
     func checkIndex(_ index: ImageIndex) {
         let indexAt = indexOffset
         func entryOffset(_ i: Int) -> UInt64 { indexAt + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize) }
-        if let json = metadataJSON, Digest.sha256(json) != index.metadataDigest {
-            add(ImagePackError(.indexMismatch, "the metadata does not match the digest the index records for it", rule: "V35", offset: indexAt + 24, field: "metadataDigest"))
-        }
-        if let body = streamBody, Digest.sha256(body) != index.streamTableDigest {
-            add(ImagePackError(.indexMismatch, "the stream table does not match the digest the index records for it", rule: "V35", offset: indexAt + 56, field: "streamTableDigest"))
-        }
         if let streams, let dataStart {
             do throws(ImagePackError) {
                 try index.checkLayout(streams: streams, dataStart: dataStart, dataEnd: indexAt, indexOffset: indexAt)
@@ -309,21 +303,13 @@ final class ValidationRun {
                 add(ImagePackError(.unknownCriticalFeature, "a \(e.kind) chunk needs the header's \(e.kind == .parent ? "parent" : "references") feature flag, which this image does not set", rule: "V36", offset: entryOffset(i), chunk: i, field: "kind"))
             }
         }
-        let zeroDigests = ZeroDigests.digests(forLengths: index.entries.lazy.filter { $0.kind == .zero }.map(\.logicalLength))
-        for (i, e) in index.entries.enumerated() where e.kind == .zero {
-            checkedChunks += 1
-            if e.contentDigest != zeroDigests[e.logicalLength] {
-                add(ImagePackError(.chunkHashMismatch, "a zero chunk's digest is not the SHA-256 of \(e.logicalLength) zero bytes", rule: "V28", offset: entryOffset(i) + 32, chunk: i, stream: streamName(e.stream), field: "contentDigest"))
-            }
-        }
-        if features.contains(.parent) {
-            if index.parentDigest == .zero {
-                add(ImagePackError(.malformedField, "the header sets the 'parent' feature but the index names no parent image", rule: "V45", offset: indexAt + 88, field: "parentDigest"))
-            } else if let parentRecordDigest, parentRecordDigest != index.parentDigest {
-                add(ImagePackError(.malformedField, "the PRNT record and the index name different parent images", rule: "V45", offset: indexAt + 88, field: "parentDigest"))
-            }
-        } else if index.parentDigest != .zero {
-            add(ImagePackError(.malformedField, "the index names a parent image but the header does not set the 'parent' feature", rule: "V45", offset: indexAt + 88, field: "parentDigest"))
+        checkedChunks += index.entries.lazy.filter { $0.kind == .zero }.count
+        for var problem in index.crossCheck(
+            metadataJSON: metadataJSON, streamTableBody: streamBody, parentFeature: features.contains(.parent),
+            parentRecordDigest: parentRecordDigest, indexOffset: indexAt
+        ) {
+            if let chunk = problem.chunk { problem.stream = streamName(index.entries[chunk].stream) }
+            add(problem)
         }
         let root = index.rootDigest()
         if let footer, let footerOffset {
