@@ -141,6 +141,20 @@ struct RecordEnvelope: Equatable {
     }
 }
 
+extension RecordEnvelope {
+    /// Checks that this envelope, found at `offset`, starts the structural record of `type` expected
+    /// there (V8) and that its body fits both the type's limit and the bytes before `limit` (V10).
+    func expect(_ type: RecordType, at offset: UInt64, maxBody: Int, limit: UInt64) throws(ImagePackError) {
+        guard self.type == type else {
+            throw ImagePackError(.unexpectedRecord, "expected a \(type) record at \(offset), found \(self.type)", rule: "V8", offset: offset, field: "type")
+        }
+        let room = limit >= offset + UInt64(Layout.envelopeSize) ? limit - offset - UInt64(Layout.envelopeSize) : 0
+        guard bodyLength >= 4, bodyLength <= UInt64(maxBody), bodyLength <= room else {
+            throw ImagePackError(.limitExceeded, "\(type) record claims \(bodyLength) bytes, more than the limit \(maxBody) or than the file holds before \(limit)", rule: "V10", offset: offset + 8, field: "bodyLength")
+        }
+    }
+}
+
 /// Builds a structural record: envelope, body, and a CRC-32C over both (spec §4.2).
 func encodeStructuralRecord(_ type: RecordType, body: [UInt8]) -> [UInt8] {
     var w = ByteWriter(capacity: Layout.envelopeSize + body.count + 4)

@@ -122,12 +122,7 @@ public final class ImageReader: Sendable {
     ) throws(ImagePackError) -> [UInt8] {
         let envelopeBytes = try file.read(at: cursor, count: Layout.envelopeSize)
         let envelope = try RecordEnvelope.decode(envelopeBytes, at: cursor)
-        guard envelope.type == type else {
-            throw ImagePackError(.unexpectedRecord, "expected a \(type) record at \(cursor), found \(envelope.type)", rule: "V8", offset: cursor, field: "type")
-        }
-        guard envelope.bodyLength >= 4, envelope.bodyLength <= UInt64(maxBody), cursor + UInt64(Layout.envelopeSize) + envelope.bodyLength <= limit else {
-            throw ImagePackError(.limitExceeded, "\(type) record claims \(envelope.bodyLength) bytes, more than the limit \(maxBody) or than the file holds", rule: "V10", offset: cursor + 8, field: "bodyLength")
-        }
+        try envelope.expect(type, at: cursor, maxBody: maxBody, limit: limit)
         let record = try file.read(at: cursor, count: Layout.envelopeSize + Int(envelope.bodyLength))
         let body = try checkStructuralRecord(record, at: cursor, rule: rule, code: code)
         cursor += UInt64(record.count)

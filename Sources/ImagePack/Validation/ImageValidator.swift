@@ -265,16 +265,12 @@ final class ValidationRun {
             return nil
         }
         guard let bytes = read(at: at, count: Layout.envelopeSize),
-            let envelope = attempt({ () throws(ImagePackError) in try RecordEnvelope.decode(bytes, at: at) })
+            let envelope = attempt({ () throws(ImagePackError) in
+                let envelope = try RecordEnvelope.decode(bytes, at: at)
+                try envelope.expect(type, at: at, maxBody: maxBody, limit: limit)
+                return envelope
+            })
         else { return nil }
-        guard envelope.type == type else {
-            add(ImagePackError(.unexpectedRecord, "expected a \(type) record at \(at), found \(envelope.type)", rule: "V8", offset: at, field: "type"))
-            return nil
-        }
-        guard envelope.bodyLength >= 4, envelope.bodyLength <= UInt64(maxBody), envelope.bodyLength <= limit - at - UInt64(Layout.envelopeSize) else {
-            add(ImagePackError(.limitExceeded, "\(type) record claims \(envelope.bodyLength) bytes, more than the limit \(maxBody) or than the file holds before \(limit)", rule: "V10", offset: at + 8, field: "bodyLength"))
-            return nil
-        }
         guard let record = read(at: at, count: Layout.envelopeSize + Int(envelope.bodyLength)) else { return nil }
         cursor = at + UInt64(record.count)
         do {
