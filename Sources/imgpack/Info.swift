@@ -8,7 +8,7 @@ struct Info: ParsableCommand {
         discussion: """
             Opening the image checks its whole structure (header, metadata, stream table, index, \
             footer and the root digest recomputed from the index) but reads no chunk payload; \
-            use verify for that. --json prints a document with "schema": 1 (see README-CLI.md).
+            use verify for that. --json prints a document with "schema": 1 (see docs/imgpack.md).
             """,
         aliases: ["inspect"])
 

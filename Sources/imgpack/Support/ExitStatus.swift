@@ -1,7 +1,7 @@
 import ArgumentParser
 import ImagePack
 
-/// The exit codes of `imgpack`, documented in README-CLI.md and in `imgpack --help`.
+/// The exit codes of `imgpack`, documented in docs/imgpack.md ("Exit status") and in `imgpack --help`.
 enum ExitStatus: Int32, Sendable {
     /// Success: written, verified, extracted.
     case ok = 0

@@ -5,7 +5,7 @@ import ImagePack
 //
 // Stability: within schema 1, fields may be added but none is renamed, removed or given another
 // meaning; anything else raises "schema". Sizes are bytes; digests are "sha256:<hex>". The
-// field-by-field description lives in README-CLI.md ("JSON output"); keep the two in step.
+// field-by-field description lives in docs/imgpack.md ("JSON output"); keep the two in step.
 
 /// Chunk counts by kind and, for data chunks, by codec. Every key is always present.
 struct ChunkCounts: Encodable, Equatable {
