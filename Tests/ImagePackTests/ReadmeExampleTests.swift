@@ -4,14 +4,14 @@ import ImagePack
 
 @Suite("The README's library example")
 struct ReadmeExampleTests {
-    /// Mirrors README.md "Using the library" line for line (paths made absolute), so the example keeps compiling and working.
+    /// Mirrors README.md "The library in 20 lines" (its first example) line for line (paths made absolute), so the example keeps compiling and working.
     @Test("packs a raw disk, reads its boot sector, extracts it")
     func example() throws {
         let dir = makeTemporaryDirectory()
         defer { removeItem(dir) }
         // The README uses relative names; the test uses absolute ones, since the working directory is process-wide.
         let disk = mixedDisk(chunkSize: 64 << 10, seed: 1)
-        FileManager.default.createFile(atPath: dir + "/root.raw", contents: Data(disk))
+        try Data(disk).write(to: URL(fileURLWithPath: dir + "/root.raw"))
 
         let state = SystemState(
             metadata: ImageMetadata(name: "web-1", os: .init(family: "linux", distribution: "debian", version: "12"),
