@@ -57,13 +57,10 @@ final class PayloadDecoder: @unchecked Sendable {
             if zstd == nil { zstd = try Zstd.Decompressor() }
             let produced: Int
             do { produced = try zstd!.decompress(payload, into: output) } catch {
-                var e = error
-                e.rule = "V27"
-                if e.message.contains("Destination buffer is too small") {
-                    e.code = .chunkSizeMismatch
-                    e.message = "zstd payload decodes to more than the chunk's \(output.count) bytes (decompression bomb or lie)"
+                if error.message.contains("Destination buffer is too small") {
+                    throw ImagePackError(.chunkSizeMismatch, "zstd payload decodes to more than the chunk's \(output.count) bytes (decompression bomb or lie)", rule: .v27, offset: error.offset, cause: error.cause)
                 }
-                throw e
+                throw error.citing(.v27)
             }
             guard produced == output.count else {
                 throw ImagePackError(.chunkSizeMismatch, "zstd payload decodes to \(produced) bytes but the chunk is \(output.count)", rule: "V27")
@@ -72,9 +69,7 @@ final class PayloadDecoder: @unchecked Sendable {
             if zlib == nil { zlib = try Zlib.Decompressor(wrapping: .zlib) }
             var outcome: Zlib.Decompressor.Outcome
             do { outcome = try zlib!.inflate(payload, into: output) } catch {
-                var e = error
-                e.rule = "V27"
-                throw e
+                throw error.citing(.v27)
             }
             guard outcome.ended else {
                 if outcome.produced == output.count {

@@ -166,7 +166,7 @@ func encodeStructuralRecord(_ type: RecordType, body: [UInt8]) -> [UInt8] {
 
 /// Checks a structural record's trailing CRC and returns its body without it.
 /// `record` holds envelope and body; `offset` is the record's file offset.
-func checkStructuralRecord(_ record: [UInt8], at offset: UInt64, rule: String, code: ImagePackError.Code) throws(ImagePackError) -> [UInt8] {
+func checkStructuralRecord(_ record: [UInt8], at offset: UInt64, rule: Rule, code: ImagePackError.Code) throws(ImagePackError) -> [UInt8] {
     guard record.count >= Layout.envelopeSize + 4 else {
         throw ImagePackError(.truncated, "record too short to hold its checksum", rule: rule, offset: offset)
     }

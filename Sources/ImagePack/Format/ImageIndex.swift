@@ -112,10 +112,7 @@ struct ImageIndex: Equatable {
             var entry = ChunkEntry(header: header, recordOffset: recordOffset)
             entry.contentDigest = try c.digest("contentDigest")
             do throws(ImagePackError) { try header.checkShape(at: at, limits: limits) } catch {
-                var e = error
-                e.rule = "V31"
-                e.chunk = i
-                throw e
+                throw error.citing(.v31).enriched(chunk: i)
             }
             index.entries.append(entry)
         }
@@ -128,7 +125,7 @@ struct ImageIndex: Equatable {
         var streamIndex = 0
         var expectedOffset: UInt64 = 0
         var lastRecordEnd = dataStart
-        func entryOffset(_ i: Int) -> UInt64 { indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize) }
+        func entryOffset(_ i: Int) -> UInt64 { Self.entryOffset(i, indexOffset: indexOffset) }
         for (i, e) in entries.enumerated() {
             // Skip streams that are complete (empty streams have no chunks).
             while streamIndex < streams.count && expectedOffset == streams[streamIndex].logicalSize && Int(e.stream) != streamIndex {
@@ -149,7 +146,8 @@ struct ImageIndex: Equatable {
             expectedOffset = end
             switch e.kind {
             case .reference, .parent:
-                throw ImagePackError(.unknownCriticalFeature, "a \(e.kind) chunk needs the header's \(e.kind == .parent ? "parent" : "references") feature flag, which this image does not set", rule: "V36", offset: entryOffset(i), chunk: i, field: "kind")
+                // The readers do not resolve these kinds: refused here whatever the header says.
+                try e.kind.checkFeature([], at: entryOffset(i), chunk: i)
             case .data, .fill:
                 guard e.recordOffset >= lastRecordEnd else {
                     throw ImagePackError(.chunkLayoutInvalid, "chunk record at \(e.recordOffset) lies before the data area or overlaps the previous chunk's record (which ends at \(lastRecordEnd))", rule: "V33", offset: entryOffset(i), chunk: i, field: "recordOffset")
@@ -193,7 +191,7 @@ struct ImageIndex: Equatable {
         }
         let zeroDigests = ZeroDigests.digests(forLengths: entries.lazy.filter { $0.kind == .zero }.map(\.logicalLength))
         for (i, e) in entries.enumerated() where e.kind == .zero && e.contentDigest != zeroDigests[e.logicalLength] {
-            let at = indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize + 32)
+            let at = Self.entryOffset(i, indexOffset: indexOffset) + 32
             problems.append(ImagePackError(.chunkHashMismatch, "a zero chunk's digest is not the SHA-256 of \(e.logicalLength) zero bytes", rule: "V28", offset: at, chunk: i, field: "contentDigest"))
         }
         if parentFeature {

@@ -66,10 +66,7 @@ enum StreamTable {
                 throw ImagePackError(.invalidStreamName, "stream name is not UTF-8", rule: "V15", offset: nameAt, stream: "\(i)", field: "name")
             }
             do throws(ImagePackError) { try StreamName.validate(name, limits: limits) } catch {
-                var e = error
-                e.offset = nameAt
-                e.stream = "\(i)"
-                throw e
+                throw error.located(at: nameAt).enriched(stream: "\(i)")
             }
             guard names.insert(name).inserted else {
                 throw ImagePackError(.invalidStreamName, "stream name \"\(name)\" appears twice", rule: "V15", offset: nameAt, stream: "\(i)", field: "name")

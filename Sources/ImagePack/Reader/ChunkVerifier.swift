@@ -13,9 +13,7 @@ enum ChunkVerifier {
         switch header.kind {
         case .data:
             do throws(ImagePackError) { try decoder.decode(header.codec, payload, into: output) } catch {
-                var e = error
-                e.offset = payloadOffset
-                throw e
+                throw error.located(at: payloadOffset)
             }
         case .fill:
             let pattern = payload.loadUnaligned(as: UInt64.self)
