@@ -6,26 +6,28 @@
 /// reading and writing allocate nothing and memory follows the largest chunk actually seen
 /// (each bounded by `maxChunkSize`, rule V22), not the limit.
 ///
+/// `package` so that the targets split off this one (export, import, a server) share it.
+///
 /// - Important: a ChunkBuffer is not synchronized. It is `@unchecked Sendable` because it moves
 ///   between threads with its owner: an ``OrderedParallel`` slot belongs to the producer while it
 ///   is filled, to one worker while it is decoded and to the consumer until it is consumed; a
 ///   buffer taken from a ``Pool`` belongs to the taker until it is put back. Only the owner of
 ///   the moment may touch it, and pointers from ``prefix(_:)`` are valid until the next call.
-final class ChunkBuffer: @unchecked Sendable {
+package final class ChunkBuffer: @unchecked Sendable {
     private var storage: UnsafeMutableRawBufferPointer
 
     /// Alignment of every buffer.
-    static let alignment = 64
+    package static let alignment = 64
 
-    init(capacity: Int = 0) { storage = .allocate(byteCount: max(capacity, Self.alignment), alignment: Self.alignment) }
+    package init(capacity: Int = 0) { storage = .allocate(byteCount: max(capacity, Self.alignment), alignment: Self.alignment) }
     deinit { storage.deallocate() }
 
     /// Bytes the buffer holds without growing.
-    var capacity: Int { storage.count }
+    package var capacity: Int { storage.count }
 
     /// The first `count` bytes, after growing the buffer if it is smaller. Growing drops the
     /// contents: callers fill what they take.
-    func prefix(_ count: Int) -> UnsafeMutableRawBufferPointer {
+    package func prefix(_ count: Int) -> UnsafeMutableRawBufferPointer {
         if storage.count < count {
             storage.deallocate()
             storage = .allocate(byteCount: count, alignment: Self.alignment)

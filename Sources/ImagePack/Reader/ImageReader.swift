@@ -5,7 +5,7 @@ import Synchronization
 /// decompresses and verifies only the chunks a request touches.
 ///
 /// Opening checks the whole structure (header, metadata, stream table, index, footer and the
-/// root digest recomputed from the index) but no chunk payloads; ``verify(progress:)`` checks
+/// root digest recomputed from the index) but no chunk payloads; ``verify(_:maxFailures:)`` checks
 /// every chunk. Safe to use from several threads at once.
 public final class ImageReader: Sendable {
     public let path: String

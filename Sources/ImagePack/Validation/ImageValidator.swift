@@ -16,7 +16,7 @@ public enum ImageValidator {
     /// Validates the image at `path`.
     /// - Returns: the report; problems with the image are in it, never thrown.
     /// - Throws: only when the file cannot be read at all (`.ioFailed`, `.invalidArgument` for a
-    ///   pipe or directory) or when `options.cancellation` fires (`.cancelled`).
+    ///   pipe or directory) or when `options.read.cancellation` fires (`.cancelled`).
     public static func validate(path: String, options: ValidationOptions = .init()) throws(ImagePackError) -> ValidationReport {
         let file: ReadableFile
         do { file = try ReadableFile(path: path) } catch { throw error.at(path: path) }
