@@ -97,3 +97,37 @@ struct StreamingReaderTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/data.raw")) == Data([1, 2, 3]))
     }
 }
+
+@Suite("ImagePackError context helpers")
+struct ImagePackErrorContextTests {
+    @Test("enriched fills only what is missing; the rule compares with its name and encodes as it")
+    func enrichedFillsOnlyNil() throws {
+        let bare = ImagePackError(.chunkChecksumMismatch, "damaged", rule: .v26, offset: 100)
+        let filled = bare.enriched(chunk: 4, stream: "root")
+        #expect(filled.chunk == 4 && filled.stream == "root" && filled.offset == 100)
+        let kept = filled.enriched(chunk: 9, stream: "data")
+        #expect(kept.chunk == 4 && kept.stream == "root")
+        #expect(kept.rule == "V26")
+        let json = try JSONEncoder().encode(kept)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"rule\":\"V26\""))
+        #expect(try JSONDecoder().decode(ImagePackError.self, from: json).rule == .v26)
+    }
+}
+
+@Suite("Streaming chunk numbers without an index")
+struct StreamingChunkNumberTests {
+    @Test("a damaged chunk in an image cut before its index keeps its offset but claims no chunk number")
+    func noIndexNoNumber() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let image = try SmallImage.make(in: dir)
+        let entry = image.reader.entries[4]
+        var damaged = Array(image.bytes[..<image.indexOffset])
+        let at = Int(entry.recordOffset) + Layout.chunkPrefixSize + 100
+        damaged[at] ^= 0x40
+        let error = try #require(streamingError(damaged, dir: dir))
+        #expect(error.code == .chunkChecksumMismatch)
+        #expect(error.offset == entry.recordOffset + UInt64(Layout.chunkPrefixSize))
+        #expect(error.chunk == nil)
+    }
+}
