@@ -80,20 +80,13 @@ struct Extract: ParsableCommand {
         }
         let destinations = try selected.map { try destination(for: reader.streams[$0].name) }
         try checkDestinations(destinations)
-        // Every disk is written and verified before any is published: all appear, or none.
-        var outputs: [OutputFile] = []
+        // The library writes and verifies every disk before publishing any: all appear, or none.
+        let bar = ProgressBar("extract", quiet: global.quiet)
         do {
-            for (stream, path) in zip(selected, destinations) {
-                let output = try OutputFile(path: path, overwrite: force)
-                outputs.append(output)
-                let bar = ProgressBar("extract \(reader.streams[stream].name)", quiet: global.quiet)
-                defer { bar.finish() }
-                try reader.extract(stream: stream, into: output, options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler))
-            }
-            for output in outputs { try output.commit() }
-        } catch {
-            for output in outputs { output.abandon() }
-            throw error
+            defer { bar.finish() }
+            try reader.extract(
+                toFiles: Dictionary(uniqueKeysWithValues: zip(selected, destinations)), overwrite: force,
+                options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler))
         }
         for (stream, path) in zip(selected, destinations) { report(reader.streams[stream], path: path) }
     }

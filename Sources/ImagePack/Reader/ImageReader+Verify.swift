@@ -73,6 +73,41 @@ extension ImageReader {
         }
     }
 
+    /// Writes several streams to raw files (sparse, as ``extract(stream:toFile:overwrite:options:)``)
+    /// that appear together or not at all: every file is written and verified before any is
+    /// published, and on failure every temporary file is removed.
+    /// - Parameters:
+    ///   - destinations: the path to write each stream to, by stream index.
+    ///   - overwrite: replace existing files; without it an existing destination is refused
+    ///     before anything is written.
+    ///   - options: threads and cancellation; progress counts the logical bytes of all the
+    ///     streams extracted.
+    public func extract(toFiles destinations: [Int: String], overwrite: Bool = false, options: ReadOptions = .init()) throws(ImagePackError) {
+        let order = destinations.keys.sorted()
+        for stream in order where stream < 0 || stream >= streams.count {
+            throw ImagePackError(.noSuchStream, "stream index \(stream) is out of range (the image has \(streams.count))", path: path)
+        }
+        var outputs: [OutputFile] = []
+        do throws(ImagePackError) {
+            for stream in order { outputs.append(try OutputFile(path: destinations[stream]!, overwrite: overwrite)) }
+            let total = order.reduce(UInt64(0)) { $0 + streams[$1].logicalSize }
+            var before: UInt64 = 0
+            for (stream, output) in zip(order, outputs) {
+                var each = options
+                let base = before
+                if let progress = options.progress {
+                    each.progress = { @Sendable (done: UInt64, _: UInt64) in progress(base + done, total) }
+                }
+                try extract(stream: stream, into: output, options: each)
+                before += streams[stream].logicalSize
+            }
+            for output in outputs { try output.commit() }
+        } catch {
+            for output in outputs { output.abandon() }
+            throw error
+        }
+    }
+
     /// Writes stream `stream` into `output` as a sparse raw disk, without publishing it: the caller
     /// commits once everything it extracts has succeeded (several disks appear together or not at all).
     public func extract(stream: Int, into output: OutputFile, options: ReadOptions = .init()) throws(ImagePackError) {
