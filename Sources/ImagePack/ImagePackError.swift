@@ -31,26 +31,29 @@ public struct ImagePackError: Error, Sendable, Hashable, CustomStringConvertible
         case `internal`
     }
 
-    public var code: Code
+    // Read-only to callers: an error describes what was found and is not edited downstream. Inside
+    // the library, context is added through `enriched(chunk:stream:)` and the other copy helpers
+    // below, never by assigning a field of a copy.
+    public internal(set) var code: Code
     /// What went wrong and what to do, in plain words.
-    public var message: String
-    /// The validation rule of spec/FORMAT.md, such as "V12".
-    public var rule: String?
+    public internal(set) var message: String
+    /// The validation rule of spec/FORMAT.md, such as V12.
+    public internal(set) var rule: Rule?
     /// Byte offset in the image (or the imported file) where the problem was found.
-    public var offset: UInt64?
-    /// Index of the chunk in the image's index (0-based).
-    public var chunk: Int?
+    public internal(set) var offset: UInt64?
+    /// Index of the chunk in the image's index (0-based): its index entry number, in every reader.
+    public internal(set) var chunk: Int?
     /// Name or index of the stream (disk or section).
-    public var stream: String?
+    public internal(set) var stream: String?
     /// Name of the offending field.
-    public var field: String?
+    public internal(set) var field: String?
     /// errno, zstd or zlib return code.
-    public var cause: Int?
+    public internal(set) var cause: Int?
     /// Path of the file the error concerns, when known.
-    public var path: String?
+    public internal(set) var path: String?
 
     public init(
-        _ code: Code, _ message: String, rule: String? = nil, offset: UInt64? = nil, chunk: Int? = nil,
+        _ code: Code, _ message: String, rule: Rule? = nil, offset: UInt64? = nil, chunk: Int? = nil,
         stream: String? = nil, field: String? = nil, cause: Int? = nil, path: String? = nil
     ) {
         self.code = code
@@ -85,6 +88,44 @@ public struct ImagePackError: Error, Sendable, Hashable, CustomStringConvertible
     public func at(path: String) -> ImagePackError {
         var copy = self
         if copy.path == nil { copy.path = path }
+        return copy
+    }
+
+    /// Returns a copy with the chunk (its index entry number) and stream filled in where they are
+    /// still nil: the place that knows the chunk adds it without overwriting what a deeper layer said.
+    public func enriched(chunk: Int? = nil, stream: String? = nil) -> ImagePackError {
+        var copy = self
+        if copy.chunk == nil { copy.chunk = chunk }
+        if copy.stream == nil { copy.stream = stream }
+        return copy
+    }
+
+    /// Returns a copy that cites `rule` instead of the rule it had: a generic check (a field cursor,
+    /// a shape check) raised it, and the caller knows which rule of the spec it breaks there.
+    func citing(_ rule: Rule) -> ImagePackError {
+        var copy = self
+        copy.rule = rule
+        return copy
+    }
+
+    /// Returns a copy located at `offset`: a helper that saw only a slice reported a relative place.
+    func located(at offset: UInt64) -> ImagePackError {
+        var copy = self
+        copy.offset = offset
+        return copy
+    }
+
+    /// Returns a copy without the path, for a report that names its file once.
+    func withoutPath() -> ImagePackError {
+        var copy = self
+        copy.path = nil
+        return copy
+    }
+
+    /// Returns a copy whose path reads `path`, replacing any path it had (the CLI shows "<stdin>" for "-").
+    public func replacing(path: String) -> ImagePackError {
+        var copy = self
+        copy.path = path
         return copy
     }
 }

@@ -34,11 +34,11 @@ enum Driver {
             var random: (any Error)?
             do {
                 let reader = try ImageReader(path: path)
-                random = try reader.verify(threads: 2).failures.first
+                random = try reader.verify(ReadOptions(threads: 2)).failures.first
             } catch { random = error }
             let t1 = now()
             var streaming: (any Error)?
-            do { _ = try StreamingReader(path: path, threads: 2).read { _ in } } catch { streaming = error }
+            do { _ = try StreamingReader(path: path, options: ReadOptions(threads: 2)).read { _ in } } catch { streaming = error }
             let t2 = now()
             var summary = ""
             do {

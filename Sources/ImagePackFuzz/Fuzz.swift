@@ -48,17 +48,17 @@ enum FuzzTarget {
         }
         let path = "/proc/self/fd/\(fd)"
         if let reader = try? ImageReader(path: path, limits: limits) {
-            _ = try? reader.verify(threads: 1)
+            _ = try? reader.verify(ReadOptions(threads: 1))
             for s in reader.streams.indices {
                 let size = reader.streams[s].logicalSize
                 _ = try? reader.read(stream: s, at: 0, count: Int(min(size, 4096)))
                 if size > 10 { _ = try? reader.read(stream: s, at: size / 2 - 5, count: 10) }
             }
         }
-        if let streaming = try? StreamingReader(path: path, limits: limits, threads: 1) {
+        if let streaming = try? StreamingReader(path: path, options: ReadOptions(limits: limits, threads: 1)) {
             _ = try? streaming.read { _ in }
         }
-        if let report = try? ImageValidator.validate(path: path, options: ValidationOptions(limits: limits, maxProblems: 50, threads: 1)) {
+        if let report = try? ImageValidator.validate(path: path, options: ValidationOptions(read: ReadOptions(limits: limits, threads: 1), maxProblems: 50)) {
             _ = report.jsonData()
             _ = report.description
         }

@@ -67,7 +67,7 @@ struct Demo: ParsableCommand {
         clock = Terminal.now()
         let reader = try ImageReader(path: image)
         let report = try withBar("verify") { bar in
-            try reader.verify(threads: threads.threads, cancellation: cancellation, progress: bar.handler)
+            try reader.verify(ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler))
         }
         for failure in report.failures { problems.append("verify: \(failure)") }
         if reader.rootDigest != summary.rootDigest { problems.append("the reader's root digest \(reader.rootDigest) is not the writer's \(summary.rootDigest)") }
@@ -134,8 +134,7 @@ struct Demo: ParsableCommand {
     }
 
     func streamingRead(_ image: String, _ state: SystemState, cancellation: Cancellation) throws -> (UInt64, Digest, [String]) {
-        let reader = try StreamingReader(path: image, threads: threads.threads)
-        reader.cancellation = cancellation
+        let reader = try StreamingReader(path: image, options: ReadOptions(threads: threads.threads, cancellation: cancellation))
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 20, alignment: 64)
         defer { scratch.deallocate() }
         let total = state.streams.reduce(UInt64(0)) { $0 + $1.source.logicalSize }

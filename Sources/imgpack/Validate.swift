@@ -36,7 +36,7 @@ struct Validate: ParsableCommand {
     }
 
     func run() throws {
-        let options = ValidationOptions(maxProblems: maxProblems, checkChunks: !quick, threads: threads.threads, cancellation: Interrupts.install())
+        let options = ValidationOptions(read: ReadOptions(threads: threads.threads, cancellation: Interrupts.install()), maxProblems: maxProblems, checkChunks: !quick)
         let report = try ImageValidator.validate(path: image, options: options)
         if json.json {
             try printJSON(ValidateJSONReport(report: report))

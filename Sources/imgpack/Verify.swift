@@ -69,15 +69,14 @@ struct Verify: ParsableCommand {
         guard !quick else { return }
         let bar = ProgressBar("verify", quiet: global.quiet)
         defer { bar.finish() }
-        let result = try reader.verify(threads: threads.threads, maxFailures: maxFailures, cancellation: cancellation, progress: bar.handler)
+        let result = try reader.verify(ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler), maxFailures: maxFailures)
         report.chunksChecked = result.chunksChecked
         report.bytesChecked = result.bytesChecked
         report.failures = result.failures.map { .init($0) }
     }
 
     func verifyStream(_ report: inout VerifyJSONReport, cancellation: Cancellation) throws {
-        let reader = try StreamingReader(path: "-", threads: threads.threads)
-        reader.cancellation = cancellation
+        let reader = try StreamingReader(path: "-", options: ReadOptions(threads: threads.threads, cancellation: cancellation))
         let bar = ProgressBar("verify", quiet: global.quiet)
         defer { bar.finish() }
         var total: UInt64 = 0

@@ -31,7 +31,7 @@ struct CorruptionSweepTests {
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         var failures: [String] = []
         do {
-            let report = try ImageValidator.validate(path: path, options: ValidationOptions(threads: 1))
+            let report = try ImageValidator.validate(path: path, options: ValidationOptions(read: ReadOptions(threads: 1)))
             if report.isValid { failures.append("validator accepted \(what)") }
             if report.problems.contains(where: { $0.rule == nil }) { failures.append("validator: a problem without a rule for \(what): \(report.problems)") }
         } catch {

@@ -25,7 +25,7 @@ func randomAccessError(_ bytes: [UInt8], dir: String) -> ImagePackError? {
     FileManager.default.createFile(atPath: path, contents: Data(bytes))
     do {
         let reader = try ImageReader(path: path)
-        let report = try reader.verify(threads: 2)
+        let report = try reader.verify(ReadOptions(threads: 2))
         return report.failures.first
     } catch let error as ImagePackError {
         return error
@@ -41,7 +41,7 @@ func streamingError(_ bytes: [UInt8], dir: String) -> ImagePackError? {
     defer { removeItem(path) }
     FileManager.default.createFile(atPath: path, contents: Data(bytes))
     do {
-        _ = try StreamingReader(path: path, threads: 2).read { _ in }
+        _ = try StreamingReader(path: path, options: ReadOptions(threads: 2)).read { _ in }
         return nil
     } catch let error as ImagePackError {
         return error

@@ -134,11 +134,11 @@ struct ParallelRoundTripTests {
         let path = dir + "/img1.ipk"
         let reader = try ImageReader(path: path)
         for threads in [1, 2, 4] {
-            let report = try reader.verify(threads: threads)
+            let report = try reader.verify(ReadOptions(threads: threads))
             #expect(report.isValid)
             #expect(report.chunksChecked == reader.entries.filter { $0.kind != .zero }.count)
             let out = dir + "/root\(threads).raw"
-            try reader.extract(stream: 1, toFile: out, threads: threads)
+            try reader.extract(stream: 1, toFile: out, options: ReadOptions(threads: threads))
             #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(disk))
             let (streamed, disks) = try streamAll(path, threads: threads)
             #expect(streamed.rootDigest == roots[0])
@@ -210,12 +210,12 @@ struct ParallelRoundTripTests {
         try handle.close()
 
         let reader = try ImageReader(path: path)
-        let report = try reader.verify(threads: threads)
+        let report = try reader.verify(ReadOptions(threads: threads))
         #expect(report.failures.count == 1)
         #expect(report.failures.first?.chunk == 17)
         #expect(report.failures.first?.code == .chunkChecksumMismatch)
         do {
-            try reader.extract(stream: 0, toFile: dir + "/out.raw", threads: threads)
+            try reader.extract(stream: 0, toFile: dir + "/out.raw", options: ReadOptions(threads: threads))
             Issue.record("extract should have failed")
         } catch {
             #expect(error.code == .chunkChecksumMismatch)

@@ -20,7 +20,7 @@ struct RoundTripTests {
         #expect(reader.rootDigest == summary.rootDigest)
         #expect(reader.metadata == testMetadata())
         #expect(try reader.read(stream: 0, at: 0, count: disk.count) == disk)
-        let report = try reader.verify(threads: 2)
+        let report = try reader.verify(ReadOptions(threads: 2))
         #expect(report.isValid)
 
         let (streamed, disks) = try streamAll(path)

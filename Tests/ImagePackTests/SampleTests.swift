@@ -77,7 +77,7 @@ struct SampleTests {
             try ImageWriter.write(recipe.state(), toFile: path, overwrite: true, options: recipe.options)
         }
         let reader = try ImageReader(path: path)
-        #expect(try reader.verify(threads: 2).isValid)
+        #expect(try reader.verify(ReadOptions(threads: 2)).isValid)
         let (summary, disks) = try streamAll(path)
         #expect(summary.rootDigest == reader.rootDigest)
         for (i, s) in recipe.streams.enumerated() {

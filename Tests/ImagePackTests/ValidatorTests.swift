@@ -3,7 +3,7 @@ import Testing
 @testable import ImagePack
 
 /// Writes `bytes` to a fresh file in `dir` and validates it.
-func validate(_ bytes: [UInt8], dir: String, options: ValidationOptions = .init(threads: 2)) throws -> ValidationReport {
+func validate(_ bytes: [UInt8], dir: String, options: ValidationOptions = .init(read: ReadOptions(threads: 2))) throws -> ValidationReport {
     let path = dir + "/v-\(UUID().uuidString).ipk"
     defer { removeItem(path) }
     FileManager.default.createFile(atPath: path, contents: Data(bytes))
@@ -84,7 +84,7 @@ struct ValidatorTests {
         defer { removeItem(dir) }
         var model = try ImageModel(bytes: try smallSample(), path: InvalidSamples.validDirectory + "/small.ipk")
         for i in model.records.indices { model.records[i].patch = { $0[Layout.chunkPrefixSize] ^= 1 } }
-        let report = try validate(model.assemble(), dir: dir, options: ValidationOptions(maxProblems: 2, threads: 1))
+        let report = try validate(model.assemble(), dir: dir, options: ValidationOptions(read: ReadOptions(threads: 1), maxProblems: 2))
         #expect(report.problems.count == 2)
         #expect(report.truncatedProblemList)
         #expect(!report.isValid)
@@ -114,7 +114,7 @@ struct ValidatorTests {
     func limits() throws {
         var limits = ImageLimits()
         limits.maxChunks = 3
-        let report = try ImageValidator.validate(path: InvalidSamples.validDirectory + "/small.ipk", options: ValidationOptions(limits: limits))
+        let report = try ImageValidator.validate(path: InvalidSamples.validDirectory + "/small.ipk", options: ValidationOptions(read: ReadOptions(limits: limits)))
         #expect(report.problems.first?.rule == "V30", "\(report)")
         #expect(report.problems.first?.code == .limitExceeded)
     }

@@ -58,6 +58,29 @@ struct VerifyTests {
         #expect(piped.stderr.contains("<stdin>, rule V"))
     }
 
+    @Test("verify FILE and verify - name the same chunk (its index entry) for a payload byte flipped after a zero chunk")
+    func sameChunkNumber() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        _ = try cli.packSample()
+        let rows = try #require(try jsonObject(try cli.run(["ls", "--json", "sample.ipk"]).stdout)["chunks"] as? [[String: Any]])
+        // A stored chunk with a zero chunk before it: its entry number differs from its record number.
+        let row = try #require(rows.first { row in
+            let index = row["index"] as! Int
+            return row["kind"] as? String == "data" && rows[..<index].contains { $0["kind"] as? String == "zero" }
+        })
+        let chunk = row["index"] as! Int
+        var bytes = try cli.read("sample.ipk")
+        bytes[(row["payloadOffset"] as! Int) + (row["payloadLength"] as! Int) / 2] ^= 0x5A
+        try Data(bytes).write(to: URL(fileURLWithPath: cli.path("sample.ipk")))
+
+        let file = try cli.run(["verify", "sample.ipk"])
+        let piped = try cli.run(["verify", "-"], stdinFile: cli.path("sample.ipk"))
+        #expect(file.status == 1 && piped.status == 1)
+        #expect(file.stderr.contains("chunk \(chunk),") || file.stderr.contains("chunk \(chunk):"), "\(file.stderr)")
+        #expect(piped.stderr.contains("chunk \(chunk),") || piped.stderr.contains("chunk \(chunk):"), "\(piped.stderr)")
+    }
+
     @Test("a truncated image fails structure checks with exit 1")
     func truncated() throws {
         let cli = CLI()

@@ -77,7 +77,7 @@ let benchmarks: @Sendable () -> Void = {
             let reader = try ImageReader(path: image)
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
-                let report = try reader.verify(threads: threads)
+                let report = try reader.verify(ReadOptions(threads: threads))
                 precondition(report.isValid)
             }
         } setup: {

@@ -50,43 +50,38 @@ final class PayloadDecoder: @unchecked Sendable {
         switch codec {
         case .stored:
             guard payload.count == output.count else {
-                throw ImagePackError(.chunkSizeMismatch, "stored payload is \(payload.count) bytes but the chunk is \(output.count)", rule: "V27")
+                throw ImagePackError(.chunkSizeMismatch, "stored payload is \(payload.count) bytes but the chunk is \(output.count)", rule: .v27)
             }
             if let dst = output.baseAddress, let src = payload.baseAddress { dst.copyMemory(from: src, byteCount: payload.count) }
         case .zstd:
             if zstd == nil { zstd = try Zstd.Decompressor() }
             let produced: Int
             do { produced = try zstd!.decompress(payload, into: output) } catch {
-                var e = error
-                e.rule = "V27"
-                if e.message.contains("Destination buffer is too small") {
-                    e.code = .chunkSizeMismatch
-                    e.message = "zstd payload decodes to more than the chunk's \(output.count) bytes (decompression bomb or lie)"
+                if error.message.contains("Destination buffer is too small") {
+                    throw ImagePackError(.chunkSizeMismatch, "zstd payload decodes to more than the chunk's \(output.count) bytes (decompression bomb or lie)", rule: .v27, offset: error.offset, cause: error.cause)
                 }
-                throw e
+                throw error.citing(.v27)
             }
             guard produced == output.count else {
-                throw ImagePackError(.chunkSizeMismatch, "zstd payload decodes to \(produced) bytes but the chunk is \(output.count)", rule: "V27")
+                throw ImagePackError(.chunkSizeMismatch, "zstd payload decodes to \(produced) bytes but the chunk is \(output.count)", rule: .v27)
             }
         case .zlib:
             if zlib == nil { zlib = try Zlib.Decompressor(wrapping: .zlib) }
             var outcome: Zlib.Decompressor.Outcome
             do { outcome = try zlib!.inflate(payload, into: output) } catch {
-                var e = error
-                e.rule = "V27"
-                throw e
+                throw error.citing(.v27)
             }
             guard outcome.ended else {
                 if outcome.produced == output.count {
-                    throw ImagePackError(.chunkSizeMismatch, "zlib payload decodes to more than the chunk's \(output.count) bytes (decompression bomb or lie)", rule: "V27")
+                    throw ImagePackError(.chunkSizeMismatch, "zlib payload decodes to more than the chunk's \(output.count) bytes (decompression bomb or lie)", rule: .v27)
                 }
-                throw ImagePackError(.decompressionFailed, "zlib payload ends before its stream does", rule: "V27")
+                throw ImagePackError(.decompressionFailed, "zlib payload ends before its stream does", rule: .v27)
             }
             guard outcome.produced == output.count else {
-                throw ImagePackError(.chunkSizeMismatch, "zlib payload decodes to \(outcome.produced) bytes but the chunk is \(output.count)", rule: "V27")
+                throw ImagePackError(.chunkSizeMismatch, "zlib payload decodes to \(outcome.produced) bytes but the chunk is \(output.count)", rule: .v27)
             }
             guard outcome.consumed == payload.count else {
-                throw ImagePackError(.decompressionFailed, "zlib payload has \(payload.count - outcome.consumed) bytes after its stream end", rule: "V27")
+                throw ImagePackError(.decompressionFailed, "zlib payload has \(payload.count - outcome.consumed) bytes after its stream end", rule: .v27)
             }
         }
     }

@@ -28,7 +28,7 @@ public enum ImageExporter {
         let info = reader.streams[stream]
         switch format {
         case .raw:
-            try reader.extract(stream: stream, toFile: path, overwrite: overwrite, threads: options.threads, cancellation: options.cancellation, progress: progress)
+            try reader.extract(stream: stream, toFile: path, overwrite: overwrite, options: ReadOptions(threads: options.threads, cancellation: options.cancellation, progress: progress))
             let data = reader.chunks(ofStream: stream).reduce(UInt64(0)) { $0 + ($1.kind == .zero ? 0 : UInt64($1.logicalLength)) }
             return ExportSummary(format: .raw, virtualSize: info.logicalSize, fileLength: info.logicalSize, dataBytes: data)
         case .qcow2:

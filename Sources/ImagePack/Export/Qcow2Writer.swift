@@ -77,14 +77,14 @@ struct Qcow2Writer {
                         continue
                     case .stored:
                         let at = try allocator.allocateCluster()
-                        let bytes = UnsafeRawBufferPointer(rebasing: slot.buffer[k * geometry.clusterSize..<(k + 1) * geometry.clusterSize])
+                        let bytes = UnsafeRawBufferPointer(rebasing: slot.unitBytes[k * geometry.clusterSize..<(k + 1) * geometry.clusterSize])
                         try allocator.write(bytes, at: at)
                         entry = at | Qcow2Geometry.copied
                         summary.storedClusters += 1
                         summary.dataBytes += UInt64(geometry.clusterSize)
                     case .compressed(let start, let length):
                         let at = try allocator.allocateBytes(length)
-                        try allocator.write(UnsafeRawBufferPointer(rebasing: slot.packed![start..<start + length]), at: at)
+                        try allocator.write(UnsafeRawBufferPointer(rebasing: slot.packed!.prefix(start + length)[start...]), at: at)
                         // Sectors beyond the one holding `at` that the run reaches into.
                         let extra = (alignUp(at + UInt64(length), 512) - 1) / 512 - at / 512
                         entry = Qcow2Geometry.compressedFlag | extra << UInt64(geometry.compressedOffsetBits) | at
@@ -118,12 +118,14 @@ enum Qcow2ClusterKind {
 
 /// A worker's buffers for one unit of guest clusters.
 final class Qcow2Slot: @unchecked Sendable {
+    /// Bytes of guest data in a unit.
+    let unit: Int
     /// The unit's decoded bytes, a whole number of clusters (the tail past the disk's end zeroed).
-    let buffer: UnsafeMutableRawBufferPointer
+    let buffer: ChunkBuffer
     /// Compressed clusters, back to back (only when compressing).
-    let packed: UnsafeMutableRawBufferPointer?
+    let packed: ChunkBuffer?
     /// For a chunk that straddles the unit's edge: the whole chunk, decoded once per unit.
-    var scratch: UnsafeMutableRawBufferPointer?
+    let scratch = ChunkBuffer()
     var kinds: [Qcow2ClusterKind]
     var clusterCount = 0
     var length = 0
@@ -132,34 +134,34 @@ final class Qcow2Slot: @unchecked Sendable {
     let zlib: Zlib.Compressor?
 
     init(unit: Int, options: ExportOptions) throws(ImagePackError) {
-        buffer = .allocate(byteCount: unit, alignment: 64)
-        packed = options.compression == .none ? nil : .allocate(byteCount: unit, alignment: 64)
+        self.unit = unit
+        buffer = ChunkBuffer(capacity: unit)
+        packed = options.compression == .none ? nil : ChunkBuffer(capacity: unit)
         kinds = []
         kinds.reserveCapacity(unit / options.clusterSize)
         zstd = options.compression == .zstd ? try Zstd.Compressor(level: options.effectiveLevel) : nil
         zlib = options.compression == .zlib ? try Zlib.Compressor(level: options.effectiveLevel, wrapping: .raw(windowBits: 12)) : nil
     }
 
-    deinit {
-        buffer.deallocate()
-        packed?.deallocate()
-        scratch?.deallocate()
-    }
+    /// The whole unit buffer.
+    var unitBytes: UnsafeMutableRawBufferPointer { buffer.prefix(unit) }
 
     /// Decodes guest unit `unit` and classifies its clusters.
     func run(reader: ImageReader, stream: Int, unit: Int, geometry: Qcow2Geometry) {
         error = nil
         kinds.removeAll(keepingCapacity: true)
         let cluster = geometry.clusterSize
-        let start = UInt64(unit) * UInt64(buffer.count)
+        let start = UInt64(unit) * UInt64(self.unit)
         let size = geometry.virtualSize
-        length = Int(min(UInt64(buffer.count), size - start))
+        length = Int(min(UInt64(self.unit), size - start))
         clusterCount = (length + cluster - 1) / cluster
         do throws(ImagePackError) {
             guard try fill(reader: reader, stream: stream, start: start) else {
                 kinds.append(contentsOf: repeatElement(.zero, count: clusterCount))
                 return
             }
+            let buffer = unitBytes
+            let packed = self.packed?.prefix(self.unit)
             let padded = clusterCount * cluster
             if padded > length {
                 UnsafeMutableRawBufferPointer(rebasing: buffer[length..<padded]).initializeMemory(as: UInt8.self, repeating: 0)
@@ -191,9 +193,7 @@ final class Qcow2Slot: @unchecked Sendable {
                 }
             }
         } catch {
-            var e = error
-            if e.stream == nil { e.stream = reader.streams[stream].name }
-            self.error = e
+            self.error = error.enriched(stream: reader.streams[stream].name)
         }
     }
 
@@ -210,6 +210,7 @@ final class Qcow2Slot: @unchecked Sendable {
             i += 1
         }
         guard anyData else { return false }
+        let buffer = unitBytes
         for i in first..<i {
             let entry = reader.entries[i]
             let chunkEnd = entry.logicalOffset + UInt64(entry.logicalLength)
@@ -221,11 +222,7 @@ final class Qcow2Slot: @unchecked Sendable {
             } else if low == entry.logicalOffset && high == chunkEnd {
                 try reader.decodeChunk(i, into: target)
             } else {
-                if scratch == nil || scratch!.count < Int(entry.logicalLength) {
-                    scratch?.deallocate()
-                    scratch = .allocate(byteCount: reader.largestChunk, alignment: 64)
-                }
-                let whole = UnsafeMutableRawBufferPointer(rebasing: scratch![0..<Int(entry.logicalLength)])
+                let whole = scratch.prefix(Int(entry.logicalLength))
                 try reader.decodeChunk(i, into: whole)
                 let from = Int(low - entry.logicalOffset)
                 target.copyMemory(from: UnsafeRawBufferPointer(rebasing: whole[from..<from + target.count]))

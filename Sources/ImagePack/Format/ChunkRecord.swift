@@ -31,13 +31,13 @@ struct ChunkHeader: Equatable {
     /// Parses the record prefix at `offset` (rules V20-V24). The payload is checked separately.
     static func decodePrefix(_ bytes: [UInt8], at offset: UInt64, limits: ImageLimits) throws(ImagePackError) -> ChunkHeader {
         guard bytes.count >= Layout.chunkPrefixSize else {
-            throw ImagePackError(.truncated, "the file ends inside a chunk header", rule: "V20", offset: offset)
+            throw ImagePackError(.truncated, "the file ends inside a chunk header", rule: .v20, offset: offset)
         }
         let crcAt = Layout.chunkPrefixSize - 4
         let stored = UInt32(bytes[crcAt]) | UInt32(bytes[crcAt + 1]) << 8 | UInt32(bytes[crcAt + 2]) << 16 | UInt32(bytes[crcAt + 3]) << 24
         let computed = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<crcAt])) }
         guard stored == computed else {
-            throw ImagePackError(.chunkHeaderChecksumMismatch, "chunk header checksum does not match: the chunk header is damaged", rule: "V20", offset: offset + UInt64(crcAt), field: "chunkHeaderCRC")
+            throw ImagePackError(.chunkHeaderChecksumMismatch, "chunk header checksum does not match: the chunk header is damaged", rule: .v20, offset: offset + UInt64(crcAt), field: "chunkHeaderCRC")
         }
         var c = ByteCursor(Array(bytes[0..<Layout.chunkPrefixSize]), base: offset, context: "chunk header")
         let envelope = try RecordEnvelope.decode(bytes, at: offset)
@@ -45,11 +45,11 @@ struct ChunkHeader: Equatable {
         let kindAt = c.offset
         let kindRaw = try c.u8("kind")
         guard let kind = ChunkKind(rawValue: kindRaw), kind != .zero else {
-            throw ImagePackError(.unknownChunkKind, "chunk kind \(kindRaw) is not valid in a CHNK record", rule: "V21", offset: kindAt, field: "kind")
+            throw ImagePackError(.unknownChunkKind, "chunk kind \(kindRaw) is not valid in a CHNK record", rule: .v21, offset: kindAt, field: "kind")
         }
         let codecRaw = try c.u8("codec")
         guard let codec = Codec(rawValue: codecRaw) else {
-            throw ImagePackError(.unknownCodec, "codec \(codecRaw) is unknown (0 stored, 1 zstd, 2 zlib)", rule: "V21", offset: kindAt + 1, field: "codec")
+            throw ImagePackError(.unknownCodec, "codec \(codecRaw) is unknown (0 stored, 1 zstd, 2 zlib)", rule: .v21, offset: kindAt + 1, field: "codec")
         }
         try c.reserved(2, "chunkFlags")
         let header = ChunkHeader(
@@ -61,7 +61,7 @@ struct ChunkHeader: Equatable {
         result.contentDigest = try c.digest("contentDigest")
         try result.checkShape(at: offset, limits: limits)
         guard envelope.bodyLength == UInt64(Layout.chunkHeaderSize) + UInt64(result.payloadLength) else {
-            throw ImagePackError(.malformedField, "record length \(envelope.bodyLength) disagrees with the payload length \(result.payloadLength)", rule: "V24", offset: offset + 8, field: "bodyLength")
+            throw ImagePackError(.malformedField, "record length \(envelope.bodyLength) disagrees with the payload length \(result.payloadLength)", rule: .v24, offset: offset + 8, field: "bodyLength")
         }
         return result
     }
@@ -69,30 +69,30 @@ struct ChunkHeader: Equatable {
     /// Length and codec rules that hold for a chunk on its own (V22).
     func checkShape(at offset: UInt64, limits: ImageLimits) throws(ImagePackError) {
         guard logicalLength > 0, Int(logicalLength) <= limits.maxChunkSize else {
-            throw ImagePackError(.limitExceeded, "chunk length \(logicalLength) is outside 1...\(limits.maxChunkSize)", rule: "V22", offset: offset, field: "logicalLength")
+            throw ImagePackError(.limitExceeded, "chunk length \(logicalLength) is outside 1...\(limits.maxChunkSize)", rule: .v22, offset: offset, field: "logicalLength")
         }
         switch kind {
         case .data:
             if codec == .stored {
                 guard payloadLength == logicalLength else {
-                    throw ImagePackError(.chunkSizeMismatch, "a stored chunk's payload (\(payloadLength)) must equal its length (\(logicalLength))", rule: "V22", offset: offset, field: "payloadLength")
+                    throw ImagePackError(.chunkSizeMismatch, "a stored chunk's payload (\(payloadLength)) must equal its length (\(logicalLength))", rule: .v22, offset: offset, field: "payloadLength")
                 }
             } else {
                 guard payloadLength > 0, payloadLength < logicalLength else {
-                    throw ImagePackError(.chunkSizeMismatch, "a compressed chunk's payload (\(payloadLength)) must be shorter than its length (\(logicalLength))", rule: "V22", offset: offset, field: "payloadLength")
+                    throw ImagePackError(.chunkSizeMismatch, "a compressed chunk's payload (\(payloadLength)) must be shorter than its length (\(logicalLength))", rule: .v22, offset: offset, field: "payloadLength")
                 }
             }
         case .fill:
             guard codec == .stored, payloadLength == 8, logicalLength % 8 == 0 else {
-                throw ImagePackError(.malformedField, "a fill chunk has an 8-byte stored pattern and a length that is a multiple of 8", rule: "V22", offset: offset, field: "payloadLength")
+                throw ImagePackError(.malformedField, "a fill chunk has an 8-byte stored pattern and a length that is a multiple of 8", rule: .v22, offset: offset, field: "payloadLength")
             }
         case .reference:
             guard codec == .stored, payloadLength == 8 else {
-                throw ImagePackError(.malformedField, "a reference chunk's payload is the 8-byte offset of the record it repeats", rule: "V22", offset: offset, field: "payloadLength")
+                throw ImagePackError(.malformedField, "a reference chunk's payload is the 8-byte offset of the record it repeats", rule: .v22, offset: offset, field: "payloadLength")
             }
         case .zero, .parent:
             guard codec == .stored, payloadLength == 0 else {
-                throw ImagePackError(.malformedField, "a \(kind) chunk has no payload", rule: "V22", offset: offset, field: "payloadLength")
+                throw ImagePackError(.malformedField, "a \(kind) chunk has no payload", rule: .v22, offset: offset, field: "payloadLength")
             }
         }
     }

@@ -22,10 +22,10 @@ struct FileHeader: Equatable {
     /// Parses and checks a header (rules V1-V6).
     static func decode(_ bytes: [UInt8]) throws(ImagePackError) -> FileHeader {
         guard bytes.count >= Layout.headerSize else {
-            throw ImagePackError(.truncated, "the file is \(bytes.count) bytes, shorter than the 64-byte header; it is not an ImagePack image or was cut off", rule: "V1", offset: 0)
+            throw ImagePackError(.truncated, "the file is \(bytes.count) bytes, shorter than the 64-byte header; it is not an ImagePack image or was cut off", rule: .v1, offset: 0)
         }
         guard Array(bytes[0..<8]) == Layout.headerMagic else {
-            throw ImagePackError(.badMagic, "not an ImagePack image: the first 8 bytes are not the ImagePack magic", rule: "V1", offset: 0, field: "magic")
+            throw ImagePackError(.badMagic, "not an ImagePack image: the first 8 bytes are not the ImagePack magic", rule: .v1, offset: 0, field: "magic")
         }
         var c = ByteCursor(Array(bytes[0..<Layout.headerSize]), base: 0, context: "header")
         _ = try c.take(8, "magic")
@@ -34,19 +34,19 @@ struct FileHeader: Equatable {
         let stored = UInt32(bytes[60]) | UInt32(bytes[61]) << 8 | UInt32(bytes[62]) << 16 | UInt32(bytes[63]) << 24
         let computed = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<60])) }
         guard stored == computed else {
-            throw ImagePackError(.headerChecksumMismatch, "header checksum does not match: the header is damaged", rule: "V4", offset: 60, field: "headerCRC")
+            throw ImagePackError(.headerChecksumMismatch, "header checksum does not match: the header is damaged", rule: .v4, offset: 60, field: "headerCRC")
         }
         guard major == FormatVersion.major else {
-            throw ImagePackError(.unsupportedVersion, "format major version \(major) is not supported (this library reads version \(FormatVersion.major)); use a newer imgpack", rule: "V2", offset: 8, field: "majorVersion")
+            throw ImagePackError(.unsupportedVersion, "format major version \(major) is not supported (this library reads version \(FormatVersion.major)); use a newer imgpack", rule: .v2, offset: 8, field: "majorVersion")
         }
         let size = try c.u32("headerSize")
         guard size == UInt32(Layout.headerSize) else {
-            throw ImagePackError(.malformedField, "header size is \(size), version 1 headers are 64 bytes", rule: "V3", offset: 12, field: "headerSize")
+            throw ImagePackError(.malformedField, "header size is \(size), version 1 headers are 64 bytes", rule: .v3, offset: 12, field: "headerSize")
         }
         let critical = FeatureFlags(rawValue: try c.u64("criticalFeatures"))
         let unknown = critical.subtracting(FeatureFlags.knownCritical)
         guard unknown.isEmpty else {
-            throw ImagePackError(.unknownCriticalFeature, "the image needs critical features 0x\(String(unknown.rawValue, radix: 16)) that this reader does not know; use a newer imgpack", rule: "V5", offset: 16, field: "criticalFeatures")
+            throw ImagePackError(.unknownCriticalFeature, "the image needs critical features 0x\(String(unknown.rawValue, radix: 16)) that this reader does not know; use a newer imgpack", rule: .v5, offset: 16, field: "criticalFeatures")
         }
         let optional = try c.u64("optionalFeatures")
         let chunkSize = try c.u32("chunkSize")
@@ -59,10 +59,10 @@ extension FileHeader {
     /// Refuses features that are defined in v1 but that this library's readers do not implement yet.
     func checkSupported() throws(ImagePackError) {
         if critical.contains(.parent) {
-            throw ImagePackError(.parentRequired, "the image is a delta on a parent image (critical feature 'parent'); this reader does not read delta images yet", rule: "V5", offset: 16, field: "criticalFeatures")
+            throw ImagePackError(.parentRequired, "the image is a delta on a parent image (critical feature 'parent'); this reader does not read delta images yet", rule: .v5, offset: 16, field: "criticalFeatures")
         }
         if critical.contains(.references) {
-            throw ImagePackError(.unknownCriticalFeature, "the image uses deduplicated reference chunks (critical feature 'references'), which this reader does not read yet", rule: "V5", offset: 16, field: "criticalFeatures")
+            throw ImagePackError(.unknownCriticalFeature, "the image uses deduplicated reference chunks (critical feature 'references'), which this reader does not read yet", rule: .v5, offset: 16, field: "criticalFeatures")
         }
     }
 }
@@ -93,16 +93,16 @@ struct FileFooter: Equatable {
     /// Parses and checks a footer found at `offset` (rules V40-V42).
     static func decode(_ bytes: [UInt8], at offset: UInt64) throws(ImagePackError) -> FileFooter {
         guard bytes.count == Layout.footerSize else {
-            throw ImagePackError(.truncated, "the footer is incomplete: the image was cut off", rule: "V40", offset: offset)
+            throw ImagePackError(.truncated, "the footer is incomplete: the image was cut off", rule: .v40, offset: offset)
         }
         guard Array(bytes[88..<96]) == Layout.footerMagic else {
-            throw ImagePackError(.truncated, "no ImagePack footer at the end of the file: the image was cut off or has data appended; a streaming read can recover the chunks written before the cut", rule: "V40", offset: offset + 88, field: "footerMagic")
+            throw ImagePackError(.truncated, "no ImagePack footer at the end of the file: the image was cut off or has data appended; a streaming read can recover the chunks written before the cut", rule: .v40, offset: offset + 88, field: "footerMagic")
         }
         var c = ByteCursor(bytes, base: offset, context: "footer")
         let stored = UInt32(bytes[84]) | UInt32(bytes[85]) << 8 | UInt32(bytes[86]) << 16 | UInt32(bytes[87]) << 24
         let computed = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<84])) }
         guard stored == computed else {
-            throw ImagePackError(.footerChecksumMismatch, "footer checksum does not match: the footer is damaged", rule: "V41", offset: offset + 84, field: "footerCRC")
+            throw ImagePackError(.footerChecksumMismatch, "footer checksum does not match: the footer is damaged", rule: .v41, offset: offset + 84, field: "footerCRC")
         }
         let footer = FileFooter(
             indexOffset: try c.u64("indexOffset"), indexLength: try c.u64("indexLength"),
@@ -128,14 +128,14 @@ struct RecordEnvelope: Equatable {
 
     static func decode(_ bytes: [UInt8], at offset: UInt64) throws(ImagePackError) -> RecordEnvelope {
         guard bytes.count >= Layout.envelopeSize else {
-            throw ImagePackError(.truncated, "the file ends inside a record header", rule: "V7", offset: offset)
+            throw ImagePackError(.truncated, "the file ends inside a record header", rule: .v7, offset: offset)
         }
         var c = ByteCursor(Array(bytes[0..<Layout.envelopeSize]), base: offset, context: "record header")
         let type = RecordType(rawValue: try c.u32("type"))
         let flags = try c.u32("flags")
         let length = try c.u64("bodyLength")
         guard flags & ~1 == 0 else {
-            throw ImagePackError(.reservedFieldNotZero, "record \(type) has reserved flag bits set (0x\(String(flags, radix: 16)))", rule: "V6", offset: offset + 4, field: "recordFlags")
+            throw ImagePackError(.reservedFieldNotZero, "record \(type) has reserved flag bits set (0x\(String(flags, radix: 16)))", rule: .v6, offset: offset + 4, field: "recordFlags")
         }
         return RecordEnvelope(type: type, critical: flags & 1 != 0, bodyLength: length)
     }
@@ -146,11 +146,11 @@ extension RecordEnvelope {
     /// there (V8) and that its body fits both the type's limit and the bytes before `limit` (V10).
     func expect(_ type: RecordType, at offset: UInt64, maxBody: Int, limit: UInt64) throws(ImagePackError) {
         guard self.type == type else {
-            throw ImagePackError(.unexpectedRecord, "expected a \(type) record at \(offset), found \(self.type)", rule: "V8", offset: offset, field: "type")
+            throw ImagePackError(.unexpectedRecord, "expected a \(type) record at \(offset), found \(self.type)", rule: .v8, offset: offset, field: "type")
         }
         let room = limit >= offset + UInt64(Layout.envelopeSize) ? limit - offset - UInt64(Layout.envelopeSize) : 0
         guard bodyLength >= 4, bodyLength <= UInt64(maxBody), bodyLength <= room else {
-            throw ImagePackError(.limitExceeded, "\(type) record claims \(bodyLength) bytes, more than the limit \(maxBody) or than the file holds before \(limit)", rule: "V10", offset: offset + 8, field: "bodyLength")
+            throw ImagePackError(.limitExceeded, "\(type) record claims \(bodyLength) bytes, more than the limit \(maxBody) or than the file holds before \(limit)", rule: .v10, offset: offset + 8, field: "bodyLength")
         }
     }
 }
@@ -166,7 +166,7 @@ func encodeStructuralRecord(_ type: RecordType, body: [UInt8]) -> [UInt8] {
 
 /// Checks a structural record's trailing CRC and returns its body without it.
 /// `record` holds envelope and body; `offset` is the record's file offset.
-func checkStructuralRecord(_ record: [UInt8], at offset: UInt64, rule: String, code: ImagePackError.Code) throws(ImagePackError) -> [UInt8] {
+func checkStructuralRecord(_ record: [UInt8], at offset: UInt64, rule: Rule, code: ImagePackError.Code) throws(ImagePackError) -> [UInt8] {
     guard record.count >= Layout.envelopeSize + 4 else {
         throw ImagePackError(.truncated, "record too short to hold its checksum", rule: rule, offset: offset)
     }

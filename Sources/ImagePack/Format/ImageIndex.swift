@@ -81,10 +81,10 @@ struct ImageIndex: Equatable {
         var c = ByteCursor(body, base: offset, context: "index")
         let count = Int(try c.u32("chunkCount"))
         guard count <= limits.maxChunks else {
-            throw ImagePackError(.limitExceeded, "the index lists \(count) chunks, more than the limit \(limits.maxChunks)", rule: "V30", offset: offset, field: "chunkCount")
+            throw ImagePackError(.limitExceeded, "the index lists \(count) chunks, more than the limit \(limits.maxChunks)", rule: .v30, offset: offset, field: "chunkCount")
         }
         guard body.count == Layout.indexFixedSize + count * Layout.indexEntrySize else {
-            throw ImagePackError(.malformedField, "the index lists \(count) chunks but its body is \(body.count) bytes", rule: "V30", offset: offset, field: "chunkCount")
+            throw ImagePackError(.malformedField, "the index lists \(count) chunks but its body is \(body.count) bytes", rule: .v30, offset: offset, field: "chunkCount")
         }
         try c.reserved(4, "reserved")
         var index = ImageIndex(
@@ -97,11 +97,11 @@ struct ImageIndex: Equatable {
             let at = c.offset
             let kindRaw = try c.u8("kind")
             guard let kind = ChunkKind(rawValue: kindRaw) else {
-                throw ImagePackError(.unknownChunkKind, "chunk kind \(kindRaw) is unknown", rule: "V31", offset: at, chunk: i, field: "kind")
+                throw ImagePackError(.unknownChunkKind, "chunk kind \(kindRaw) is unknown", rule: .v31, offset: at, chunk: i, field: "kind")
             }
             let codecRaw = try c.u8("codec")
             guard let codec = Codec(rawValue: codecRaw) else {
-                throw ImagePackError(.unknownCodec, "codec \(codecRaw) is unknown", rule: "V31", offset: at + 1, chunk: i, field: "codec")
+                throw ImagePackError(.unknownCodec, "codec \(codecRaw) is unknown", rule: .v31, offset: at + 1, chunk: i, field: "codec")
             }
             try c.reserved(2, "flags")
             let header = ChunkHeader(
@@ -112,10 +112,7 @@ struct ImageIndex: Equatable {
             var entry = ChunkEntry(header: header, recordOffset: recordOffset)
             entry.contentDigest = try c.digest("contentDigest")
             do throws(ImagePackError) { try header.checkShape(at: at, limits: limits) } catch {
-                var e = error
-                e.rule = "V31"
-                e.chunk = i
-                throw e
+                throw error.citing(.v31).enriched(chunk: i)
             }
             index.entries.append(entry)
         }
@@ -128,7 +125,7 @@ struct ImageIndex: Equatable {
         var streamIndex = 0
         var expectedOffset: UInt64 = 0
         var lastRecordEnd = dataStart
-        func entryOffset(_ i: Int) -> UInt64 { indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize) }
+        func entryOffset(_ i: Int) -> UInt64 { Self.entryOffset(i, indexOffset: indexOffset) }
         for (i, e) in entries.enumerated() {
             // Skip streams that are complete (empty streams have no chunks).
             while streamIndex < streams.count && expectedOffset == streams[streamIndex].logicalSize && Int(e.stream) != streamIndex {
@@ -136,39 +133,40 @@ struct ImageIndex: Equatable {
                 expectedOffset = 0
             }
             guard streamIndex < streams.count, Int(e.stream) == streamIndex else {
-                throw ImagePackError(.chunkLayoutInvalid, "chunk belongs to stream \(e.stream) but stream \(streamIndex) is not yet complete or the stream does not exist; chunks must be sorted by stream and cover each one exactly once", rule: "V32", offset: entryOffset(i), chunk: i, stream: "\(e.stream)", field: "stream")
+                throw ImagePackError(.chunkLayoutInvalid, "chunk belongs to stream \(e.stream) but stream \(streamIndex) is not yet complete or the stream does not exist; chunks must be sorted by stream and cover each one exactly once", rule: .v32, offset: entryOffset(i), chunk: i, stream: "\(e.stream)", field: "stream")
             }
             guard e.logicalOffset == expectedOffset else {
                 let what = e.logicalOffset < expectedOffset ? "overlaps the previous chunk" : "leaves a gap after the previous chunk"
-                throw ImagePackError(.chunkLayoutInvalid, "chunk at logical offset \(e.logicalOffset) \(what) (expected \(expectedOffset))", rule: "V32", offset: entryOffset(i), chunk: i, stream: streams[streamIndex].name, field: "logicalOffset")
+                throw ImagePackError(.chunkLayoutInvalid, "chunk at logical offset \(e.logicalOffset) \(what) (expected \(expectedOffset))", rule: .v32, offset: entryOffset(i), chunk: i, stream: streams[streamIndex].name, field: "logicalOffset")
             }
             let (end, overflow) = e.logicalOffset.addingReportingOverflow(UInt64(e.logicalLength))
             guard !overflow, end <= streams[streamIndex].logicalSize else {
-                throw ImagePackError(.chunkLayoutInvalid, "chunk ends past the end of its stream (\(streams[streamIndex].logicalSize) bytes)", rule: "V32", offset: entryOffset(i), chunk: i, stream: streams[streamIndex].name, field: "logicalLength")
+                throw ImagePackError(.chunkLayoutInvalid, "chunk ends past the end of its stream (\(streams[streamIndex].logicalSize) bytes)", rule: .v32, offset: entryOffset(i), chunk: i, stream: streams[streamIndex].name, field: "logicalLength")
             }
             expectedOffset = end
             switch e.kind {
             case .reference, .parent:
-                throw ImagePackError(.unknownCriticalFeature, "a \(e.kind) chunk needs the header's \(e.kind == .parent ? "parent" : "references") feature flag, which this image does not set", rule: "V36", offset: entryOffset(i), chunk: i, field: "kind")
+                // The readers do not resolve these kinds: refused here whatever the header says.
+                try e.kind.checkFeature([], at: entryOffset(i), chunk: i)
             case .data, .fill:
                 guard e.recordOffset >= lastRecordEnd else {
-                    throw ImagePackError(.chunkLayoutInvalid, "chunk record at \(e.recordOffset) lies before the data area or overlaps the previous chunk's record (which ends at \(lastRecordEnd))", rule: "V33", offset: entryOffset(i), chunk: i, field: "recordOffset")
+                    throw ImagePackError(.chunkLayoutInvalid, "chunk record at \(e.recordOffset) lies before the data area or overlaps the previous chunk's record (which ends at \(lastRecordEnd))", rule: .v33, offset: entryOffset(i), chunk: i, field: "recordOffset")
                 }
                 let (recordEnd, overflow2) = e.recordOffset.addingReportingOverflow(e.storedSize)
                 guard !overflow2, recordEnd <= dataEnd else {
-                    throw ImagePackError(.chunkLayoutInvalid, "chunk record at \(e.recordOffset) extends past the data area (ends at \(dataEnd))", rule: "V33", offset: entryOffset(i), chunk: i, field: "recordOffset")
+                    throw ImagePackError(.chunkLayoutInvalid, "chunk record at \(e.recordOffset) extends past the data area (ends at \(dataEnd))", rule: .v33, offset: entryOffset(i), chunk: i, field: "recordOffset")
                 }
                 lastRecordEnd = recordEnd
             case .zero:
                 guard e.recordOffset == 0 else {
-                    throw ImagePackError(.chunkLayoutInvalid, "a zero chunk has no record, so its record offset must be 0", rule: "V33", offset: entryOffset(i), chunk: i, field: "recordOffset")
+                    throw ImagePackError(.chunkLayoutInvalid, "a zero chunk has no record, so its record offset must be 0", rule: .v33, offset: entryOffset(i), chunk: i, field: "recordOffset")
                 }
             }
         }
         // Any streams left must be complete (or empty).
         while streamIndex < streams.count {
             guard expectedOffset == streams[streamIndex].logicalSize else {
-                throw ImagePackError(.chunkLayoutInvalid, "stream \"\(streams[streamIndex].name)\" is covered only up to \(expectedOffset) of \(streams[streamIndex].logicalSize) bytes", rule: "V32", offset: indexOffset, stream: streams[streamIndex].name)
+                throw ImagePackError(.chunkLayoutInvalid, "stream \"\(streams[streamIndex].name)\" is covered only up to \(expectedOffset) of \(streams[streamIndex].logicalSize) bytes", rule: .v32, offset: indexOffset, stream: streams[streamIndex].name)
             }
             streamIndex += 1
             expectedOffset = 0
@@ -186,24 +184,24 @@ struct ImageIndex: Equatable {
     ) -> [ImagePackError] {
         var problems: [ImagePackError] = []
         if let metadataJSON, Digest.sha256(metadataJSON) != metadataDigest {
-            problems.append(ImagePackError(.indexMismatch, "the metadata does not match the digest the index records for it", rule: "V35", offset: indexOffset + 24, field: "metadataDigest"))
+            problems.append(ImagePackError(.indexMismatch, "the metadata does not match the digest the index records for it", rule: .v35, offset: indexOffset + 24, field: "metadataDigest"))
         }
         if let streamTableBody, Digest.sha256(streamTableBody) != streamTableDigest {
-            problems.append(ImagePackError(.indexMismatch, "the stream table does not match the digest the index records for it", rule: "V35", offset: indexOffset + 56, field: "streamTableDigest"))
+            problems.append(ImagePackError(.indexMismatch, "the stream table does not match the digest the index records for it", rule: .v35, offset: indexOffset + 56, field: "streamTableDigest"))
         }
         let zeroDigests = ZeroDigests.digests(forLengths: entries.lazy.filter { $0.kind == .zero }.map(\.logicalLength))
         for (i, e) in entries.enumerated() where e.kind == .zero && e.contentDigest != zeroDigests[e.logicalLength] {
-            let at = indexOffset + UInt64(Layout.envelopeSize + Layout.indexFixedSize + i * Layout.indexEntrySize + 32)
-            problems.append(ImagePackError(.chunkHashMismatch, "a zero chunk's digest is not the SHA-256 of \(e.logicalLength) zero bytes", rule: "V28", offset: at, chunk: i, field: "contentDigest"))
+            let at = Self.entryOffset(i, indexOffset: indexOffset) + 32
+            problems.append(ImagePackError(.chunkHashMismatch, "a zero chunk's digest is not the SHA-256 of \(e.logicalLength) zero bytes", rule: .v28, offset: at, chunk: i, field: "contentDigest"))
         }
         if parentFeature {
             if parentDigest == .zero {
-                problems.append(ImagePackError(.malformedField, "the header sets the 'parent' feature but the index names no parent image", rule: "V45", offset: indexOffset + 88, field: "parentDigest"))
+                problems.append(ImagePackError(.malformedField, "the header sets the 'parent' feature but the index names no parent image", rule: .v45, offset: indexOffset + 88, field: "parentDigest"))
             } else if let parentRecordDigest, parentRecordDigest != parentDigest {
-                problems.append(ImagePackError(.malformedField, "the PRNT record and the index name different parent images", rule: "V45", offset: indexOffset + 88, field: "parentDigest"))
+                problems.append(ImagePackError(.malformedField, "the PRNT record and the index name different parent images", rule: .v45, offset: indexOffset + 88, field: "parentDigest"))
             }
         } else if parentDigest != .zero {
-            problems.append(ImagePackError(.malformedField, "the index names a parent image but the header does not set the 'parent' feature", rule: "V45", offset: indexOffset + 88, field: "parentDigest"))
+            problems.append(ImagePackError(.malformedField, "the index names a parent image but the header does not set the 'parent' feature", rule: .v45, offset: indexOffset + 88, field: "parentDigest"))
         }
         return problems
     }

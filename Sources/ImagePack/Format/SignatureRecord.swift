@@ -13,14 +13,14 @@ enum SignatureRecords {
             guard envelope.type == .signature, envelope.bodyLength == UInt64(bodyLength),
                 region.count - position >= Layout.envelopeSize + bodyLength
             else {
-                throw ImagePackError(.malformedField, "the signature region holds a \(envelope.type) record of \(envelope.bodyLength) bytes; only 104-byte SIGN records belong there", rule: "V44", offset: at, field: "type")
+                throw ImagePackError(.malformedField, "the signature region holds a \(envelope.type) record of \(envelope.bodyLength) bytes; only 104-byte SIGN records belong there", rule: .v44, offset: at, field: "type")
             }
             let record = Array(region[position..<position + Layout.envelopeSize + bodyLength])
-            let body = try checkStructuralRecord(record, at: at, rule: "V44", code: .recordChecksumMismatch)
+            let body = try checkStructuralRecord(record, at: at, rule: .v44, code: .recordChecksumMismatch)
             var c = ByteCursor(body, base: at + UInt64(Layout.envelopeSize), context: "signature")
             let algorithm = try c.u16("algorithm")
             guard algorithm == ed25519 else {
-                throw ImagePackError(.malformedField, "signature algorithm \(algorithm) is unknown (1 = Ed25519)", rule: "V44", offset: at + 16, field: "algorithm")
+                throw ImagePackError(.malformedField, "signature algorithm \(algorithm) is unknown (1 = Ed25519)", rule: .v44, offset: at + 16, field: "algorithm")
             }
             try c.reserved(2, "reserved")
             position += record.count

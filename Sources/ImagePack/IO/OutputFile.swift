@@ -82,7 +82,7 @@ public final class OutputFile: ByteSink {
         self.path = path
         self.overwrite = overwrite
         if !overwrite, access(path, F_OK) == 0 {
-            throw ImagePackError(.destinationExists, "\(path) exists; choose another name or pass --force to replace it", path: path)
+            throw ImagePackError(.destinationExists, "\(path) exists; choose another name or pass overwrite: true (imgpack: --force) to replace it", path: path)
         }
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
@@ -150,7 +150,7 @@ public final class OutputFile: ByteSink {
                 state = .abandoned
                 Self.live.withLock { _ = $0.remove(temporaryPath) }
                 if code == EEXIST {
-                    throw ImagePackError(.destinationExists, "\(path) appeared while writing; nothing was replaced, pass --force to replace it", path: path)
+                    throw ImagePackError(.destinationExists, "\(path) appeared while writing; nothing was replaced; pass overwrite: true (imgpack: --force) to replace it", path: path)
                 }
                 throw ImagePackError(.ioFailed, "cannot move the finished file into place: \(errnoText(code))", cause: Int(code), path: path)
             }

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -71,52 +72,9 @@ enum ImportError {
     }
 }
 
-/// A value guarded by a lock, shareable across threads. (Synchronization.Mutex needs macOS 15;
-/// the package supports macOS 14.)
-final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-
-    init(_ value: Value) {
-        self.value = value
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
-    }
-}
-
 /// A small pool of decompressors: one is taken per call and returned after, so concurrent
 /// readers never share a zlib or zstd state and at most `capacity` idle ones are kept.
-final class DecompressorPool<D: AnyObject>: Sendable {
-    private let idle: Locked<[D]>
-    private let make: @Sendable () throws(ImagePackError) -> D
-    private let capacity: Int
-
-    init(capacity: Int = 8, make: @escaping @Sendable () throws(ImagePackError) -> D) {
-        self.idle = Locked([])
-        self.make = make
-        self.capacity = capacity
-    }
-
-    func with<R>(_ body: (D) throws(ImagePackError) -> R) throws(ImagePackError) -> R {
-        let taken = idle.withLock { $0.popLast() }
-        let decompressor: D
-        if let taken { decompressor = taken } else { decompressor = try make() }
-        defer { idle.withLock { if $0.count < capacity { $0.append(decompressor) } } }
-        return try body(decompressor)
-    }
-}
+typealias DecompressorPool<D: AnyObject & Sendable> = Pool<D>
 
 /// A bounded cache of second-level tables (qcow2 L2, VMDK grain tables) keyed by file offset.
 /// Eviction is first-in first-out; memory never exceeds `maxTables` tables.
@@ -125,7 +83,7 @@ final class TableCache: Sendable {
         var tables: [UInt64: [UInt64]] = [:]
         var order: [UInt64] = []
     }
-    private let state = Locked(State())
+    private let state = Mutex(State())
     let maxTables: Int
 
     init(maxTables: Int) { self.maxTables = max(1, maxTables) }

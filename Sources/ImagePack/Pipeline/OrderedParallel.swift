@@ -14,12 +14,13 @@ import Glibc
 /// (backpressure) instead of letting results pile up. Because each job's inputs and the order of
 /// consumption depend only on `j`, the bytes a consumer writes do not depend on the number of lanes.
 ///
-/// Used by the writer, `verify`, `extract` and the streaming reader.
-enum OrderedParallel {
+/// Used by the writer, `verify`, `extract`, the streaming reader, the validator's data-area walk and
+/// qcow2 export (`package`, so the targets split off this one keep using it).
+package enum OrderedParallel {
     /// Slots (in-flight chunks) for `threads` workers: two each, so a worker can start its next
     /// chunk while the consumer writes the previous one; one thread runs serially and needs one.
     /// 4 per thread was tried on the shared 2-core VM without a measurable difference.
-    static func slotCount(threads: Int) -> Int {
+    package static func slotCount(threads: Int) -> Int {
         let t = max(1, threads)
         return t == 1 ? 1 : t * 2
     }
@@ -30,7 +31,7 @@ enum OrderedParallel {
     ///   - lanes: worker threads; 1 or fewer runs everything on the calling thread.
     ///   - work: runs on a worker with the job's slot and index; reports failure in the slot.
     ///   - consume: runs on the calling thread in job order; throwing stops the pipeline.
-    static func run<Slot: AnyObject & Sendable>(
+    package static func run<Slot: AnyObject & Sendable>(
         count: Int, slots: [Slot], lanes: Int, cancellation: Cancellation?,
         work: @Sendable (Slot, Int) -> Void,
         consume: (Slot, Int) throws(ImagePackError) -> Void
@@ -46,7 +47,7 @@ enum OrderedParallel {
     ///   - produce: runs on the calling thread in job order and fills the slot for job `j`
     ///     (reading a pipe, say); returns false when there are no more jobs. It is never called
     ///     again after returning false or throwing.
-    static func run<Slot: AnyObject & Sendable>(
+    package static func run<Slot: AnyObject & Sendable>(
         slots: [Slot], lanes: Int, cancellation: Cancellation?,
         produce: (Slot, Int) throws(ImagePackError) -> Bool,
         work: @Sendable (Slot, Int) -> Void,

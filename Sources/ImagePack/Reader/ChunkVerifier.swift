@@ -8,14 +8,12 @@ enum ChunkVerifier {
     ) throws(ImagePackError) {
         precondition(output.count == Int(header.logicalLength))
         guard CRC32C.checksum(payload) == header.payloadCRC else {
-            throw ImagePackError(.chunkChecksumMismatch, "stored bytes of the chunk do not match their CRC-32C: the payload is damaged", rule: "V26", offset: payloadOffset, field: "payload")
+            throw ImagePackError(.chunkChecksumMismatch, "stored bytes of the chunk do not match their CRC-32C: the payload is damaged", rule: .v26, offset: payloadOffset, field: "payload")
         }
         switch header.kind {
         case .data:
             do throws(ImagePackError) { try decoder.decode(header.codec, payload, into: output) } catch {
-                var e = error
-                e.offset = payloadOffset
-                throw e
+                throw error.located(at: payloadOffset)
             }
         case .fill:
             let pattern = payload.loadUnaligned(as: UInt64.self)
@@ -27,11 +25,11 @@ enum ChunkVerifier {
         case .zero:
             output.initializeMemory(as: UInt8.self, repeating: 0)
         case .reference, .parent:
-            throw ImagePackError(.unknownCriticalFeature, "\(header.kind) chunks are not supported by this reader", rule: "V5", offset: payloadOffset)
+            throw ImagePackError(.unknownCriticalFeature, "\(header.kind) chunks are not supported by this reader", rule: .v5, offset: payloadOffset)
         }
         if verifyDigest {
             guard Digest.sha256(UnsafeRawBufferPointer(output)) == header.contentDigest else {
-                throw ImagePackError(.chunkHashMismatch, "decoded chunk does not match its SHA-256: the content is not what was written", rule: "V28", offset: payloadOffset, field: "contentDigest")
+                throw ImagePackError(.chunkHashMismatch, "decoded chunk does not match its SHA-256: the content is not what was written", rule: .v28, offset: payloadOffset, field: "contentDigest")
             }
         }
     }

@@ -9,17 +9,20 @@ public struct VerifyReport: Sendable {
     public var isValid: Bool { failures.isEmpty }
 }
 
-/// One in-flight chunk of `verify` or `extract`: the decoded bytes, and the record buffer and
-/// decoder the worker that holds the slot uses.
+/// What one thread needs to read and decode a chunk, kept between chunks so that steady-state
+/// reading allocates nothing: a payload decoder, a buffer for the whole chunk record, and one for
+/// the decoded chunk. It is an in-flight slot of `verify` and `extract`, the pooled scratch of
+/// random-access reads, and the reader's cache of the last decoded chunk (``chunk``).
+/// Ownership moves as ``ChunkBuffer`` describes: slot owner, pool taker, or the cache's lock.
 final class DecodeSlot: @unchecked Sendable {
-    let buffer: UnsafeMutableRawBufferPointer
-    let scratch: ChunkScratch
+    let decoder = PayloadDecoder()
+    /// The chunk record (prefix and payload) as read.
+    let record = ChunkBuffer()
+    /// The decoded chunk.
+    let output = ChunkBuffer()
     var error: ImagePackError?
-    init(capacity: Int) {
-        buffer = .allocate(byteCount: max(capacity, 1), alignment: 64)
-        scratch = ChunkScratch(capacity: capacity + Layout.chunkPrefixSize)
-    }
-    deinit { buffer.deallocate() }
+    /// Index of the chunk ``output`` holds; -1 while it holds nothing valid.
+    var chunk = -1
 }
 
 extension ImageReader {
@@ -28,23 +31,23 @@ extension ImageReader {
 
     /// Decodes and hashes every stored chunk on `threads` threads, checking rules V20-V28 and V34
     /// for each. Structural rules were checked when the reader opened.
+    /// Uses `options`' threads, cancellation and progress (logical bytes checked of the total);
+    /// its limits were fixed when the reader opened.
     /// - Returns: every failing chunk (up to `maxFailures`), not just the first.
-    public func verify(
-        threads: Int = WriterOptions.defaultThreads, maxFailures: Int = 100, cancellation: Cancellation? = nil,
-        progress: ProgressHandler? = nil
-    ) throws(ImagePackError) -> VerifyReport {
+    public func verify(_ options: ReadOptions = .init(), maxFailures: Int = 100) throws(ImagePackError) -> VerifyReport {
+        let threads = options.threads
         let stored = entries.indices.filter { entries[$0].kind != .zero }
         let total = entries.reduce(UInt64(0)) { $0 + ($1.kind == .zero ? 0 : UInt64($1.logicalLength)) }
-        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in DecodeSlot(capacity: largestChunk) }
+        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in DecodeSlot() }
         var failures: [ImagePackError] = []
         var done: UInt64 = 0
         try OrderedParallel.run(
-            count: stored.count, slots: slots, lanes: threads, cancellation: cancellation,
+            count: stored.count, slots: slots, lanes: threads, cancellation: options.cancellation,
             work: { slot, j in
                 let i = stored[j]
                 slot.error = nil
                 do throws(ImagePackError) {
-                    try self.decodeChunk(i, into: UnsafeMutableRawBufferPointer(rebasing: slot.buffer[0..<Int(self.entries[i].logicalLength)]), scratch: slot.scratch)
+                    try self.decodeChunk(i, into: slot.output.prefix(Int(self.entries[i].logicalLength)), scratch: slot)
                 } catch {
                     slot.error = error
                 }
@@ -52,20 +55,17 @@ extension ImageReader {
             consume: { slot, j in
                 if let error = slot.error, failures.count < maxFailures { failures.append(error) }
                 done += UInt64(entries[stored[j]].logicalLength)
-                progress?(done, total)
+                options.progress?(done, total)
             })
         return VerifyReport(chunksChecked: stored.count, bytesChecked: total, failures: failures)
     }
 
     /// Writes stream `stream` to the file at `path` as a raw disk: zero chunks become holes, so the
     /// output is as sparse as the image. The file appears only once complete and verified.
-    public func extract(
-        stream: Int, toFile path: String, overwrite: Bool = false, threads: Int = WriterOptions.defaultThreads,
-        cancellation: Cancellation? = nil, progress: ProgressHandler? = nil
-    ) throws(ImagePackError) {
+    public func extract(stream: Int, toFile path: String, overwrite: Bool = false, options: ReadOptions = .init()) throws(ImagePackError) {
         let output = try OutputFile(path: path, overwrite: overwrite)
         do throws(ImagePackError) {
-            try extract(stream: stream, into: output, threads: threads, cancellation: cancellation, progress: progress)
+            try extract(stream: stream, into: output, options: options)
             try output.commit()
         } catch {
             output.abandon()
@@ -73,37 +73,65 @@ extension ImageReader {
         }
     }
 
+    /// Writes several streams to raw files (sparse, as ``extract(stream:toFile:overwrite:options:)``)
+    /// that appear together or not at all: every file is written and verified before any is
+    /// published, and on failure every temporary file is removed.
+    /// - Parameters:
+    ///   - destinations: the path to write each stream to, by stream index.
+    ///   - overwrite: replace existing files; without it an existing destination is refused
+    ///     before anything is written.
+    ///   - options: threads and cancellation; progress counts the logical bytes of all the
+    ///     streams extracted.
+    public func extract(toFiles destinations: [Int: String], overwrite: Bool = false, options: ReadOptions = .init()) throws(ImagePackError) {
+        let order = destinations.keys.sorted()
+        for stream in order where stream < 0 || stream >= streams.count {
+            throw ImagePackError(.noSuchStream, "stream index \(stream) is out of range (the image has \(streams.count))", path: path)
+        }
+        var outputs: [OutputFile] = []
+        do throws(ImagePackError) {
+            for stream in order { outputs.append(try OutputFile(path: destinations[stream]!, overwrite: overwrite)) }
+            let total = order.reduce(UInt64(0)) { $0 + streams[$1].logicalSize }
+            var before: UInt64 = 0
+            for (stream, output) in zip(order, outputs) {
+                var each = options
+                let base = before
+                if let progress = options.progress {
+                    each.progress = { @Sendable (done: UInt64, _: UInt64) in progress(base + done, total) }
+                }
+                try extract(stream: stream, into: output, options: each)
+                before += streams[stream].logicalSize
+            }
+            for output in outputs { try output.commit() }
+        } catch {
+            for output in outputs { output.abandon() }
+            throw error
+        }
+    }
+
     /// Writes stream `stream` into `output` as a sparse raw disk, without publishing it: the caller
     /// commits once everything it extracts has succeeded (several disks appear together or not at all).
-    public func extract(
-        stream: Int, into output: OutputFile, threads: Int = WriterOptions.defaultThreads,
-        cancellation: Cancellation? = nil, progress: ProgressHandler? = nil
-    ) throws(ImagePackError) {
-        try extract(stream: stream, threads: threads, cancellation: cancellation, progress: progress) { (bytes, offset) throws(ImagePackError) in
+    public func extract(stream: Int, into output: OutputFile, options: ReadOptions = .init()) throws(ImagePackError) {
+        try extract(stream: stream, options: options) { (bytes, offset) throws(ImagePackError) in
             if let bytes { try output.write(bytes, at: offset) }
         }
         try output.truncate(to: streams[stream].logicalSize)
     }
 
     /// Writes stream `stream` to `sink` front to back, zeros included (for standard output).
-    public func extract(
-        stream: Int, to sink: any ByteSink, threads: Int = WriterOptions.defaultThreads,
-        cancellation: Cancellation? = nil, progress: ProgressHandler? = nil
-    ) throws(ImagePackError) {
-        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: max(largestChunk, 1), alignment: 64)
-        defer { zeros.deallocate() }
-        zeros.initializeMemory(as: UInt8.self, repeating: 0)
-        try extract(stream: stream, threads: threads, cancellation: cancellation, progress: progress) { (bytes, offset) throws(ImagePackError) in
+    public func extract(stream: Int, to sink: any ByteSink, options: ReadOptions = .init()) throws(ImagePackError) {
+        let zeros = ChunkBuffer()
+        zeros.prefix(largestChunk).initializeMemory(as: UInt8.self, repeating: 0)
+        try extract(stream: stream, options: options) { (bytes, offset) throws(ImagePackError) in
             if let bytes { try sink.write(bytes) }
         } zeroLength: { (length) throws(ImagePackError) in
-            try sink.write(UnsafeRawBufferPointer(rebasing: zeros[0..<length]))
+            try sink.write(UnsafeRawBufferPointer(zeros.prefix(length)))
         }
     }
 
     /// Decodes the chunks of `stream` in parallel and hands them to `emit` in order: the bytes and
     /// their offset, or nil bytes for a zero chunk (whose length goes to `zeroLength`).
     func extract(
-        stream: Int, threads: Int, cancellation: Cancellation?, progress: ProgressHandler?,
+        stream: Int, options: ReadOptions,
         emit: (UnsafeRawBufferPointer?, UInt64) throws(ImagePackError) -> Void,
         zeroLength: ((Int) throws(ImagePackError) -> Void)? = nil
     ) throws(ImagePackError) {
@@ -112,16 +140,16 @@ extension ImageReader {
         }
         let range = streamEntries[stream]
         let total = streams[stream].logicalSize
-        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in DecodeSlot(capacity: largestChunk) }
+        let slots = (0..<OrderedParallel.slotCount(threads: options.threads)).map { _ in DecodeSlot() }
         var done: UInt64 = 0
         try OrderedParallel.run(
-            count: range.count, slots: slots, lanes: threads, cancellation: cancellation,
+            count: range.count, slots: slots, lanes: options.threads, cancellation: options.cancellation,
             work: { slot, j in
                 let i = range.lowerBound + j
                 slot.error = nil
                 guard self.entries[i].kind != .zero else { return }
                 do throws(ImagePackError) {
-                    try self.decodeChunk(i, into: UnsafeMutableRawBufferPointer(rebasing: slot.buffer[0..<Int(self.entries[i].logicalLength)]), scratch: slot.scratch)
+                    try self.decodeChunk(i, into: slot.output.prefix(Int(self.entries[i].logicalLength)), scratch: slot)
                 } catch {
                     slot.error = error
                 }
@@ -132,10 +160,10 @@ extension ImageReader {
                 if entry.kind == .zero {
                     if let zeroLength { try zeroLength(Int(entry.logicalLength)) } else { try emit(nil, entry.logicalOffset) }
                 } else {
-                    try emit(UnsafeRawBufferPointer(rebasing: slot.buffer[0..<Int(entry.logicalLength)]), entry.logicalOffset)
+                    try emit(UnsafeRawBufferPointer(slot.output.prefix(Int(entry.logicalLength))), entry.logicalOffset)
                 }
                 done += UInt64(entry.logicalLength)
-                progress?(done, total)
+                options.progress?(done, total)
             })
     }
 }

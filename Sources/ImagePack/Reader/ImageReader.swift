@@ -5,7 +5,7 @@ import Synchronization
 /// decompresses and verifies only the chunks a request touches.
 ///
 /// Opening checks the whole structure (header, metadata, stream table, index, footer and the
-/// root digest recomputed from the index) but no chunk payloads; ``verify(progress:)`` checks
+/// root digest recomputed from the index) but no chunk payloads; ``verify(_:maxFailures:)`` checks
 /// every chunk. Safe to use from several threads at once.
 public final class ImageReader: Sendable {
     public let path: String
@@ -23,12 +23,12 @@ public final class ImageReader: Sendable {
     let footer: FileFooter
     /// For each stream, the range of `entries` that belongs to it.
     let streamEntries: [Range<Int>]
-    /// Decoders and record buffers for reads that do not bring their own (random access).
-    private let scratchPool = Mutex<[ChunkScratch]>([])
-    /// The most recently decoded chunk, so small sequential reads decode each chunk once.
-    private let recent = Mutex<DecodedChunk?>(nil)
-    /// Decode buffers of partial reads, reused so that a small read allocates nothing.
-    private let spareChunks = Mutex<[DecodedChunk]>([])
+    /// Decoders and buffers for reads that do not bring their own (random access), reused so
+    /// that a small read allocates nothing.
+    private let scratch = Pool<DecodeSlot>(capacity: 16) { DecodeSlot() }
+    /// The most recently decoded chunk (in its slot's output), so small sequential reads decode
+    /// each chunk once.
+    private let recent = Mutex<DecodeSlot?>(nil)
 
     /// Opens and checks the image at `path` (rules V1-V43, except chunk payloads).
     public convenience init(path: String, limits: ImageLimits = .init()) throws(ImagePackError) {
@@ -47,42 +47,26 @@ public final class ImageReader: Sendable {
             fileLength = length
             self.limits = limits
             guard length >= UInt64(Layout.headerSize + Layout.footerSize) else {
-                throw ImagePackError(.truncated, "the file is \(length) bytes, too short for an ImagePack image", rule: "V40", offset: 0)
+                throw ImagePackError(.truncated, "the file is \(length) bytes, too short for an ImagePack image", rule: .v40, offset: 0)
             }
             let header = try FileHeader.decode(try file.read(at: 0, count: Layout.headerSize))
             chunkSize = header.chunkSize
             try header.checkSupported()
             let footerOffset = length - UInt64(Layout.footerSize)
             footer = try FileFooter.decode(try file.read(at: footerOffset, count: Layout.footerSize), at: footerOffset)
-            guard footer.fileLength == length else {
-                let what = footer.fileLength < length ? "has \(length - footer.fileLength) bytes appended after its end" : "was cut off"
-                throw ImagePackError(footer.fileLength < length ? .trailingData : .truncated, "the footer says the image is \(footer.fileLength) bytes but the file is \(length): it \(what)", rule: "V42", offset: footerOffset + 32, field: "fileLength")
-            }
-            // The index ends where the signatures (or, without them, the footer) begin.
-            let indexEnd = footer.signaturesOffset == 0 ? footerOffset : footer.signaturesOffset
-            let (computedEnd, overflow) = footer.indexOffset.addingReportingOverflow(footer.indexLength)
-            guard !overflow, footer.indexOffset >= UInt64(Layout.headerSize), computedEnd == indexEnd,
-                footer.signaturesOffset == 0 || footer.signaturesOffset.addingReportingOverflow(footer.signaturesLength) == (footerOffset, false)
-            else {
-                throw ImagePackError(.malformedField, "the footer's index location (\(footer.indexOffset), \(footer.indexLength) bytes) does not end where the footer begins", rule: "V42", offset: footerOffset, field: "indexOffset")
-            }
-            guard footer.indexLength <= UInt64(Layout.envelopeSize + limits.maxIndexBody), footer.indexLength >= UInt64(Layout.envelopeSize + Layout.indexFixedSize + 4) else {
-                throw ImagePackError(.limitExceeded, "the index is \(footer.indexLength) bytes, outside what \(limits.maxChunks) chunks need", rule: "V30", offset: footerOffset + 8, field: "indexLength")
-            }
-            let indexRecord = try file.read(at: footer.indexOffset, count: Int(footer.indexLength))
-            let indexEnvelope = try RecordEnvelope.decode(indexRecord, at: footer.indexOffset)
-            guard indexEnvelope.type == .index, indexEnvelope.bodyLength == footer.indexLength - UInt64(Layout.envelopeSize) else {
-                throw ImagePackError(.unexpectedRecord, "expected the INDX record at \(footer.indexOffset), found \(indexEnvelope.type) of \(indexEnvelope.bodyLength) bytes", rule: "V30", offset: footer.indexOffset, field: "type")
-            }
-            let indexBody = try checkStructuralRecord(indexRecord, at: footer.indexOffset, rule: "V30", code: .indexChecksumMismatch)
-            let index = try ImageIndex.decodeBody(indexBody, at: footer.indexOffset + UInt64(Layout.envelopeSize), limits: limits)
+            let placement = footer.check(at: footerOffset, fileLength: length)
+            if let problem = placement.problems.first { throw problem }
+            // No problem, so the footer located the index.
+            let (indexAt, indexLength) = placement.index!
+            try ImageIndex.checkRecordLength(indexLength, at: indexAt, limits: limits)
+            let index = try ImageIndex.load(try file.read(at: indexAt, count: Int(indexLength)), at: indexAt, limits: limits)
 
             // Metadata and stream table follow the header.
             var cursor = UInt64(Layout.headerSize)
-            let metaBody = try Self.readStructural(file, at: &cursor, type: .metadata, maxBody: limits.maxMetadataSize + 12, limit: footer.indexOffset, rule: "V11", code: .metadataChecksumMismatch)
+            let metaBody = try Self.readStructural(file, at: &cursor, type: .metadata, maxBody: limits.maxMetadataSize + 12, limit: footer.indexOffset, rule: .v11, code: .metadataChecksumMismatch)
             (metadata, metadataJSON) = try MetadataRecord.decodeBody(metaBody, at: UInt64(Layout.headerSize + Layout.envelopeSize), limits: limits)
             let streamAt = cursor
-            let streamBody = try Self.readStructural(file, at: &cursor, type: .streams, maxBody: limits.maxStreamTableBody, limit: footer.indexOffset, rule: "V13", code: .recordChecksumMismatch)
+            let streamBody = try Self.readStructural(file, at: &cursor, type: .streams, maxBody: limits.maxStreamTableBody, limit: footer.indexOffset, rule: .v13, code: .recordChecksumMismatch)
             streams = try StreamTable.decodeBody(streamBody, at: streamAt + UInt64(Layout.envelopeSize), limits: limits)
             try index.checkLayout(streams: streams, dataStart: cursor, dataEnd: footer.indexOffset, indexOffset: footer.indexOffset)
             if let problem = index.crossCheck(
@@ -90,16 +74,10 @@ public final class ImageReader: Sendable {
             ).first {
                 throw problem
             }
-            if footer.signaturesLength > 0 {
-                guard footer.signaturesLength <= UInt64(StreamingReader.maxSignatureBytes) else {
-                    throw ImagePackError(.limitExceeded, "the signature region is \(footer.signaturesLength) bytes, over the limit", rule: "V44", offset: footerOffset + 24, field: "signaturesLength")
-                }
-                try SignatureRecords.checkRegion(try file.read(at: footer.signaturesOffset, count: Int(footer.signaturesLength)), at: footer.signaturesOffset)
+            if let (at, count) = placement.signatures {
+                try SignatureRecords.checkRegion(try file.read(at: at, count: Int(count)), at: at)
             }
-            let root = index.rootDigest()
-            guard root == footer.rootDigest else {
-                throw ImagePackError(.rootDigestMismatch, "the root digest recomputed from the index (\(root)) is not the one in the footer (\(footer.rootDigest))", rule: "V43", offset: footerOffset + 40, field: "rootDigest")
-            }
+            let root = try index.checkRoot(against: footer, footerOffset: footerOffset)
             rootDigest = root
             entries = index.entries
             var ranges: [Range<Int>] = []
@@ -118,7 +96,7 @@ public final class ImageReader: Sendable {
 
     /// Reads the structural record of `type` at `cursor`, checks it and advances past it.
     static func readStructural(
-        _ file: ReadableFile, at cursor: inout UInt64, type: RecordType, maxBody: Int, limit: UInt64, rule: String, code: ImagePackError.Code
+        _ file: ReadableFile, at cursor: inout UInt64, type: RecordType, maxBody: Int, limit: UInt64, rule: Rule, code: ImagePackError.Code
     ) throws(ImagePackError) -> [UInt8] {
         let envelopeBytes = try file.read(at: cursor, count: Layout.envelopeSize)
         let envelope = try RecordEnvelope.decode(envelopeBytes, at: cursor)
@@ -155,20 +133,14 @@ public final class ImageReader: Sendable {
 
     // MARK: Reading
 
-    func withScratch<T>(_ body: (ChunkScratch) throws(ImagePackError) -> T) throws(ImagePackError) -> T {
-        let scratch = scratchPool.withLock { $0.popLast() } ?? ChunkScratch()
-        defer { scratchPool.withLock { if $0.count < 16 { $0.append(scratch) } } }
-        return try body(scratch)
-    }
-
     /// Reads chunk `i` and decodes it into `output` (exactly its length), checking every rule on the way.
-    /// - Parameter scratch: the decoder and record buffer to use; one from a shared pool when nil.
-    func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, scratch: ChunkScratch? = nil) throws(ImagePackError) {
+    /// - Parameter scratch: the decoder and record buffer to use; one from the shared pool when nil.
+    func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, scratch: DecodeSlot? = nil) throws(ImagePackError) {
         if let scratch { return try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
-        try withScratch { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
+        try self.scratch.with { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
     }
 
-    private func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool, using scratch: ChunkScratch) throws(ImagePackError) {
+    private func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool, using scratch: DecodeSlot) throws(ImagePackError) {
         let entry = entries[i]
         do throws(ImagePackError) {
             switch entry.kind {
@@ -176,26 +148,23 @@ public final class ImageReader: Sendable {
                 output.initializeMemory(as: UInt8.self, repeating: 0)
                 return
             case .reference, .parent:
-                throw ImagePackError(.unknownCriticalFeature, "\(entry.kind) chunks are not supported by this reader", rule: "V5")
+                throw ImagePackError(.unknownCriticalFeature, "\(entry.kind) chunks are not supported by this reader", rule: .v5)
             case .data, .fill:
                 break
             }
             // One pread of prefix and payload into the reused record buffer.
-            let record = scratch.record(count: Layout.chunkPrefixSize + Int(entry.payloadLength))
+            let record = scratch.record.prefix(Layout.chunkPrefixSize + Int(entry.payloadLength))
             try file.read(at: entry.recordOffset, into: record)
             let header = try ChunkHeader.decodePrefix(
                 Array(UnsafeRawBufferPointer(rebasing: record[0..<Layout.chunkPrefixSize])), at: entry.recordOffset, limits: limits)
             guard entry.matches(header) else {
-                throw ImagePackError(.indexMismatch, "the chunk record at \(entry.recordOffset) does not say what the index says about it", rule: "V34", offset: entry.recordOffset)
+                throw ImagePackError(.indexMismatch, "the chunk record at \(entry.recordOffset) does not say what the index says about it", rule: .v34, offset: entry.recordOffset)
             }
             try ChunkVerifier.decode(
                 header, payload: UnsafeRawBufferPointer(rebasing: record[Layout.chunkPrefixSize...]), into: output,
                 decoder: scratch.decoder, verifyDigest: verifyDigest, payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize))
         } catch {
-            var e = error
-            if e.chunk == nil { e.chunk = i }
-            if e.stream == nil { e.stream = streams[Int(entry.stream)].name }
-            throw e.at(path: path)
+            throw error.enriched(chunk: i, stream: streams[Int(entry.stream)].name).at(path: path)
         }
     }
 
@@ -222,22 +191,26 @@ public final class ImageReader: Sendable {
                 try decodeChunk(i, into: target)
             } else {
                 let hit = recent.withLock { (cached) -> Bool in
-                    guard let cached, cached.index == i else { return false }
-                    target.copyMemory(from: UnsafeRawBufferPointer(rebasing: cached.buffer[within..<within + take]))
+                    guard let cached, cached.chunk == i else { return false }
+                    target.copyMemory(from: UnsafeRawBufferPointer(rebasing: cached.output.prefix(within + take)[within...]))
                     return true
                 }
                 if !hit {
-                    let length = Int(entry.logicalLength)
-                    let chunk = spareChunks.withLock { $0.popLast() }.flatMap { $0.buffer.count >= length ? $0 : nil } ?? DecodedChunk(capacity: length)
-                    chunk.index = -1
-                    try decodeChunk(i, into: UnsafeMutableRawBufferPointer(rebasing: chunk.buffer[0..<length]))
-                    chunk.index = i
-                    target.copyMemory(from: UnsafeRawBufferPointer(rebasing: chunk.buffer[within..<within + take]))
-                    let previous = recent.withLock { (cached) -> DecodedChunk? in
-                        defer { cached = chunk }
+                    let slot = try scratch.take()
+                    slot.chunk = -1
+                    do throws(ImagePackError) {
+                        try decodeChunk(i, into: slot.output.prefix(Int(entry.logicalLength)), scratch: slot)
+                    } catch {
+                        scratch.put(slot)
+                        throw error
+                    }
+                    slot.chunk = i
+                    target.copyMemory(from: UnsafeRawBufferPointer(rebasing: slot.output.prefix(within + take)[within...]))
+                    let previous = recent.withLock { (cached) -> DecodeSlot? in
+                        defer { cached = slot }
                         return cached
                     }
-                    if let previous { spareChunks.withLock { if $0.count < 4 { $0.append(previous) } } }
+                    if let previous { scratch.put(previous) }
                 }
             }
             done += take

@@ -1,31 +1,5 @@
 import Foundation
 
-/// How ``ImageValidator`` works through an image.
-public struct ValidationOptions: Sendable {
-    /// Bounds applied before anything is allocated or decoded (spec §10).
-    public var limits: ImageLimits
-    /// The report keeps at most this many problems; past it, validation stops early and the report
-    /// says its list is truncated.
-    public var maxProblems: Int
-    /// Decode and hash every chunk (rules V26-V28). Without it only structure and chunk headers are checked.
-    public var checkChunks: Bool
-    /// Threads that decode and hash chunks.
-    public var threads: Int
-    /// Polled between batches of chunks; when set, validation stops with `.cancelled`.
-    public var cancellation: Cancellation?
-
-    public init(
-        limits: ImageLimits = .init(), maxProblems: Int = 1000, checkChunks: Bool = true,
-        threads: Int = WriterOptions.defaultThreads, cancellation: Cancellation? = nil
-    ) {
-        self.limits = limits
-        self.maxProblems = max(1, maxProblems)
-        self.checkChunks = checkChunks
-        self.threads = max(1, threads)
-        self.cancellation = cancellation
-    }
-}
-
 /// Everything ``ImageValidator`` found wrong with an image, in the order it checked: structure,
 /// then metadata and stream table, then every chunk.
 public struct ValidationReport: Sendable, Codable, CustomStringConvertible {
@@ -121,7 +95,7 @@ extension ImagePackError: Codable {
         let name = try c.decode(String.self, forKey: .code)
         let category = try c.decodeIfPresent(String.self, forKey: .category).flatMap(Category.init(rawValue:)) ?? .invalidImage
         self.init(
-            Code(name, category), try c.decode(String.self, forKey: .message), rule: try c.decodeIfPresent(String.self, forKey: .rule),
+            Code(name, category), try c.decode(String.self, forKey: .message), rule: try c.decodeIfPresent(Rule.self, forKey: .rule),
             offset: try c.decodeIfPresent(UInt64.self, forKey: .offset), chunk: try c.decodeIfPresent(Int.self, forKey: .chunk),
             stream: try c.decodeIfPresent(String.self, forKey: .stream), field: try c.decodeIfPresent(String.self, forKey: .field),
             cause: try c.decodeIfPresent(Int.self, forKey: .cause), path: try c.decodeIfPresent(String.self, forKey: .path))

@@ -1,7 +1,8 @@
 /// One in-flight chunk of the writer: its input buffer, its encoder and what encoding produced.
 /// A slot belongs to one worker at a time; the writer hands it over between batches.
 final class EncodeSlot: @unchecked Sendable {
-    let input: UnsafeMutableRawBufferPointer
+    /// The chunk as read from the source (sized for the writer's chunk size up front).
+    let input: ChunkBuffer
     let encoder: PayloadEncoder
     // The job.
     var stream: UInt32 = 0
@@ -18,10 +19,9 @@ final class EncodeSlot: @unchecked Sendable {
     var error: ImagePackError?
 
     init(options: WriterOptions) throws(ImagePackError) {
-        input = .allocate(byteCount: options.chunkSize, alignment: 64)
+        input = ChunkBuffer(capacity: options.chunkSize)
         encoder = try PayloadEncoder(codec: options.codec, level: options.effectiveLevel, maxChunkSize: options.chunkSize)
     }
-    deinit { input.deallocate() }
 
     /// Reads the chunk from `source` and encodes it: zero and fill detection, SHA-256, compression, CRC.
     func run(source: any DiskSource, detectFill: Bool) {
@@ -32,7 +32,7 @@ final class EncodeSlot: @unchecked Sendable {
             digest = ZeroDigests.digest(length: UInt32(length))
             return
         }
-        let bytes = UnsafeMutableRawBufferPointer(rebasing: input[0..<length])
+        let bytes = input.prefix(length)
         do throws(ImagePackError) {
             try source.read(at: offset, into: bytes)
             let content = UnsafeRawBufferPointer(bytes)

@@ -71,7 +71,7 @@ struct WriteSession {
         }
         let totalChunks = state.streams.reduce(UInt64(0)) { $0 + ($1.source.logicalSize + UInt64(options.chunkSize) - 1) / UInt64(options.chunkSize) }
         guard totalChunks <= UInt64(limits.maxChunks) else {
-            throw ImagePackError(.invalidArgument, "the image would have \(totalChunks) chunks, over the limit of \(limits.maxChunks); use a larger --chunk-size")
+            throw ImagePackError(.invalidArgument, "the image would have \(totalChunks) chunks, over the limit of \(limits.maxChunks); use a larger chunk size (WriterOptions.chunkSize; imgpack: --chunk-size)")
         }
         self.state = state
         self.sink = sink
@@ -157,9 +157,7 @@ struct WriteSession {
     /// Appends one encoded chunk: its record (unless it is a zero chunk) and its index row.
     mutating func emitChunk(_ slot: EncodeSlot) throws(ImagePackError) {
         if let error = slot.error {
-            var e = error
-            if e.stream == nil { e.stream = state.streams[Int(slot.stream)].name }
-            throw e
+            throw error.enriched(stream: state.streams[Int(slot.stream)].name)
         }
         var header = ChunkHeader(
             kind: slot.kind, codec: slot.codec, stream: slot.stream, logicalOffset: slot.offset,

@@ -44,9 +44,7 @@ extension ImagePackError: ExitStatusError {
 
     /// The same error, naming standard input in words rather than as "-".
     var displayed: ImagePackError {
-        var copy = self
-        if copy.path == "-" { copy.path = "<stdin>" }
-        return copy
+        path == "-" ? replacing(path: "<stdin>") : self
     }
 }
 

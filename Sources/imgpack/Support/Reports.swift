@@ -152,7 +152,7 @@ struct VerifyJSONReport: Encodable {
         init(_ e: ImagePackError) {
             code = e.code.name
             category = e.code.category.rawValue
-            rule = e.rule
+            rule = e.rule?.name
             offset = e.offset
             chunk = e.chunk
             stream = e.stream

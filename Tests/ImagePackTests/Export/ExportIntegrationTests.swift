@@ -56,7 +56,7 @@ struct ExportIntegrationTests {
         let plan = try Self.pack(foreign, to: dir + "/disk.imgpack")
         #expect(plan.state.metadata.tags[ImageImporter.provenanceTag(disk: "root")] != nil)
         let reader = try ImageReader(path: dir + "/disk.imgpack")
-        #expect(try reader.verify(threads: 2).failures.isEmpty)
+        #expect(try reader.verify(ReadOptions(threads: 2)).failures.isEmpty)
         try ImageExporter.export(reader, streamNamed: "root", format: .raw, to: dir + "/out.raw", options: .init(threads: 2))
         #expect(Self.sameFiles(dir + "/out.raw", expected), "extracted disk differs from qemu-img's raw conversion")
     }

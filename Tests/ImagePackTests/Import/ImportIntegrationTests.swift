@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import ImagePack
 
@@ -71,7 +72,7 @@ struct ImportIntegrationTests {
         let disk = try ForeignFormat.open(path: image, limits: ImportLimits(maxCacheBytes: 1))  // evict constantly
         let expected = [UInt8](FileManager.default.contents(atPath: expectedPath)!)
         let piece = 1 << 20
-        let failures = Locked(0)
+        let failures = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: expected.count / piece) { i in
             var buffer = [UInt8](repeating: 0, count: piece)
             do {

@@ -1,0 +1,65 @@
+/// Where a footer puts the index and the signature region, checked once for every reader
+/// (rules V42 and V44).
+///
+/// The random-access reader and the validator check a footer against the file it ends; the
+/// streaming reader checks it against the input it has just read. All three call ``check(at:fileLength:)``
+/// so a given footer breaks the same rule for each of them, and ``FooterPlacement/problems``
+/// lists the problems in the order the readers throw them (the first) and the validator reports
+/// them (all).
+struct FooterPlacement {
+    /// Everything wrong with the footer's lengths and offsets, in a fixed order.
+    var problems: [ImagePackError] = []
+    /// The index record's location, when the footer gives a consistent one.
+    var index: (offset: UInt64, length: UInt64)?
+    /// The signature region, when the footer gives one that is consistent and within the limit;
+    /// nil when there are no signatures or the region is unusable.
+    var signatures: (offset: UInt64, length: UInt64)?
+}
+
+extension FileFooter {
+    /// Most bytes of signature records a reader accepts between index and footer (spec §10).
+    static let maxSignatureBytes = 1 << 20
+
+    /// Checks the footer found at `footerOffset` of an image of `fileLength` bytes: the recorded
+    /// file length (V42), the signature region (V42 for an offset of 0 with a length, V44 over
+    /// the limit) and that index and signatures end exactly where the footer begins (V42).
+    func check(at footerOffset: UInt64, fileLength: UInt64) -> FooterPlacement {
+        var placement = FooterPlacement()
+        if self.fileLength != fileLength {
+            let appended = self.fileLength < fileLength
+            placement.problems.append(ImagePackError(
+                appended ? .trailingData : .truncated,
+                "the footer says the image is \(self.fileLength) bytes but the file is \(fileLength): it \(appended ? "has \(fileLength - self.fileLength) bytes appended after its end" : "was cut off")",
+                rule: .v42, offset: footerOffset + 32, field: "fileLength"))
+        }
+        // An offset of 0 means "no signatures" (0 is the header's place), so a length with it is a
+        // contradiction, not signatures at offset 0.
+        let signed = signaturesOffset != 0
+        if !signed, signaturesLength != 0 {
+            placement.problems.append(ImagePackError(
+                .malformedField, "the footer gives \(signaturesLength) bytes of signatures but no signature offset",
+                rule: .v42, offset: footerOffset + 24, field: "signaturesLength"))
+        }
+        let indexEnd = signed ? signaturesOffset : footerOffset
+        let (computedEnd, overflow) = indexOffset.addingReportingOverflow(indexLength)
+        guard !overflow, indexOffset >= UInt64(Layout.headerSize), computedEnd == indexEnd,
+            !signed || signaturesOffset.addingReportingOverflow(signaturesLength) == (footerOffset, false)
+        else {
+            placement.problems.append(ImagePackError(
+                .malformedField,
+                "the footer's index location (\(indexOffset), \(indexLength) bytes) and signature region (\(signaturesOffset), \(signaturesLength) bytes) do not end where the footer begins (\(footerOffset))",
+                rule: .v42, offset: footerOffset, field: "indexOffset"))
+            return placement
+        }
+        placement.index = (indexOffset, indexLength)
+        guard signed else { return placement }
+        guard signaturesLength <= UInt64(Self.maxSignatureBytes) else {
+            placement.problems.append(ImagePackError(
+                .limitExceeded, "the signature region is \(signaturesLength) bytes, over the limit of \(Self.maxSignatureBytes)",
+                rule: .v44, offset: footerOffset + 24, field: "signaturesLength"))
+            return placement
+        }
+        placement.signatures = (signaturesOffset, signaturesLength)
+        return placement
+    }
+}

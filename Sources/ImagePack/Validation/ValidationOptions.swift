@@ -1,0 +1,21 @@
+/// How ``ImageValidator`` works through an image: the options every read shares, plus what only
+/// validation has.
+public struct ValidationOptions: Sendable {
+    /// Limits, decoding threads and cancellation (polled between chunks; when it fires,
+    /// validation stops with `.cancelled`). The progress handler is not called.
+    public var read: ReadOptions
+    /// The report keeps at most this many problems; past it, validation stops early and the report
+    /// says its list is truncated.
+    public var maxProblems: Int
+    /// Decode and hash every chunk (rules V26-V28). Without it only structure and chunk headers are checked.
+    public var checkChunks: Bool
+
+    public init(read: ReadOptions = .init(), maxProblems: Int = 1000, checkChunks: Bool = true) {
+        self.read = read
+        self.maxProblems = max(1, maxProblems)
+        self.checkChunks = checkChunks
+    }
+
+    /// Bounds applied before anything is allocated or decoded (spec §10).
+    public var limits: ImageLimits { read.limits }
+}
