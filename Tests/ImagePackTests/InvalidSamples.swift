@@ -89,6 +89,14 @@ enum InvalidSamples {
         return Array(out[0..<n!])
     }
 
+    /// The canonical JSON text of `metadata` (by default that of the valid samples).
+    static func jsonText(_ metadata: ImageMetadata = testMetadata()) throws -> String {
+        String(decoding: try MetadataRecord.canonicalJSON(metadata), as: UTF8.self)
+    }
+
+    /// A META body (schema 1, JSON) holding `json` as it is.
+    static func metadataBody(_ json: some StringProtocol) -> [UInt8] { MetadataRecord.encodeBody(json: Array(json.utf8), schemaVersion: 1) }
+
     /// The content of the disk's first chunk, the one record 0 holds.
     static var firstChunk: [UInt8] { Array(baseStreams[0].1[0..<65536]) }
 
@@ -149,6 +157,34 @@ enum InvalidSamples {
             var metadata = testMetadata()
             metadata.vcpuCount = 0
             m.metadataBody = MetadataRecord.encodeBody(json: try MetadataRecord.canonicalJSON(metadata), schemaVersion: 1)
+        },
+        sample("V11-metadata-duplicate-key.ipk", "V11", .invalidMetadata, "visibility given twice, \"custom\" then \"public\" (JSON parsers disagree on which counts)", hostile: true) { m in
+            var metadata = testMetadata()
+            metadata.visibility = .custom
+            metadata.sharedWith = []
+            m.metadataBody = metadataBody(try jsonText(metadata).replacingOccurrences(of: "\"visibility\":\"custom\"", with: "\"visibility\":\"custom\",\"visibility\":\"public\""))
+        },
+        sample("V11-metadata-duplicate-nested-key.ipk", "V11", .invalidMetadata, "the tag env given twice inside tags", hostile: true) { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"env\":\"test\"", with: "\"env\":\"test\",\"env\":\"prod\""))
+        },
+        sample("V11-metadata-integer-not-canonical.ipk", "V11", .invalidMetadata, "vcpuCount written 2.0") { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"vcpuCount\":2", with: "\"vcpuCount\":2.0"))
+        },
+        sample("V11-metadata-byte-order-mark.ipk", "V11", .invalidMetadata, "the document starts with a UTF-8 byte order mark") { m in
+            m.metadataBody = MetadataRecord.encodeBody(json: [0xEF, 0xBB, 0xBF] + Array(try jsonText().utf8), schemaVersion: 1)
+        },
+        sample("V11-metadata-lone-surrogate.ipk", "V11", .invalidMetadata, "the name ends in the escape \\ud800, a lone surrogate", hostile: true) { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"name\":\"test-image\"", with: "\"name\":\"test-image\\ud800\""))
+        },
+        sample("V11-metadata-nesting-over-limit.ipk", "V11", .invalidMetadata, "an unknown key holding arrays nested one level deeper than the limit of 64", hostile: true) { m in
+            let nested = String(repeating: "[", count: CanonicalJSON.maxDepth) + String(repeating: "]", count: CanonicalJSON.maxDepth)
+            m.metadataBody = metadataBody("{\"x\":" + nested + "," + (try jsonText()).dropFirst())
+        },
+        sample("V12-metadata-bidi-override-in-name.ipk", "V12", .invalidMetadata, "a name holding U+202E RIGHT-TO-LEFT OVERRIDE, displayed as prod-test-db", hostile: true) { m in
+            m.metadataBody = metadataBody(try jsonText(testMetadata("prod-\u{202E}bd-tset")))
+        },
+        sample("V12-metadata-integer-out-of-range.ipk", "V12", .invalidMetadata, "memoryMiB 99999999999999999999, beyond 64 bits") { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"memoryMiB\":2048", with: "\"memoryMiB\":99999999999999999999"))
         },
         sample("V13-stream-kind.ipk", "V13", .malformedField, "stream kind 9") { m in m.streamBody[8] = 9 },
         sample("V14-stream-100TB.ipk", "V14", .limitExceeded, "a disk declaring 100 TB, over maxStreamSize", hostile: true) { m in
