@@ -62,8 +62,8 @@ extension Zstd {
         let fcsFlag = Int(descriptor >> 6)
         let singleSegment = descriptor & 0x20 != 0
         let hasChecksum = descriptor & 0x04 != 0
-        let dictionaryIDSize = [0, 1, 2, 4][Int(descriptor & 0x03)]
-        let contentSizeSize = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]
+        let dictionaryIDSize = descriptor & 0x03 == 3 ? 4 : Int(descriptor & 0x03)
+        let contentSizeSize = fcsFlag == 0 ? (singleSegment ? 1 : 0) : 1 << fcsFlag
         guard descriptor & 0x08 == 0 else { throw fail("the reserved bit of the frame header descriptor is set (frameParameter_unsupported)") }
         let headerSize = 5 + (singleSegment ? 0 : 1) + dictionaryIDSize + contentSizeSize
         guard count >= headerSize else { throw fail("ends inside its \(headerSize)-byte frame header (srcSize_wrong)") }
@@ -103,8 +103,8 @@ extension Zstd {
             guard at + 3 <= count else { throw fail("ends inside the header of block \(block) at payload byte \(at) (srcSize_wrong)") }
             let header = Int(little(at, 3))
             let last = header & 1 != 0, type = (header >> 1) & 3, size = header >> 3
-            let kind = ["raw", "RLE", "compressed", "reserved"][type]
             guard type != 3 else { throw fail("block \(block) at payload byte \(at) has the reserved block type 3 (corruption_detected)") }
+            let kind = type == 0 ? "raw" : type == 1 ? "RLE" : "compressed"
             guard size <= blockMaximum else {
                 throw fail("\(kind) block \(block) at payload byte \(at) is \(size) bytes, over the block maximum of \(blockMaximum) (corruption_detected)")
             }
