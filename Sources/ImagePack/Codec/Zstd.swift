@@ -31,7 +31,7 @@ enum Zstd {
                 // Levels 3 and up default to a window of at least 2 MiB; a window larger than the
                 // input never helps, so setting it to cover the input only ever widens it.
                 let needed = Int32(Int.bitWidth - (inputSize - 1).leadingZeroBitCount)
-                if needed > 21 { ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, min(needed, 27)) }
+                if needed > 21 { ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, min(needed, Int32(maxWindowLog))) }
             }
         }
         deinit { ZSTD_freeCCtx(context) }
