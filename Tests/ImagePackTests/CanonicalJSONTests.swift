@@ -129,6 +129,32 @@ struct CanonicalJSONTests {
         #expect(failure(json + " {}") == "V11/invalidMetadata")
     }
 
+    @Test("every truncation and every replacement of one byte by a JSON-significant byte is read or refused with V11 or V12")
+    func mutationSweep() throws {
+        let json = Array(try base().utf8)
+        var outcomes: [String: Int] = [:]
+        func decode(_ bytes: [UInt8]) {
+            do {
+                _ = try MetadataRecord.decodeBody(MetadataRecord.encodeBody(json: bytes, schemaVersion: 1), at: 80, limits: .init())
+                outcomes["accepted", default: 0] += 1
+            } catch {
+                let outcome = "\(error.rule ?? "-")/\(error.code)"
+                #expect(outcome == "V11/invalidMetadata" || outcome == "V12/invalidMetadata", "\(String(decoding: bytes, as: UTF8.self)): \(error)")
+                #expect(error.offset.map { $0 >= 88 && $0 <= 88 + UInt64(bytes.count) } ?? false, "offset \(String(describing: error.offset))")
+                outcomes[outcome, default: 0] += 1
+            }
+        }
+        for end in 0..<json.count { decode(Array(json[0..<end])) }
+        for i in json.indices {
+            for byte in Array("{}[]\":,\\u0-.e ".utf8) + [0x00, 0x7F, 0xC3, 0xFF] where byte != json[i] {
+                var mutated = json
+                mutated[i] = byte
+                decode(mutated)
+            }
+        }
+        #expect(outcomes["V11/invalidMetadata", default: 0] > 0 && outcomes["V12/invalidMetadata", default: 0] > 0 && outcomes["accepted", default: 0] > 0)
+    }
+
     @Test("display escaping shows control, format and separator characters as \\u{...} and leaves printable text alone")
     func display() {
         #expect(ImageMetadata.escapedForDisplay("prod-\u{202E}bd\u{1B}[2J\u{200B}é\\") == "prod-\\u{202E}bd\\u{1B}[2J\\u{200B}é\\\\")

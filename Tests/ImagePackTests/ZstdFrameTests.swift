@@ -87,4 +87,26 @@ struct ZstdFrameTests {
         let reservedType = head + InvalidSamples.zstdBlockHeader(last: true, type: 3, size: 4) + [0, 0, 0, 0]
         #expect(Self.failure(reservedType) == "V27/decompressionFailed")
     }
+
+    @Test("every truncation, and every value of each frame header byte and the first block header, is decoded or refused with V27")
+    func mutationSweep() throws {
+        let content = InvalidSamples.logText(64 << 10, seed: 5)
+        let frame = try InvalidSamples.compress(.zstd, content)
+        let header = try frame.withUnsafeBytes { p throws(ImagePackError) in try Zstd.checkFrame(p, logicalLength: content.count) }.headerSize
+        var outcomes: [String: Int] = [:]
+        func decode(_ payload: [UInt8]) {
+            let outcome = Self.failure(payload, length: content.count) ?? "accepted"
+            #expect(outcome == "accepted" || outcome == "V27/decompressionFailed" || outcome == "V27/chunkSizeMismatch", "\(payload.prefix(16)): \(outcome)")
+            outcomes[outcome, default: 0] += 1
+        }
+        for end in 0..<frame.count { decode(Array(frame[0..<end])) }
+        for i in 0..<header + 3 {
+            for value in 0...255 where value != frame[i] {
+                var mutated = frame
+                mutated[i] = UInt8(value)
+                decode(mutated)
+            }
+        }
+        #expect(outcomes["V27/decompressionFailed", default: 0] > 0 && outcomes["V27/chunkSizeMismatch", default: 0] > 0)
+    }
 }
