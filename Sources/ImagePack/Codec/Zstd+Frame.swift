@@ -1,3 +1,5 @@
+import CZstd
+
 /// The shape of a zstd chunk payload, read from its bytes before libzstd sees them (spec §7.3).
 ///
 /// libzstd's one-shot decoder is more permissive than the format allows: it decodes several
@@ -125,6 +127,14 @@ extension Zstd {
                 if skippableMagics.contains(next) { what += ": a skippable frame" }
             }
             throw fail("\(what) at payload byte \(at); exactly one frame is allowed")
+        }
+        // libzstd's own reading of the frame's extent must agree with the walk above; a
+        // disagreement means one of the two misreads the frame, and then neither is trusted.
+        let measured = ZSTD_findFrameCompressedSize(payload.baseAddress, count)
+        guard !isError(measured), measured == at else {
+            var e = fail(isError(measured) ? "libzstd cannot find the frame's end: \(errorName(measured))" : "libzstd finds the frame \(measured) bytes long, not \(at)")
+            if isError(measured) { e.cause = errorCode(measured) }
+            throw e
         }
         return Frame(windowSize: windowSize, contentSize: contentSize, headerSize: headerSize, frameSize: at)
     }
