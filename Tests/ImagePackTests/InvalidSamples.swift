@@ -89,6 +89,23 @@ enum InvalidSamples {
         return Array(out[0..<n!])
     }
 
+    /// The canonical JSON text of `metadata` (by default that of the valid samples).
+    static func jsonText(_ metadata: ImageMetadata = testMetadata()) throws -> String {
+        String(decoding: try MetadataRecord.canonicalJSON(metadata), as: UTF8.self)
+    }
+
+    /// A META body (schema 1, JSON) holding `json` as it is.
+    static func metadataBody(_ json: some StringProtocol) -> [UInt8] { MetadataRecord.encodeBody(json: Array(json.utf8), schemaVersion: 1) }
+
+    /// The content of the disk's first chunk, the one record 0 holds.
+    static var firstChunk: [UInt8] { Array(baseStreams[0].1[0..<65536]) }
+
+    /// A zstd block header (RFC 8878 §3.1.1.2.1): Last_Block, Block_Type, Block_Size, 3 bytes little-endian.
+    static func zstdBlockHeader(last: Bool, type: Int, size: Int) -> [UInt8] {
+        let v = (size << 3) | (type << 1) | (last ? 1 : 0)
+        return [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF)]
+    }
+
     /// Index of the record of `stream` at `offset` in `model.records`.
     static func record(_ model: ImageModel, stream: UInt32, offset: UInt64) -> Int {
         model.records.firstIndex { $0.header.stream == stream && $0.header.logicalOffset == offset }!
@@ -141,6 +158,34 @@ enum InvalidSamples {
             metadata.vcpuCount = 0
             m.metadataBody = MetadataRecord.encodeBody(json: try MetadataRecord.canonicalJSON(metadata), schemaVersion: 1)
         },
+        sample("V11-metadata-duplicate-key.ipk", "V11", .invalidMetadata, "visibility given twice, \"custom\" then \"public\" (JSON parsers disagree on which counts)", hostile: true) { m in
+            var metadata = testMetadata()
+            metadata.visibility = .custom
+            metadata.sharedWith = []
+            m.metadataBody = metadataBody(try jsonText(metadata).replacingOccurrences(of: "\"visibility\":\"custom\"", with: "\"visibility\":\"custom\",\"visibility\":\"public\""))
+        },
+        sample("V11-metadata-duplicate-nested-key.ipk", "V11", .invalidMetadata, "the tag env given twice inside tags", hostile: true) { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"env\":\"test\"", with: "\"env\":\"test\",\"env\":\"prod\""))
+        },
+        sample("V11-metadata-integer-not-canonical.ipk", "V11", .invalidMetadata, "vcpuCount written 2.0") { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"vcpuCount\":2", with: "\"vcpuCount\":2.0"))
+        },
+        sample("V11-metadata-byte-order-mark.ipk", "V11", .invalidMetadata, "the document starts with a UTF-8 byte order mark") { m in
+            m.metadataBody = MetadataRecord.encodeBody(json: [0xEF, 0xBB, 0xBF] + Array(try jsonText().utf8), schemaVersion: 1)
+        },
+        sample("V11-metadata-lone-surrogate.ipk", "V11", .invalidMetadata, "the name ends in the escape \\ud800, a lone surrogate", hostile: true) { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"name\":\"test-image\"", with: "\"name\":\"test-image\\ud800\""))
+        },
+        sample("V11-metadata-nesting-over-limit.ipk", "V11", .invalidMetadata, "an unknown key holding arrays nested one level deeper than the limit of 64", hostile: true) { m in
+            let nested = String(repeating: "[", count: CanonicalJSON.maxDepth) + String(repeating: "]", count: CanonicalJSON.maxDepth)
+            m.metadataBody = metadataBody("{\"x\":" + nested + "," + (try jsonText()).dropFirst())
+        },
+        sample("V12-metadata-bidi-override-in-name.ipk", "V12", .invalidMetadata, "a name holding U+202E RIGHT-TO-LEFT OVERRIDE, displayed as prod-test-db", hostile: true) { m in
+            m.metadataBody = metadataBody(try jsonText(testMetadata("prod-\u{202E}bd-tset")))
+        },
+        sample("V12-metadata-integer-out-of-range.ipk", "V12", .invalidMetadata, "memoryMiB 99999999999999999999, beyond 64 bits") { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"memoryMiB\":2048", with: "\"memoryMiB\":99999999999999999999"))
+        },
         sample("V13-stream-kind.ipk", "V13", .malformedField, "stream kind 9") { m in m.streamBody[8] = 9 },
         sample("V14-stream-100TB.ipk", "V14", .limitExceeded, "a disk declaring 100 TB, over maxStreamSize", hostile: true) { m in
             m.streamBody.setLE(UInt64(100_000_000_000_000), at: 16)
@@ -180,6 +225,42 @@ enum InvalidSamples {
         },
         sample("V27-zstd-not-a-frame.ipk", "V27", .decompressionFailed, "a zstd chunk whose payload is random bytes; CRCs valid") { m in
             m.records[0] = ImageModel.chunk(m.records[0].header, payload: randomBytes(100, seed: 3))
+        },
+        sample("V27-zstd-two-frames.ipk", "V27", .decompressionFailed, "a whole zstd frame followed by a second, empty one (libzstd decodes both)", hostile: true) { m in
+            m.records[0] = ImageModel.chunk(m.records[0].header, payload: try compress(.zstd, firstChunk) + (try compress(.zstd, [])))
+        },
+        sample("V27-zstd-skippable-frame.ipk", "V27", .decompressionFailed, "a skippable frame hiding 6 bytes before the zstd frame (libzstd skips it)", hostile: true) { m in
+            var skippable: [UInt8] = [0x50, 0x2A, 0x4D, 0x18, 6, 0, 0, 0]
+            skippable += Array("hidden".utf8)
+            m.records[0] = ImageModel.chunk(m.records[0].header, payload: skippable + (try compress(.zstd, firstChunk)))
+        },
+        sample("V27-zstd-window-2GiB.ipk", "V27", .decompressionFailed, "a zstd frame whose header asks for a 2 GiB window, over the 2^27 allowed", hostile: true) { m in
+            let frame = try compress(.zstd, firstChunk)
+            let header = try frame.withUnsafeBytes { p throws(ImagePackError) in try Zstd.checkFrame(p, logicalLength: firstChunk.count) }.headerSize
+            // Not single-segment, window descriptor exponent 21 (2^31), 4-byte content size.
+            var payload: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x80, 21 << 3]
+            payload += withUnsafeBytes(of: UInt32(firstChunk.count).littleEndian, Array.init)
+            m.records[0] = ImageModel.chunk(m.records[0].header, payload: payload + frame[header...])
+        },
+        sample("V27-zstd-legacy-frame.ipk", "V27", .decompressionFailed, "a legacy zstd v0.7 frame (magic 0xFD2FB527), which the system libzstd still decodes", hostile: true) { m in
+            let content = [UInt8](repeating: UInt8(ascii: "A"), count: 65536)
+            // Single segment, 4-byte content size 65536; one RLE block of 65536 bytes (v0.7 block
+            // header: type in bits 7-6 of the first byte, big-endian size); then the end block.
+            let payload: [UInt8] = [0x27, 0xB5, 0x2F, 0xFD, 0xA0, 0x00, 0x00, 0x01, 0x00, 0x81, 0x00, 0x00, UInt8(ascii: "A"), 0xC0, 0x00, 0x00]
+            var h = m.records[0].header
+            h.contentDigest = Digest.sha256(content)
+            m.records[0] = ImageModel.chunk(h, payload: payload)
+        },
+        sample("V27-zstd-raw-block-over-maximum.ipk", "V27", .decompressionFailed, "a 2 KiB raw block in a zstd frame with a 1 KiB window, whose blocks are at most 1 KiB", hostile: true) { m in
+            let content = Array(firstChunk[0..<2048]) + [UInt8](repeating: 0, count: 65536 - 2048)
+            // Window descriptor 0: a 1 KiB window; 4-byte content size 65536.
+            var payload: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x80, 0x00]
+            payload += withUnsafeBytes(of: UInt32(65536).littleEndian, Array.init)
+            payload += zstdBlockHeader(last: false, type: 0, size: 2048) + content[0..<2048]
+            for i in 0..<62 { payload += zstdBlockHeader(last: i == 61, type: 1, size: 1024) + [0] }
+            var h = m.records[0].header
+            h.contentDigest = Digest.sha256(content)
+            m.records[0] = ImageModel.chunk(h, payload: payload)
         },
         sample("V27-zlib-trailing-bytes.ipk", "V27", .decompressionFailed, "a zlib chunk with a byte after the end of its stream") { m in
             let i = record(m, stream: 1, offset: 0)

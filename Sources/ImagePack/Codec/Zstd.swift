@@ -31,7 +31,7 @@ enum Zstd {
                 // Levels 3 and up default to a window of at least 2 MiB; a window larger than the
                 // input never helps, so setting it to cover the input only ever widens it.
                 let needed = Int32(Int.bitWidth - (inputSize - 1).leadingZeroBitCount)
-                if needed > 21 { ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, min(needed, 27)) }
+                if needed > 21 { ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, min(needed, Int32(maxWindowLog))) }
             }
         }
         deinit { ZSTD_freeCCtx(context) }
@@ -56,13 +56,17 @@ enum Zstd {
                 throw ImagePackError(.compressionFailed, "zstd could not allocate a decompression context")
             }
             self.context = context
-            // Refuse frames that ask for a window larger than 128 MiB (memory bound, spec L-limits).
-            ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, 27)
+            // Refuse frames that ask for a window larger than 128 MiB (spec §7.3). libzstd applies
+            // this only when streaming (decompressPrefix); one-shot decoding of chunk payloads
+            // relies on Zstd.checkFrame, which reads the window from the frame header first.
+            ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, Int32(maxWindowLog))
         }
         deinit { ZSTD_freeDCtx(context) }
 
-        /// Decompresses exactly one whole payload into `output`; returns the number of bytes produced.
+        /// Decompresses one whole payload into `output`; returns the number of bytes produced.
         /// Fails if the payload would produce more than `output.count` bytes.
+        /// - Important: libzstd decodes every frame it finds and skips skippable ones; check a chunk
+        ///   payload with ``Zstd/checkFrame(_:logicalLength:)`` first.
         func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
             let result = ZSTD_decompressDCtx(context, output.baseAddress, output.count, input.baseAddress, input.count)
             if isError(result) {
