@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
 
 /// A destination for bytes written front to back: a file, a pipe, standard output.
@@ -26,13 +23,13 @@ func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64?, 
         let n: Int
         let piece = min(bytes.count - done, maxWriteSize)
         if let offset {
-            n = pwrite(fd, bytes.baseAddress! + done, piece, off_t(offset) + off_t(done))
+            n = system_pwrite(fd, bytes.baseAddress! + done, piece, Int64(offset) + Int64(done))
         } else {
-            n = Glibc.write(fd, bytes.baseAddress! + done, piece)
+            n = system_write(fd, bytes.baseAddress! + done, piece)
         }
         if n < 0 {
-            let code = errno
-            if code == EINTR { continue }
+            let code = system_errno
+            if code == _EINTR { continue }
             throw ImagePackError(.ioFailed, "write failed: \(errnoText(code))", cause: Int(code), path: path)
         }
         done += n
@@ -81,7 +78,7 @@ public final class OutputFile: ByteSink {
     public init(path: String, overwrite: Bool) throws(ImagePackError) {
         self.path = path
         self.overwrite = overwrite
-        if !overwrite, access(path, F_OK) == 0 {
+        if !overwrite, system_access(path, _F_OK) == 0 {
             throw ImagePackError(.destinationExists, "\(path) exists; choose another name or pass --force to replace it", path: path)
         }
         let slash = path.lastIndex(of: "/")
@@ -90,12 +87,12 @@ public final class OutputFile: ByteSink {
         var fd: Int32 = -1
         var candidate = ""
         for attempt in 0..<100 {
-            candidate = "\(directory).\(base).imgpack-tmp-\(getpid())-\(attempt)"
-            fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 || errno != EEXIST { break }
+            candidate = "\(directory).\(base).imgpack-tmp-\(system_getpid())-\(attempt)"
+            fd = system_open(candidate, _O_WRONLY | _O_CREAT | _O_EXCL | _O_CLOEXEC, 0o644)
+            if fd >= 0 || system_errno != _EEXIST { break }
         }
         guard fd >= 0 else {
-            let code = errno
+            let code = system_errno
             throw ImagePackError(.ioFailed, "cannot create a temporary file beside the destination: \(errnoText(code))", cause: Int(code), path: path)
         }
         descriptor = fd
@@ -119,8 +116,8 @@ public final class OutputFile: ByteSink {
 
     /// Sets the file's length; growing it leaves a hole.
     public func truncate(to length: UInt64) throws(ImagePackError) {
-        guard ftruncate(descriptor, off_t(length)) == 0 else {
-            let code = errno
+        guard system_ftruncate(descriptor, Int64(length)) == 0 else {
+            let code = system_errno
             throw ImagePackError(.ioFailed, "cannot set the file length to \(length): \(errnoText(code))", cause: Int(code), path: path)
         }
     }
@@ -128,33 +125,33 @@ public final class OutputFile: ByteSink {
     /// Flushes to stable storage, then moves the file into place.
     public func commit(sync: Bool = false) throws(ImagePackError) {
         precondition(state == .open, "OutputFile committed twice")
-        if sync && fsync(descriptor) != 0 {
-            let code = errno
+        if sync && system_fsync(descriptor) != 0 {
+            let code = system_errno
             abandon()
             throw ImagePackError(.ioFailed, "fsync failed: \(errnoText(code))", cause: Int(code), path: path)
         }
-        close(descriptor)
+        _ = system_close(descriptor)
         if overwrite {
-            guard rename(temporaryPath, path) == 0 else {
-                let code = errno
-                unlink(temporaryPath)
+            guard system_rename(temporaryPath, path) == 0 else {
+                let code = system_errno
+                _ = system_unlink(temporaryPath)
                 state = .abandoned
                 Self.live.withLock { _ = $0.remove(temporaryPath) }
                 throw ImagePackError(.ioFailed, "cannot move the finished file into place: \(errnoText(code))", cause: Int(code), path: path)
             }
         } else {
             // link(2) fails if the destination appeared meanwhile: never replace what we were not asked to.
-            guard link(temporaryPath, path) == 0 else {
-                let code = errno
-                unlink(temporaryPath)
+            guard system_link(temporaryPath, path) == 0 else {
+                let code = system_errno
+                _ = system_unlink(temporaryPath)
                 state = .abandoned
                 Self.live.withLock { _ = $0.remove(temporaryPath) }
-                if code == EEXIST {
+                if code == _EEXIST {
                     throw ImagePackError(.destinationExists, "\(path) appeared while writing; nothing was replaced, pass --force to replace it", path: path)
                 }
                 throw ImagePackError(.ioFailed, "cannot move the finished file into place: \(errnoText(code))", cause: Int(code), path: path)
             }
-            unlink(temporaryPath)
+            _ = system_unlink(temporaryPath)
         }
         state = .committed
         Self.live.withLock { _ = $0.remove(temporaryPath) }
@@ -163,8 +160,8 @@ public final class OutputFile: ByteSink {
     /// Closes and removes the temporary file; the destination is untouched.
     public func abandon() {
         guard state == .open else { return }
-        close(descriptor)
-        unlink(temporaryPath)
+        _ = system_close(descriptor)
+        _ = system_unlink(temporaryPath)
         state = .abandoned
         Self.live.withLock { _ = $0.remove(temporaryPath) }
     }
@@ -172,7 +169,7 @@ public final class OutputFile: ByteSink {
     /// Removes every temporary file of this process; for signal handlers (Ctrl-C).
     public static func removeAllTemporaryFiles() {
         let paths = live.withLock { $0 }
-        for p in paths { unlink(p) }
+        for p in paths { _ = system_unlink(p) }
     }
 }
 

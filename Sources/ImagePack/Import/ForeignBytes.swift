@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Fixed-width integer fields of a foreign on-disk structure held in a byte array.
 /// Offsets are relative to the array; callers size the array before reading from it.
 struct ForeignBytes {
@@ -75,23 +67,22 @@ enum ImportError {
 /// the package supports macOS 14.)
 final class Locked<Value>: @unchecked Sendable {
     private var value: Value
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let mutex: UnsafeMutablePointer<SystemMutex>
 
     init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
+        system_mutex_init(mutex)
     }
 
     deinit {
-        pthread_mutex_destroy(mutex)
+        system_mutex_destroy(mutex)
         mutex.deallocate()
     }
 
     func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        system_mutex_lock(mutex)
+        defer { system_mutex_unlock(mutex) }
         return try body(&value)
     }
 }
