@@ -110,9 +110,9 @@ struct TerminalTests {
         process.currentDirectoryURL = URL(fileURLWithPath: cli.directory)
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Wait until the temporary file exists, so the signal lands mid-write.
+        // Wait until the output is open (an unnamed file, so not in the listing), so the signal lands mid-write.
         let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, !cli.listing().contains(where: { $0.contains("imgpack-tmp") }) { usleep(20_000) }
+        while Date() < deadline, cli.outputBeingWritten(by: process.processIdentifier) == nil { usleep(20_000) }
         usleep(200_000)
         process.interrupt()
         process.waitUntilExit()
