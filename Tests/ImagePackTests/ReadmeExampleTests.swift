@@ -11,7 +11,7 @@ struct ReadmeExampleTests {
         defer { removeItem(dir) }
         // The README uses relative names; the test uses absolute ones, since the working directory is process-wide.
         let disk = mixedDisk(chunkSize: 64 << 10, seed: 1)
-        FileManager.default.createFile(atPath: dir + "/root.raw", contents: Data(disk))
+        try #require(FileManager.default.createFile(atPath: dir + "/root.raw", contents: Data(disk)))
 
         let state = SystemState(
             metadata: ImageMetadata(name: "web-1", os: .init(family: "linux", distribution: "debian", version: "12"),
