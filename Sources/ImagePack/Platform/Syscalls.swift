@@ -20,23 +20,15 @@ import Darwin
 // MARK: - errno
 
 /// The calling thread's `errno`.
-package var system_errno: Int32 {
-    get { errno }
-    set { errno = newValue }
-}
+package var system_errno: Int32 { errno }
 
 /// strerror(3) as a string.
 package func system_strerror(_ code: Int32) -> String { String(cString: strerror(code)) }
 
 package var _EINTR: Int32 { EINTR }
 package var _EEXIST: Int32 { EEXIST }
-package var _ENOENT: Int32 { ENOENT }
 package var _ENXIO: Int32 { ENXIO }
 package var _ESRCH: Int32 { ESRCH }
-package var _EWOULDBLOCK: Int32 { EWOULDBLOCK }
-package var _EISDIR: Int32 { EISDIR }
-package var _EINVAL: Int32 { EINVAL }
-package var _EOPNOTSUPP: Int32 { EOPNOTSUPP }
 
 // MARK: - Files
 
