@@ -124,6 +124,21 @@ struct CLI {
         (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? []).filter { !$0.hasPrefix(".stdout-") && !$0.hasPrefix(".stderr-") }.sorted()
     }
 
+    /// The output a running `imgpack` (process `pid`) writes into the scratch directory, as its
+    /// /proc/PID/fd link; nil while it has none open. An unnamed (O_TMPFILE) file's link reads
+    /// "DIR/#INODE (deleted)", a named temporary one ".NAME.imgpack-tmp-PID-N". Linux only.
+    func outputBeingWritten(by pid: Int32) -> String? {
+        let fds = "/proc/\(pid)/fd"
+        let resolved = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path + "/"
+        for fd in (try? FileManager.default.contentsOfDirectory(atPath: fds)) ?? [] {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: fds + "/" + fd),
+                  target.hasPrefix(resolved) else { continue }
+            let name = target.dropFirst(resolved.count)
+            if (name.hasPrefix("#") && name.hasSuffix(" (deleted)")) || name.contains(".imgpack-tmp-") { return fds + "/" + fd }
+        }
+        return nil
+    }
+
     /// Allocated bytes of a file (st_blocks × 512).
     func allocated(_ name: String) -> Int {
         var info = stat()

@@ -1,11 +1,4 @@
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Fixed-width integer fields of a foreign on-disk structure held in a byte array.
 /// Offsets are relative to the array; callers size the array before reading from it.

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The splitmix64 finalizer: a cheap, well-mixed hash of 64 bits.
 @inline(__always)
 func simMix(_ x: UInt64) -> UInt64 {
@@ -182,7 +174,7 @@ final class SimulationTables: @unchecked Sendable {
         _ table: UnsafeMutablePointer<UInt16>, count: Int, exponent: Double, allowed: (Int) -> Bool
     ) {
         let ranks = (0..<count).filter(allowed)
-        let weights = ranks.map { 1.0 / pow(Double($0 + 1), exponent) }
+        let weights = ranks.map { 1.0 / system_pow(Double($0 + 1), exponent) }
         let total = weights.reduce(0, +)
         let spare = 65536 - ranks.count
         var slot = 0

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// How an image is written. The defaults were chosen by measurement (spec, rationale R2-R3).
 public struct WriterOptions: Sendable {
     /// Codec for data chunks; a chunk that does not shrink is stored as it is.
@@ -18,7 +14,7 @@ public struct WriterOptions: Sendable {
     public var cancellation: Cancellation?
 
     public static let defaultChunkSize = 4 << 20
-    public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    public static var defaultThreads: Int { system_online_processors() }
 
     public init(codec: Codec = .zstd, level: Int? = nil, chunkSize: Int = WriterOptions.defaultChunkSize, threads: Int = WriterOptions.defaultThreads) {
         self.codec = codec
