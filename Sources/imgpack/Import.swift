@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImagePack
+import ImagePackInterop
 
 /// `imgpack import`: qcow2, VMDK, VHD or raw disk images in, one image out.
 struct Import: ParsableCommand {

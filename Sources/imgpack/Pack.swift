@@ -1,5 +1,6 @@
 import ArgumentParser
 import ImagePack
+import ImagePackSimulation
 
 /// `imgpack pack`: raw disk files (or a simulated instance) and metadata in, one image out.
 struct Pack: ParsableCommand {
@@ -87,10 +88,10 @@ struct Pack: ParsableCommand {
         }
         var streams: [StreamSpec] = []
         for disk in input.disks {
-            streams.append(StreamSpec(name: disk.name, kind: .disk, blockSize: input.blockSize(of: disk.name, default: 512), source: try RawFileDiskSource(path: disk.path)))
+            streams.append(StreamSpec(name: disk.name, kind: .disk, blockSize: input.blockSize(of: disk.name, default: 512), source: try FileSource(path: disk.path)))
         }
         for section in input.sections {
-            streams.append(StreamSpec(name: section.name, kind: section.kind.streamKind, blockSize: input.blockSize(of: section.name, default: section.kind.blockSize), source: try RawFileDiskSource(path: section.path)))
+            streams.append(StreamSpec(name: section.name, kind: section.kind.streamKind, blockSize: input.blockSize(of: section.name, default: section.kind.blockSize), source: try FileSource(path: section.path)))
         }
         let state = SystemState(metadata: try metadata.resolve(base: nil), streams: streams)
         try write(state, cancellation: cancellation)

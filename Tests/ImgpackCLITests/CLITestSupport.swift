@@ -1,5 +1,6 @@
 import Foundation
 import ImagePack
+import ImagePackSimulation
 import Testing
 
 /// The result of one run of the `imgpack` binary.

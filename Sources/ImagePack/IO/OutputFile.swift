@@ -43,7 +43,7 @@ func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64?, 
 public final class DescriptorSink: ByteSink {
     let descriptor: Int32
     let name: String
-    public private(set) var bytesWritten: UInt64 = 0
+    package private(set) var bytesWritten: UInt64 = 0
 
     public init(descriptor: Int32, name: String) {
         self.descriptor = descriptor
@@ -65,20 +65,20 @@ public final class DescriptorSink: ByteSink {
 /// atomically, and refuses to replace an existing file unless `overwrite` was given.
 /// Dropping an uncommitted `OutputFile` (or calling ``abandon()``) removes the temporary file,
 /// so an interrupted write never leaves a partial file that looks valid.
-public final class OutputFile: ByteSink {
-    public let path: String
-    public let temporaryPath: String
+package final class OutputFile: ByteSink {
+    package let path: String
+    package let temporaryPath: String
     let descriptor: Int32
     let overwrite: Bool
     private var state: State = .open
-    public private(set) var bytesWritten: UInt64 = 0
+    package private(set) var bytesWritten: UInt64 = 0
 
     enum State { case open, committed, abandoned }
 
     /// Every temporary file still open in this process, so a signal handler can remove them.
     static let live = Mutex<Set<String>>([])
 
-    public init(path: String, overwrite: Bool) throws(ImagePackError) {
+    package init(path: String, overwrite: Bool) throws(ImagePackError) {
         self.path = path
         self.overwrite = overwrite
         if !overwrite, access(path, F_OK) == 0 {
@@ -107,18 +107,18 @@ public final class OutputFile: ByteSink {
         if state == .open { abandon() }
     }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(ImagePackError) {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws(ImagePackError) {
         try writeAll(descriptor, bytes, at: nil, path: path)
         bytesWritten += UInt64(bytes.count)
     }
 
     /// Writes at an absolute offset (extraction writes chunks where they belong, leaving holes).
-    public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(ImagePackError) {
+    package func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(ImagePackError) {
         try writeAll(descriptor, bytes, at: offset, path: path)
     }
 
     /// Sets the file's length; growing it leaves a hole.
-    public func truncate(to length: UInt64) throws(ImagePackError) {
+    package func truncate(to length: UInt64) throws(ImagePackError) {
         guard ftruncate(descriptor, off_t(length)) == 0 else {
             let code = errno
             throw ImagePackError(.ioFailed, "cannot set the file length to \(length): \(errnoText(code))", cause: Int(code), path: path)
@@ -126,7 +126,7 @@ public final class OutputFile: ByteSink {
     }
 
     /// Flushes to stable storage, then moves the file into place.
-    public func commit(sync: Bool = false) throws(ImagePackError) {
+    package func commit(sync: Bool = false) throws(ImagePackError) {
         precondition(state == .open, "OutputFile committed twice")
         if sync && fsync(descriptor) != 0 {
             let code = errno
@@ -161,7 +161,7 @@ public final class OutputFile: ByteSink {
     }
 
     /// Closes and removes the temporary file; the destination is untouched.
-    public func abandon() {
+    package func abandon() {
         guard state == .open else { return }
         close(descriptor)
         unlink(temporaryPath)
@@ -170,7 +170,7 @@ public final class OutputFile: ByteSink {
     }
 
     /// Removes every temporary file of this process; for signal handlers (Ctrl-C).
-    public static func removeAllTemporaryFiles() {
+    package static func removeAllTemporaryFiles() {
         let paths = live.withLock { $0 }
         for p in paths { unlink(p) }
     }

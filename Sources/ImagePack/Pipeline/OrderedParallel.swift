@@ -15,7 +15,7 @@ import Glibc
 /// consumption depend only on `j`, the bytes a consumer writes do not depend on the number of lanes.
 ///
 /// Used by the writer, `verify`, `extract` and the streaming reader.
-enum OrderedParallel {
+package enum OrderedParallel {
     /// Slots (in-flight chunks) for `threads` workers: two each, so a worker can start its next
     /// chunk while the consumer writes the previous one; one thread runs serially and needs one.
     /// 4 per thread was tried on the shared 2-core VM without a measurable difference.
@@ -30,7 +30,7 @@ enum OrderedParallel {
     ///   - lanes: worker threads; 1 or fewer runs everything on the calling thread.
     ///   - work: runs on a worker with the job's slot and index; reports failure in the slot.
     ///   - consume: runs on the calling thread in job order; throwing stops the pipeline.
-    static func run<Slot: AnyObject & Sendable>(
+    package static func run<Slot: AnyObject & Sendable>(
         count: Int, slots: [Slot], lanes: Int, cancellation: Cancellation?,
         work: @Sendable (Slot, Int) -> Void,
         consume: (Slot, Int) throws(ImagePackError) -> Void

@@ -1,6 +1,6 @@
 /// What one thread needs to read and decode chunks, kept between chunks so that steady-state
 /// reading allocates nothing: a payload decoder and a buffer for one whole chunk record.
-final class ChunkScratch: @unchecked Sendable {
+package final class ChunkScratch: @unchecked Sendable {
     let decoder = PayloadDecoder()
     private var storage: UnsafeMutableRawBufferPointer
 

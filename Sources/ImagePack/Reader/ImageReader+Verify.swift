@@ -24,7 +24,7 @@ final class DecodeSlot: @unchecked Sendable {
 
 extension ImageReader {
     /// Largest logical chunk length in the image: the size of a decode buffer.
-    var largestChunk: Int { Int(entries.lazy.map(\.logicalLength).max() ?? 1) }
+    package var largestChunk: Int { Int(entries.lazy.map(\.logicalLength).max() ?? 1) }
 
     /// Decodes and hashes every stored chunk on `threads` threads, checking rules V20-V28 and V34
     /// for each. Structural rules were checked when the reader opened.
@@ -75,7 +75,7 @@ extension ImageReader {
 
     /// Writes stream `stream` into `output` as a sparse raw disk, without publishing it: the caller
     /// commits once everything it extracts has succeeded (several disks appear together or not at all).
-    public func extract(
+    package func extract(
         stream: Int, into output: OutputFile, threads: Int = WriterOptions.defaultThreads,
         cancellation: Cancellation? = nil, progress: ProgressHandler? = nil
     ) throws(ImagePackError) {

@@ -22,7 +22,7 @@ public final class ImageReader: Sendable {
     let file: ReadableFile
     let footer: FileFooter
     /// For each stream, the range of `entries` that belongs to it.
-    let streamEntries: [Range<Int>]
+    package let streamEntries: [Range<Int>]
     /// Decoders and record buffers for reads that do not bring their own (random access).
     private let scratchPool = Mutex<[ChunkScratch]>([])
     /// The most recently decoded chunk, so small sequential reads decode each chunk once.
@@ -144,7 +144,7 @@ public final class ImageReader: Sendable {
     public func chunks(ofStream stream: Int) -> ArraySlice<ChunkEntry> { entries[streamEntries[stream]] }
 
     /// Index (into ``entries``) of the chunk of `stream` that holds `offset`.
-    func chunkIndex(stream: Int, offset: UInt64) -> Int {
+    package func chunkIndex(stream: Int, offset: UInt64) -> Int {
         var range = streamEntries[stream]
         while range.count > 1 {
             let mid = range.lowerBound + range.count / 2
@@ -163,7 +163,7 @@ public final class ImageReader: Sendable {
 
     /// Reads chunk `i` and decodes it into `output` (exactly its length), checking every rule on the way.
     /// - Parameter scratch: the decoder and record buffer to use; one from a shared pool when nil.
-    func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, scratch: ChunkScratch? = nil) throws(ImagePackError) {
+    package func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, scratch: ChunkScratch? = nil) throws(ImagePackError) {
         if let scratch { return try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
         try withScratch { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
     }

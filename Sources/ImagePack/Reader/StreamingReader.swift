@@ -28,7 +28,7 @@ public final class StreamingReader {
     let threads: Int
     public var cancellation: Cancellation?
 
-    public init(file: ReadableFile, limits: ImageLimits = .init(), threads: Int = WriterOptions.defaultThreads) {
+    package init(file: ReadableFile, limits: ImageLimits = .init(), threads: Int = WriterOptions.defaultThreads) {
         input = SequentialInput(file: file)
         self.limits = limits
         self.threads = max(1, threads)

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ImagePack
 
 /// Fixed-width integer fields of a foreign on-disk structure held in a byte array.
 /// Offsets are relative to the array; callers size the array before reading from it.

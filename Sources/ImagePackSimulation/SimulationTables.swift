@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ImagePack
 
 /// The splitmix64 finalizer: a cheap, well-mixed hash of 64 bits.
 @inline(__always)

@@ -1,3 +1,5 @@
+import ImagePack
+
 /// Writes one disk of an image as a file other tools read: a sparse raw disk or a qcow2 image.
 ///
 /// Every chunk is decoded and checked against its digest on the way (an export never passes on
