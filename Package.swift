@@ -46,8 +46,13 @@ let package = Package(
             name: "ImagePackTests",
             dependencies: ["ImagePack", "ImagePackInterop", "ImagePackSimulation", "ImagePackFuzz"]
         ),
-        // Runs the built imgpack binary; --help snapshots live in Snapshots/.
-        .testTarget(name: "ImgpackCLITests", dependencies: ["ImagePack", "ImagePackSimulation"], exclude: ["Snapshots"]),
+        // Runs the built imgpack binary (a dependency, so SwiftPM builds it first and puts it next
+        // to the test bundle); --help snapshots live in Snapshots/.
+        .testTarget(
+            name: "ImgpackCLITests",
+            dependencies: ["ImagePack", "ImagePackSimulation", "imgpack"],
+            exclude: ["Snapshots"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
