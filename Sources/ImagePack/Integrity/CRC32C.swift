@@ -12,6 +12,12 @@ package enum CRC32C {
         bytes.withUnsafeBytes { checksum($0, continuing: crc) }
     }
 
+    /// The CRC-32C through the portable table path, even where the CPU path is in use: the
+    /// fallback must give the same answer, and only a direct call can show it on such a CPU.
+    package static func portableChecksum(_ bytes: [UInt8], continuing crc: UInt32 = 0) -> UInt32 {
+        bytes.withUnsafeBytes { imagepack_crc32c_portable(crc, $0.baseAddress, $0.count) }
+    }
+
     /// Whether the CPU instruction path is in use.
     package static var isHardwareAccelerated: Bool { imagepack_crc32c_hardware() != 0 }
 }
