@@ -65,7 +65,7 @@ public enum ForeignFormat: String, CaseIterable, Sendable, CustomStringConvertib
         return .raw
     }
 
-    /// Opens a foreign disk image for reading as a ``StreamSource``.
+    /// Opens a foreign disk image for reading as a `StreamSource`.
     ///
     /// - Parameters:
     ///   - path: the image file. It is opened read-only; no other file is ever opened on its behalf

@@ -1,7 +1,7 @@
 import ImagePack
 
-/// Builds a ``SystemState`` from foreign disk images (raw, qcow2, VMDK, VHD), ready for
-/// ``ImageWriter``: the import half of `imgpack import`.
+/// Builds a `SystemState` from foreign disk images (raw, qcow2, VMDK, VHD), ready for
+/// `ImageWriter`: the import half of `imgpack import`.
 public enum ImageImporter {
     /// One foreign disk to import.
     public struct Source: Sendable {
@@ -14,7 +14,7 @@ public enum ImageImporter {
         /// Logical sector size the guest sees.
         public var blockSize: UInt32
         /// For a qcow2 image with a backing file: the parent disk, opened by the caller
-        /// (see ``openBacking(path:limits:)``).
+        /// (see ``ImageImporter/openBacking(path:format:limits:)``).
         public var backing: (any StreamSource)?
 
         public init(path: String, format: ForeignFormat? = nil, diskName: String, blockSize: UInt32 = 512, backing: (any StreamSource)? = nil) {

@@ -1,6 +1,6 @@
 import ImagePack
 
-/// A foreign disk image opened for import: a ``StreamSource`` plus what was learned about it.
+/// A foreign disk image opened for import: a `StreamSource` plus what was learned about it.
 public struct ImportedDisk: Sendable {
     /// Facts about the imported file, for reports and `--json` output.
     public struct Facts: Sendable, Hashable {
