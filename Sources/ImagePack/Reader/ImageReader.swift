@@ -11,14 +11,14 @@ public final class ImageReader: Sendable {
     public let path: String
     public let metadata: ImageMetadata
     /// The canonical JSON the metadata was read from.
-    public let metadataJSON: [UInt8]
+    package let metadataJSON: [UInt8]
     public let streams: [StreamInfo]
     /// The image's identity: equal digests mean equal metadata, streams and content (spec §8.3).
     public let rootDigest: Digest
     public let entries: [ChunkEntry]
     public let fileLength: UInt64
     public let chunkSize: UInt32
-    public let limits: ImageLimits
+    package let limits: ImageLimits
     let file: ReadableFile
     let footer: FileFooter
     /// For each stream, the range of `entries` that belongs to it.
