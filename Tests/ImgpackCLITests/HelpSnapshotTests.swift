@@ -105,7 +105,7 @@ struct TerminalTests {
         // Slow on purpose: zstd level 19 on one thread.
         try cli.makeDisk("root.raw", size: 48 << 20, seed: 33)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.executableURL = URL(fileURLWithPath: try CLI.binary)
         process.arguments = ["pack", "--disk", "root=root.raw", "--name", "i", "--level", "19", "--threads", "1", "-o", "i.ipk"]
         process.currentDirectoryURL = URL(fileURLWithPath: cli.directory)
         process.standardError = FileHandle.nullDevice

@@ -26,7 +26,7 @@ struct PackKillTests {
             if replacing { try previous.write(to: URL(fileURLWithPath: cli.path("x.ipk"))) }
 
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.executableURL = URL(fileURLWithPath: try CLI.binary)
             process.arguments = ["pack", "--simulate", "2G", "--quiet", "-o", "x.ipk"] + (replacing ? ["--force"] : [])
             process.currentDirectoryURL = URL(fileURLWithPath: cli.directory)
             process.standardOutput = FileHandle.nullDevice

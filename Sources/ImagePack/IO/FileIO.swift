@@ -2,16 +2,16 @@
 func errnoText(_ code: Int32 = system_errno) -> String { system_strerror(code) }
 
 /// A file opened for positional reads (`pread`), safe to share across threads.
-public final class ReadableFile: Sendable {
-    public let path: String
+package final class ReadableFile: Sendable {
+    package let path: String
     let descriptor: Int32
     /// Size when opened; for pipes and character devices, nil.
-    public let size: UInt64?
+    package let size: UInt64?
     /// Whether `pread` works on it (a regular file or block device).
-    public let isSeekable: Bool
+    package let isSeekable: Bool
 
     /// Opens `path` read-only; "-" is standard input.
-    public init(path: String) throws(ImagePackError) {
+    package init(path: String) throws(ImagePackError) {
         self.path = path
         if path == "-" {
             descriptor = 0
@@ -47,7 +47,7 @@ public final class ReadableFile: Sendable {
     deinit { if descriptor != 0 { _ = system_close(descriptor) } }
 
     /// Reads exactly `buffer.count` bytes at `offset`; a short file is `.truncated`.
-    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
+    package func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
         var done = 0
         while done < buffer.count {
             let n = system_pread(descriptor, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done))
@@ -66,7 +66,7 @@ public final class ReadableFile: Sendable {
     /// Reads `count` bytes at `offset` into a new array. A range past the end of a file of known
     /// size fails before anything is allocated, so a count taken from an untrusted image never
     /// costs more memory than the file holds.
-    public func read(at offset: UInt64, count: Int) throws(ImagePackError) -> [UInt8] {
+    package func read(at offset: UInt64, count: Int) throws(ImagePackError) -> [UInt8] {
         if let size {
             guard count >= 0, offset <= size, UInt64(count) <= size - offset else {
                 let end = offset > size ? offset : size
@@ -79,7 +79,7 @@ public final class ReadableFile: Sendable {
     }
 
     /// Sequential read for pipes: reads up to `buffer.count` bytes; returns 0 at end of input.
-    public func readSome(into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
+    package func readSome(into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
         while true {
             let n = system_read(descriptor, buffer.baseAddress, buffer.count)
             if n >= 0 { return n }
@@ -91,7 +91,7 @@ public final class ReadableFile: Sendable {
 
     /// The next offset at or after `offset` that holds data (SEEK_DATA), or nil if the rest is a hole.
     /// Returns `offset` itself when the file system cannot tell.
-    func nextData(from offset: UInt64) -> UInt64? {
+    package func nextData(from offset: UInt64) -> UInt64? {
         let result = system_lseek(descriptor, Int64(offset), .data)
         if result >= 0 { return UInt64(result) }
         return system_errno == _ENXIO ? nil : offset
@@ -104,10 +104,11 @@ public final class ReadableFile: Sendable {
     }
 }
 
-/// A raw disk image file (or block device) as a stream source. Holes of a sparse file are
+/// A regular file or block device as a stream source (a raw disk, a memory dump, an NVRAM file);
+/// named for what it reads, not for a disk. Holes of a sparse file are
 /// reported as known zeros, so they are never read.
-public struct RawFileDiskSource: DiskSource {
-    public let file: ReadableFile
+public struct FileSource: StreamSource {
+    package let file: ReadableFile
     public let logicalSize: UInt64
 
     public init(path: String) throws(ImagePackError) {

@@ -40,7 +40,7 @@ func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64?, 
 public final class DescriptorSink: ByteSink {
     let descriptor: Int32
     let name: String
-    public private(set) var bytesWritten: UInt64 = 0
+    package private(set) var bytesWritten: UInt64 = 0
 
     public init(descriptor: Int32, name: String) {
         self.descriptor = descriptor
@@ -68,15 +68,15 @@ public final class DescriptorSink: ByteSink {
 /// ``commit()`` moves the file into place atomically, and refuses to replace an existing file
 /// unless `overwrite` was given. Dropping an uncommitted `OutputFile` (or calling ``abandon()``)
 /// discards the bytes, so an interrupted write never leaves a partial file that looks valid.
-public final class OutputFile: ByteSink {
-    public let path: String
+package final class OutputFile: ByteSink {
+    package let path: String
     /// The hidden file beside the destination that receives the bytes; nil when they go to an
     /// unnamed `O_TMPFILE` file, which has no path until ``commit()``.
-    public let temporaryPath: String?
+    package let temporaryPath: String?
     let descriptor: Int32
     let overwrite: Bool
     private var state: State = .open
-    public private(set) var bytesWritten: UInt64 = 0
+    package private(set) var bytesWritten: UInt64 = 0
 
     enum State { case open, committed, abandoned }
 
@@ -94,7 +94,7 @@ public final class OutputFile: ByteSink {
     private static let procFileDescriptorsMounted = system_access("/proc/self/fd", _F_OK) == 0
 
     /// Creates the file that will become `path`; with `overwrite` false, fails if `path` exists.
-    public convenience init(path: String, overwrite: Bool) throws(ImagePackError) {
+    package convenience init(path: String, overwrite: Bool) throws(ImagePackError) {
         try self.init(path: path, overwrite: overwrite, unnamed: true)
     }
 
@@ -143,18 +143,18 @@ public final class OutputFile: ByteSink {
         if state == .open { abandon() }
     }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(ImagePackError) {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws(ImagePackError) {
         try writeAll(descriptor, bytes, at: nil, path: path)
         bytesWritten += UInt64(bytes.count)
     }
 
     /// Writes at an absolute offset (extraction writes chunks where they belong, leaving holes).
-    public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(ImagePackError) {
+    package func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(ImagePackError) {
         try writeAll(descriptor, bytes, at: offset, path: path)
     }
 
     /// Sets the file's length; growing it leaves a hole.
-    public func truncate(to length: UInt64) throws(ImagePackError) {
+    package func truncate(to length: UInt64) throws(ImagePackError) {
         guard system_ftruncate(descriptor, Int64(length)) == 0 else {
             let code = system_errno
             throw ImagePackError(.ioFailed, "cannot set the file length to \(length): \(errnoText(code))", cause: Int(code), path: path)
@@ -162,7 +162,7 @@ public final class OutputFile: ByteSink {
     }
 
     /// Flushes to stable storage, then moves the file into place.
-    public func commit(sync: Bool = false) throws(ImagePackError) {
+    package func commit(sync: Bool = false) throws(ImagePackError) {
         precondition(state == .open, "OutputFile committed twice")
         if sync && system_fsync(descriptor) != 0 {
             let code = system_errno
@@ -247,7 +247,7 @@ public final class OutputFile: ByteSink {
     }
 
     /// Closes and discards the file; the destination is untouched.
-    public func abandon() {
+    package func abandon() {
         guard state == .open else { return }
         _ = system_close(descriptor)
         if let temporaryPath {
@@ -259,7 +259,7 @@ public final class OutputFile: ByteSink {
 
     /// Removes every temporary file of this process; for signal handlers (Ctrl-C). Unnamed files
     /// need nothing: they vanish when the process exits.
-    public static func removeAllTemporaryFiles() {
+    package static func removeAllTemporaryFiles() {
         let paths = live.withLock { $0 }
         for p in paths { _ = system_unlink(p) }
     }

@@ -14,7 +14,7 @@ public struct VerifyReport: Sendable {
 /// the decoded chunk. It is an in-flight slot of `verify` and `extract`, the pooled scratch of
 /// random-access reads, and the reader's cache of the last decoded chunk (``chunk``).
 /// Ownership moves as ``ChunkBuffer`` describes: slot owner, pool taker, or the cache's lock.
-final class DecodeSlot: @unchecked Sendable {
+package final class DecodeSlot: @unchecked Sendable {
     let decoder = PayloadDecoder()
     /// The chunk record (prefix and payload) as read.
     let record = ChunkBuffer()
@@ -27,7 +27,7 @@ final class DecodeSlot: @unchecked Sendable {
 
 extension ImageReader {
     /// Largest logical chunk length in the image: the size of a decode buffer.
-    var largestChunk: Int { Int(entries.lazy.map(\.logicalLength).max() ?? 1) }
+    package var largestChunk: Int { Int(entries.lazy.map(\.logicalLength).max() ?? 1) }
 
     /// Decodes and hashes every stored chunk on `threads` threads, checking rules V20-V28 and V34
     /// for each. Structural rules were checked when the reader opened.
@@ -110,7 +110,7 @@ extension ImageReader {
 
     /// Writes stream `stream` into `output` as a sparse raw disk, without publishing it: the caller
     /// commits once everything it extracts has succeeded (several disks appear together or not at all).
-    public func extract(stream: Int, into output: OutputFile, options: ReadOptions = .init()) throws(ImagePackError) {
+    package func extract(stream: Int, into output: OutputFile, options: ReadOptions = .init()) throws(ImagePackError) {
         try extract(stream: stream, options: options) { (bytes, offset) throws(ImagePackError) in
             if let bytes { try output.write(bytes, at: offset) }
         }

@@ -11,18 +11,18 @@ public final class ImageReader: Sendable {
     public let path: String
     public let metadata: ImageMetadata
     /// The canonical JSON the metadata was read from.
-    public let metadataJSON: [UInt8]
+    package let metadataJSON: [UInt8]
     public let streams: [StreamInfo]
     /// The image's identity: equal digests mean equal metadata, streams and content (spec §8.3).
     public let rootDigest: Digest
     public let entries: [ChunkEntry]
     public let fileLength: UInt64
     public let chunkSize: UInt32
-    public let limits: ImageLimits
+    package let limits: ImageLimits
     let file: ReadableFile
     let footer: FileFooter
     /// For each stream, the range of `entries` that belongs to it.
-    let streamEntries: [Range<Int>]
+    package let streamEntries: [Range<Int>]
     /// Decoders and buffers for reads that do not bring their own (random access), reused so
     /// that a small read allocates nothing.
     private let scratch = Pool<DecodeSlot>(capacity: 16) { DecodeSlot() }
@@ -122,7 +122,7 @@ public final class ImageReader: Sendable {
     public func chunks(ofStream stream: Int) -> ArraySlice<ChunkEntry> { entries[streamEntries[stream]] }
 
     /// Index (into ``entries``) of the chunk of `stream` that holds `offset`.
-    func chunkIndex(stream: Int, offset: UInt64) -> Int {
+    package func chunkIndex(stream: Int, offset: UInt64) -> Int {
         var range = streamEntries[stream]
         while range.count > 1 {
             let mid = range.lowerBound + range.count / 2
@@ -135,7 +135,7 @@ public final class ImageReader: Sendable {
 
     /// Reads chunk `i` and decodes it into `output` (exactly its length), checking every rule on the way.
     /// - Parameter scratch: the decoder and record buffer to use; one from the shared pool when nil.
-    func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, scratch: DecodeSlot? = nil) throws(ImagePackError) {
+    package func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, scratch: DecodeSlot? = nil) throws(ImagePackError) {
         if let scratch { return try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
         try self.scratch.with { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
     }

@@ -35,7 +35,7 @@ public final class StreamingReader {
     public let options: ReadOptions
     var limits: ImageLimits { options.limits }
 
-    public init(file: ReadableFile, options: ReadOptions = .init()) {
+    package init(file: ReadableFile, options: ReadOptions = .init()) {
         input = SequentialInput(file: file)
         self.options = options
     }

@@ -25,7 +25,13 @@ public struct WriterOptions: Sendable {
 
     var effectiveLevel: Int { level ?? codec.defaultLevel }
 
-    func validate(limits: ImageLimits = .init()) throws(ImagePackError) {
+    /// Checks the options the way ``ImageWriter`` will before it writes anything, so a caller (the
+    /// CLI, a service taking options from a request) can refuse bad ones up front without restating
+    /// the ranges: a chunk size that is a multiple of 4096 from 64 KiB to `limits.maxChunkSize`
+    /// (64 MiB by default), a level within ``Codec/levels`` of the codec, 1...256 threads.
+    ///
+    /// - Throws: `.invalidArgument` whose `field` names the option: `chunkSize`, `level` or `threads`.
+    public func validate(limits: ImageLimits = .init()) throws(ImagePackError) {
         guard chunkSize >= 64 << 10, chunkSize <= limits.maxChunkSize, chunkSize % 4096 == 0 else {
             throw ImagePackError(.invalidArgument, "chunk size \(chunkSize) must be a multiple of 4096 between 64 KiB and \(limits.maxChunkSize >> 20) MiB", field: "chunkSize")
         }

@@ -1,4 +1,6 @@
-/// A foreign disk image opened for import: a ``DiskSource`` plus what was learned about it.
+import ImagePack
+
+/// A foreign disk image opened for import: a `StreamSource` plus what was learned about it.
 public struct ImportedDisk: Sendable {
     /// Facts about the imported file, for reports and `--json` output.
     public struct Facts: Sendable, Hashable {
@@ -18,7 +20,7 @@ public struct ImportedDisk: Sendable {
         /// Anything a careful user should know (dirty bit set, unclean shutdown...).
         public var notes: [String]
 
-        public init(
+        init(
             variant: String, fileSize: UInt64, clusterSize: Int? = nil, compression: String? = nil,
             backingFile: String? = nil, snapshotCount: Int = 0, notes: [String] = []
         ) {
@@ -33,14 +35,14 @@ public struct ImportedDisk: Sendable {
     }
 
     /// The disk, readable at any offset from any thread.
-    public let source: any DiskSource
+    public let source: any StreamSource
     /// The format found in the file's content.
     public let format: ForeignFormat
     /// Size of the virtual disk in bytes (the size `qemu-img convert -O raw` produces).
     public var virtualSize: UInt64 { source.logicalSize }
     public let facts: Facts
 
-    public init(source: any DiskSource, format: ForeignFormat, facts: Facts) {
+    init(source: any StreamSource, format: ForeignFormat, facts: Facts) {
         self.source = source
         self.format = format
         self.facts = facts

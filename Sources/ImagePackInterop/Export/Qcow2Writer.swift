@@ -1,3 +1,5 @@
+import ImagePack
+
 /// Writes one stream of an image as a qcow2 version 3 file (layout: ``Qcow2Geometry``).
 ///
 /// Workers decode and verify the image's chunks, find the all-zero clusters and compress the

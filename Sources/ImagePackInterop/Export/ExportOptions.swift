@@ -1,3 +1,5 @@
+import ImagePack
+
 /// A disk image format that ImagePack can export a stream to.
 public enum ExportFormat: String, CaseIterable, Sendable, CustomStringConvertible {
     /// A plain disk, sparse: zero chunks become holes.

@@ -1,3 +1,5 @@
+import ImagePack
+
 /// A disk whose content is generated, not stored: realistic enough to exercise compression,
 /// deduplication and zero detection on images of any size, without gigabytes of fixtures.
 ///
@@ -8,7 +10,7 @@
 ///
 /// Layout (see ``SimulationProfile``): 4 MiB zones of 64 KiB regions; unallocated regions read
 /// as zeros and are reported by ``isKnownZero(offset:length:)`` without generating anything.
-public struct SimulatedDisk: DiskSource {
+public struct SimulatedDisk: StreamSource {
     public let seed: UInt64
     public let profile: SimulationProfile
     public let logicalSize: UInt64

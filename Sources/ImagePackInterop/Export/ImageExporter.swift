@@ -1,8 +1,10 @@
+import ImagePack
+
 /// Writes one disk of an image as a file other tools read: a sparse raw disk or a qcow2 image.
 ///
 /// Every chunk is decoded and checked against its digest on the way (an export never passes on
 /// corrupt data), chunks are decoded on `options.threads` threads, and the file appears at its
-/// destination only once complete (``OutputFile``).
+/// destination only once complete (written to a temporary file, then renamed).
 public enum ImageExporter {
     /// Exports stream `stream` of `reader` to the file at `path`.
     ///

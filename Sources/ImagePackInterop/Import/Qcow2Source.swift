@@ -1,3 +1,5 @@
+import ImagePack
+
 /// A qcow2 image (versions 2 and 3) read as a disk.
 ///
 /// Reads the active L1 table (internal snapshots are counted, not read), follows L2 tables
@@ -7,8 +9,8 @@
 /// means refcounts may be stale, and this reader never looks at refcounts.
 ///
 /// Layout facts below cite the qcow2 specification (qemu `docs/interop/qcow2.txt`).
-public final class Qcow2Source: DiskSource {
-    public let logicalSize: UInt64
+final class Qcow2Source: StreamSource {
+    let logicalSize: UInt64
     let file: ReadableFile
     let fileSize: UInt64
     let path: String
@@ -23,11 +25,11 @@ public final class Qcow2Source: DiskSource {
     let l1: [UInt64]
     let l1Range: Range<UInt64>
     let compression: Compression
-    let backing: (any DiskSource)?
+    let backing: (any StreamSource)?
     let cache: TableCache
     let zlib = DecompressorPool<Zlib.Decompressor> { () throws(ImagePackError) in try Zlib.Decompressor(wrapping: .raw(windowBits: 12)) }
     let zstd = DecompressorPool<Zstd.Decompressor> { () throws(ImagePackError) in try Zstd.Decompressor() }
-    public let facts: ImportedDisk.Facts
+    let facts: ImportedDisk.Facts
 
     enum Compression: UInt8 { case zlib = 0, zstd = 1 }
 
@@ -46,7 +48,7 @@ public final class Qcow2Source: DiskSource {
     static let compressedFlag: UInt64 = 1 << 62
     static let zeroFlag: UInt64 = 1 << 0
 
-    init(file: ReadableFile, limits: ImportLimits, backing: (any DiskSource)?) throws(ImagePackError) {
+    init(file: ReadableFile, limits: ImportLimits, backing: (any StreamSource)?) throws(ImagePackError) {
         let path = file.path
         self.file = file
         self.path = path
@@ -331,7 +333,7 @@ public final class Qcow2Source: DiskSource {
         }
     }
 
-    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
+    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
         guard let end = offset.checkedAdd(UInt64(buffer.count)), end <= logicalSize else {
             throw ImagePackError(.rangeOutOfBounds, "read of \(buffer.count) bytes at \(offset) is past the end of the disk (\(logicalSize))", path: path)
         }
@@ -387,12 +389,10 @@ public final class Qcow2Source: DiskSource {
                 }
             }
         }
-        if var failure {
-            failure.offset = host
-            failure.field = "compressed_cluster"
-            failure.path = path
-            failure.message = "qcow2: compressed cluster at \(host) (\(length) bytes) does not decode: \(failure.message)"
-            throw failure
+        if let failure {
+            throw ImagePackError(
+                failure.code, "qcow2: compressed cluster at \(host) (\(length) bytes) does not decode: \(failure.message)",
+                rule: failure.rule, offset: host, field: "compressed_cluster", cause: failure.cause, path: path)
         }
         guard produced == clusterSize else {
             throw invalid(
@@ -404,7 +404,7 @@ public final class Qcow2Source: DiskSource {
         }
     }
 
-    public func isKnownZero(offset: UInt64, length: Int) -> Bool {
+    func isKnownZero(offset: UInt64, length: Int) -> Bool {
         guard let end = offset.checkedAdd(UInt64(length)), end <= logicalSize else { return false }
         var position = offset
         while position < end {

@@ -1,3 +1,5 @@
+import ImagePack
+
 /// What kind of machine a ``SimulatedDisk`` imitates: how much of it is unallocated and what the
 /// allocated part holds. Each mix is chosen so that compression and deduplication meet the same
 /// kinds of data, in roughly the same proportions, as on a real instance's disk.

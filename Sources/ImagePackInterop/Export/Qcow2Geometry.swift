@@ -1,3 +1,5 @@
+import ImagePack
+
 /// Where everything goes in a qcow2 version 3 file the exporter writes, decided before any data
 /// is seen (qcow2 spec, qemu `docs/interop/qcow2.txt`).
 ///

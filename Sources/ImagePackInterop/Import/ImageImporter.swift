@@ -1,5 +1,7 @@
-/// Builds a ``SystemState`` from foreign disk images (raw, qcow2, VMDK, VHD), ready for
-/// ``ImageWriter``: the import half of `imgpack import`.
+import ImagePack
+
+/// Builds a `SystemState` from foreign disk images (raw, qcow2, VMDK, VHD), ready for
+/// `ImageWriter`: the import half of `imgpack import`.
 public enum ImageImporter {
     /// One foreign disk to import.
     public struct Source: Sendable {
@@ -12,10 +14,10 @@ public enum ImageImporter {
         /// Logical sector size the guest sees.
         public var blockSize: UInt32
         /// For a qcow2 image with a backing file: the parent disk, opened by the caller
-        /// (see ``openBacking(path:limits:)``).
-        public var backing: (any DiskSource)?
+        /// (see ``ImageImporter/openBacking(path:format:limits:)``).
+        public var backing: (any StreamSource)?
 
-        public init(path: String, format: ForeignFormat? = nil, diskName: String, blockSize: UInt32 = 512, backing: (any DiskSource)? = nil) {
+        public init(path: String, format: ForeignFormat? = nil, diskName: String, blockSize: UInt32 = 512, backing: (any StreamSource)? = nil) {
             self.path = path
             self.format = format
             self.diskName = diskName
@@ -70,7 +72,7 @@ public enum ImageImporter {
 
     /// Opens the backing (parent) file of a qcow2 image, as the caller named it. Only one level:
     /// a backing file that has its own backing file is refused by the qcow2 reader.
-    public static func openBacking(path: String, format: ForeignFormat? = nil, limits: ImportLimits = .init()) throws(ImagePackError) -> any DiskSource {
+    public static func openBacking(path: String, format: ForeignFormat? = nil, limits: ImportLimits = .init()) throws(ImagePackError) -> any StreamSource {
         try ForeignFormat.open(path: path, format: format, limits: limits).source
     }
 }

@@ -1,3 +1,5 @@
+import ImagePack
+
 /// The splitmix64 finalizer: a cheap, well-mixed hash of 64 bits.
 @inline(__always)
 func simMix(_ x: UInt64) -> UInt64 {

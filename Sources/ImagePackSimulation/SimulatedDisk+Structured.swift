@@ -1,3 +1,5 @@
+import ImagePack
+
 /// Structured blocks: file-system metadata, database pages and the partition table. Field
 /// layouts follow ext4, PostgreSQL and GPT loosely: the point is records with counters, small
 /// integers and zero padding that compress as the real ones do, not blocks a tool could mount.

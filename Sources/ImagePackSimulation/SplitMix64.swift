@@ -1,3 +1,5 @@
+import ImagePack
+
 /// splitmix64: a tiny, fast, seedable generator for reproducible choices (random read offsets in
 /// the demo, property-style tests). Not for anything secret.
 public struct SplitMix64: RandomNumberGenerator, Sendable {

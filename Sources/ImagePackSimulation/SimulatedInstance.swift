@@ -1,3 +1,5 @@
+import ImagePack
+
 /// A whole simulated machine: metadata plus ``SimulatedDisk``s, all determined by one seed, so
 /// tests, benchmarks and demos can write realistic images of any size without fixtures.
 public enum SimulatedInstance {

@@ -1,3 +1,5 @@
+import ImagePack
+
 /// Bounds that an imported foreign image must stay within. Every table a qcow2, VMDK or VHD
 /// file declares is checked against these before anything is allocated or read, so a hostile
 /// file costs at most these amounts of memory and work.

@@ -1,3 +1,5 @@
+import ImagePack
+
 /// The 512-byte VHD footer (Virtual Hard Disk Image Format Specification, "Hard Disk Footer
 /// Format"). All fields are big-endian.
 struct VhdFooter {
@@ -81,8 +83,8 @@ struct VhdFooter {
 /// table (BAT), blocks of (sector bitmap + data), footer. Sectors whose bitmap bit is clear read
 /// as zeros, as the spec says (qemu ignores the bitmap; for qemu-made files both agree since
 /// qemu sets every bit). Differencing disks are refused.
-public final class VhdSource: DiskSource {
-    public let logicalSize: UInt64
+final class VhdSource: StreamSource {
+    let logicalSize: UInt64
     let file: ReadableFile
     let path: String
     let fileSize: UInt64
@@ -92,7 +94,7 @@ public final class VhdSource: DiskSource {
     /// Sector offsets of blocks (0xFFFFFFFF: not allocated), cut to what the disk size needs.
     let bat: [UInt32]
     let batOffset: UInt64
-    public let facts: ImportedDisk.Facts
+    let facts: ImportedDisk.Facts
 
     static let unallocated: UInt32 = 0xFFFF_FFFF
 
@@ -204,7 +206,7 @@ public final class VhdSource: DiskSource {
         return start
     }
 
-    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
+    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
         guard let end = offset.checkedAdd(UInt64(buffer.count)), end <= logicalSize else {
             throw ImagePackError(.rangeOutOfBounds, "read of \(buffer.count) bytes at \(offset) is past the end of the disk (\(logicalSize))", path: path)
         }
@@ -234,7 +236,7 @@ public final class VhdSource: DiskSource {
         }
     }
 
-    public func isKnownZero(offset: UInt64, length: Int) -> Bool {
+    func isKnownZero(offset: UInt64, length: Int) -> Bool {
         guard let end = offset.checkedAdd(UInt64(length)), end <= logicalSize else { return false }
         guard dynamic else {
             guard let data = file.nextData(from: offset) else { return true }

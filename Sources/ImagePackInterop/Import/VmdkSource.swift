@@ -1,11 +1,13 @@
+import ImagePack
+
 /// A VMDK hosted sparse extent read as a disk: monolithicSparse or streamOptimized
 /// (VMware "Virtual Disk Format 1.1", "Hosted Sparse Extents" and "Stream-Optimized
 /// Compressed Sparse Extents"). All fields are little-endian.
 ///
 /// Refused with `.unsupportedInput`: descriptor-only files, extents of split or flat disks
 /// (no embedded descriptor), differencing disks (a parent CID), ESX vmfsSparse (COWD) extents.
-public final class VmdkSource: DiskSource {
-    public let logicalSize: UInt64
+final class VmdkSource: StreamSource {
+    let logicalSize: UInt64
     let file: ReadableFile
     let path: String
     let fileSize: UInt64
@@ -18,7 +20,7 @@ public final class VmdkSource: DiskSource {
     let directoryOffset: UInt64
     let cache: TableCache
     let zlib = DecompressorPool<Zlib.Decompressor> { () throws(ImagePackError) in try Zlib.Decompressor(wrapping: .zlib) }
-    public let facts: ImportedDisk.Facts
+    let facts: ImportedDisk.Facts
 
     // Header flags (byte 8).
     static let flagRedundantGT: UInt32 = 1 << 1
@@ -241,7 +243,7 @@ public final class VmdkSource: DiskSource {
         return .data(start)
     }
 
-    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
+    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
         guard let end = offset.checkedAdd(UInt64(buffer.count)), end <= logicalSize else {
             throw ImagePackError(.rangeOutOfBounds, "read of \(buffer.count) bytes at \(offset) is past the end of the disk (\(logicalSize))", path: path)
         }
@@ -290,12 +292,10 @@ public final class VmdkSource: DiskSource {
                 }
             }
         }
-        if var failure {
-            failure.offset = start
-            failure.field = "compressed_grain"
-            failure.path = path
-            failure.message = "VMDK: compressed grain at \(start) does not decode: \(failure.message)"
-            throw failure
+        if let failure {
+            throw ImagePackError(
+                failure.code, "VMDK: compressed grain at \(start) does not decode: \(failure.message)",
+                rule: failure.rule, offset: start, field: "compressed_grain", cause: failure.cause, path: path)
         }
         // The last grain may be cut at the capacity.
         let inDisk = Int(min(UInt64(grainSize), logicalSize - index * UInt64(grainSize)))
@@ -309,7 +309,7 @@ public final class VmdkSource: DiskSource {
         }
     }
 
-    public func isKnownZero(offset: UInt64, length: Int) -> Bool {
+    func isKnownZero(offset: UInt64, length: Int) -> Bool {
         guard let end = offset.checkedAdd(UInt64(length)), end <= logicalSize else { return false }
         guard length > 0 else { return true }
         var index = offset / UInt64(grainSize)

@@ -1,3 +1,4 @@
+import ImagePack
 import Synchronization
 
 /// Fixed-width integer fields of a foreign on-disk structure held in a byte array.

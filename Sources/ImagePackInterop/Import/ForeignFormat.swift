@@ -1,3 +1,5 @@
+import ImagePack
+
 /// A disk image format that ImagePack can import.
 ///
 /// The format of a file is always decided from its content (magic numbers and structure),
@@ -63,7 +65,7 @@ public enum ForeignFormat: String, CaseIterable, Sendable, CustomStringConvertib
         return .raw
     }
 
-    /// Opens a foreign disk image for reading as a ``DiskSource``.
+    /// Opens a foreign disk image for reading as a `StreamSource`.
     ///
     /// - Parameters:
     ///   - path: the image file. It is opened read-only; no other file is ever opened on its behalf
@@ -77,7 +79,7 @@ public enum ForeignFormat: String, CaseIterable, Sendable, CustomStringConvertib
     ///   supported: encryption, differencing, split extents...), `.truncated`, `.limitExceeded`,
     ///   `.invalidArgument`, `.ioFailed`.
     public static func open(
-        path: String, format: ForeignFormat? = nil, limits: ImportLimits = .init(), backing: (any DiskSource)? = nil
+        path: String, format: ForeignFormat? = nil, limits: ImportLimits = .init(), backing: (any StreamSource)? = nil
     ) throws(ImagePackError) -> ImportedDisk {
         let file = try ReadableFile(path: path)
         let detected = try detect(file: file)
@@ -93,7 +95,7 @@ public enum ForeignFormat: String, CaseIterable, Sendable, CustomStringConvertib
         }
         switch detected {
         case .raw:
-            let source = try RawFileDiskSource(path: path)
+            let source = try FileSource(path: path)
             guard source.logicalSize <= limits.maxVirtualSize else {
                 throw ImportError.limit(.raw, "the disk is \(source.logicalSize) bytes, above the limit of \(limits.maxVirtualSize)", offset: 0, field: "file size", path: path)
             }

@@ -1,3 +1,5 @@
+import ImagePack
+
 /// Writes bytes into one 4 KiB block: whole 8- and 16-byte stores while there is room, exact
 /// copies near the end, so no generator ever writes past its block.
 struct SimBlockWriter {

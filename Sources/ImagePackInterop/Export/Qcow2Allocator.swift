@@ -1,3 +1,5 @@
+import ImagePack
+
 /// Hands out host space of a qcow2 file front to back and keeps its refcounts exact, with one
 /// refcount block in memory.
 ///
