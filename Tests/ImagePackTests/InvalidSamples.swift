@@ -129,8 +129,7 @@ enum InvalidSamples {
         sample("V6-reserved-header.ipk", "V6", .reservedFieldNotZero, "a reserved header byte set") { m in m.patchHeader = { $0[40] = 1 } },
         // Records (V7-V10).
         sample(
-            "V7-unknown-critical-record.ipk", "V7", .unknownRecordType, "a critical record of unknown type XTRA between chunk records",
-            random: .some(nil)
+            "V7-unknown-critical-record.ipk", "V7", .unknownRecordType, "a critical record of unknown type XTRA between chunk records"
         ) { m in
             var raw = [UInt8](repeating: 0, count: 24)
             raw.setLE(RecordType("XTRA").rawValue, at: 0)
@@ -309,7 +308,7 @@ enum InvalidSamples {
                 index.entries[j].recordOffset = 1 << 40
             }
         },
-        sample("V34-unlisted-chunk.ipk", "V34", .indexMismatch, "a valid chunk record the index does not list (it lists a zero chunk there)", random: .some(nil)) { m in
+        sample("V34-unlisted-chunk.ipk", "V34", .indexMismatch, "a valid chunk record the index does not list (it lists a zero chunk there)") { m in
             let h = ChunkHeader(
                 kind: .fill, codec: .stored, stream: 0, logicalOffset: 65536, logicalLength: 65536, payloadLength: 8,
                 payloadCRC: CRC32C.checksum([UInt8](repeating: 0, count: 8)), contentDigest: ZeroDigests.digest(length: 65536))
@@ -351,6 +350,46 @@ enum InvalidSamples {
         },
         sample("V45-parent-digest.ipk", "V45", .malformedField, "the index names a parent image without the 'parent' feature") { m in
             m.patchIndex = { $0.parentDigest = other }
+        },
+        // Where readers used to disagree (the data area and the footer; spec §4.3, §12).
+        sample("V7-known-record-not-critical.ipk", "V7", .malformedField, "a META record with the critical bit clear between chunk records") { m in
+            var raw = [UInt8](repeating: 0, count: 24)
+            raw.setLE(RecordType.metadata.rawValue, at: 0)
+            raw.setLE(UInt64(8), at: 8)
+            m.records.insert(ImageModel.Record(header: m.records[0].header, payload: [], raw: raw), at: 1)
+        },
+        sample("V6-garbage-between-records.ipk", "V6", .reservedFieldNotZero, "32 bytes of 0xAA between two chunk records") { m in
+            m.records.insert(ImageModel.Record(header: m.records[0].header, payload: [], raw: [UInt8](repeating: 0xAA, count: 32)), at: 1)
+        },
+        sample(
+            "V34-duplicate-range.ipk", "V34", .indexMismatch, "an unlisted copy of the first chunk record right after it",
+            streaming: Expectation(rule: "V32", code: "chunkLayoutInvalid")
+        ) { m in
+            var copy = m.records[0]
+            copy.listed = false
+            m.records.insert(copy, at: 1)
+        },
+        sample("V34-chunk-inside-optional-record.ipk", "V34", .indexMismatch, "an optional record whose body is the next listed chunk record") { m in
+            let i = record(m, stream: 0, offset: 196608)
+            var raw = [UInt8](repeating: 0, count: 16)
+            raw.setLE(RecordType("OPTL").rawValue, at: 0)
+            raw.setLE(UInt64(Layout.chunkPrefixSize) + UInt64(m.records[i].payload.count), at: 8)
+            m.records.insert(ImageModel.Record(header: m.records[i].header, payload: [], raw: raw), at: i)
+        },
+        sample("V8-second-index.ipk", "V8", .unexpectedRecord, "a copy of the INDX record before the one the footer locates") { m in
+            m.patchFile = { file in
+                let footerAt = file.count - Layout.footerSize
+                func read(_ at: Int) -> Int { Int(file[at..<at + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }) }
+                let (indexAt, indexLength) = (read(footerAt), read(footerAt + 8))
+                file.insert(contentsOf: Array(file[indexAt..<indexAt + indexLength]), at: indexAt)
+                let moved = footerAt + indexLength
+                file.setLE(UInt64(indexAt + indexLength), at: moved)
+                file.setLE(UInt64(file.count), at: moved + 32)
+                ImageModel.setCRC(&file, over: moved..<moved + 84, at: moved + 84)
+            }
+        },
+        sample("V42-signature-offset-without-length.ipk", "V42", .malformedField, "the footer gives a signature offset (where the footer begins) and no signature bytes") { m in
+            m.patchFooter = { $0.signaturesOffset = $0.indexOffset + $0.indexLength }
         },
     ] }
 

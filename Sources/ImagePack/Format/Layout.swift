@@ -38,6 +38,9 @@ package struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringCon
     package static let index = RecordType("INDX")
     package static let signature = RecordType("SIGN")
 
+    /// Whether this version of the format defines the type (they all carry the critical bit).
+    var isDefined: Bool { [.metadata, .streams, .parent, .chunk, .index, .signature].contains(self) }
+
     package var description: String {
         let bytes = (0..<4).map { UInt8(truncatingIfNeeded: rawValue >> (8 * $0)) }
         if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return String(decoding: bytes, as: UTF8.self) }

@@ -30,7 +30,9 @@ extension ImageReader {
     package var largestChunk: Int { Int(entries.lazy.map(\.logicalLength).max() ?? 1) }
 
     /// Decodes and hashes every stored chunk on `threads` threads, checking rules V20-V28 and V34
-    /// for each. Structural rules were checked when the reader opened.
+    /// for each, and checks that the rest of the data area holds only optional records (V7, V8,
+    /// V10, V34: what the validator and the streaming reader check too, so that `verify` passes no
+    /// image they refuse). Structural rules were checked when the reader opened.
     /// Uses `options`' threads, cancellation and progress (logical bytes checked of the total);
     /// its limits were fixed when the reader opened.
     /// - Returns: every failing chunk (up to `maxFailures`), not just the first.
@@ -57,7 +59,32 @@ extension ImageReader {
                 done += UInt64(entries[stored[j]].logicalLength)
                 options.progress?(done, total)
             })
+        if let problem = checkDataAreaGaps() {
+            // In file order, as the validator and the streaming reader find them.
+            let at = failures.firstIndex { ($0.offset ?? .max) > (problem.offset ?? .max) } ?? failures.endIndex
+            failures.insert(problem.at(path: path), at: at)
+        }
         return VerifyReport(chunksChecked: stored.count, bytesChecked: total, failures: failures)
+    }
+
+    /// Checks the bytes of the data area that no index entry covers: before the first listed
+    /// record, between two, and after the last up to the index. Reads 16 bytes per optional record
+    /// found there, nothing when the records are adjacent (as every writer lays them out).
+    func checkDataAreaGaps() -> ImagePackError? {
+        var position = dataStart
+        func envelope(at offset: UInt64) throws(ImagePackError) -> [UInt8] { try file.read(at: offset, count: Layout.envelopeSize) }
+        for (i, e) in entries.enumerated() where e.kind != .zero {
+            if e.recordOffset > position,
+                let problem = DataArea.checkGap(from: position, to: e.recordOffset, endsAtListedRecord: i, readEnvelope: envelope)
+            {
+                return problem
+            }
+            position = e.recordOffset + e.storedSize
+        }
+        if position < footer.indexOffset {
+            return DataArea.checkGap(from: position, to: footer.indexOffset, endsAtListedRecord: nil, readEnvelope: envelope)
+        }
+        return nil
     }
 
     /// Writes stream `stream` to the file at `path` as a raw disk: zero chunks become holes, so the

@@ -21,6 +21,8 @@ public final class ImageReader: Sendable {
     package let limits: ImageLimits
     let file: ReadableFile
     let footer: FileFooter
+    /// Where the data area (chunk records and optional records) begins: the end of STRM.
+    let dataStart: UInt64
     /// For each stream, the range of `entries` that belongs to it.
     package let streamEntries: [Range<Int>]
     /// Decoders and buffers for reads that do not bring their own (random access), reused so
@@ -68,6 +70,7 @@ public final class ImageReader: Sendable {
             let streamAt = cursor
             let streamBody = try Self.readStructural(file, at: &cursor, type: .streams, maxBody: limits.maxStreamTableBody, limit: footer.indexOffset, rule: .v13, code: .recordChecksumMismatch)
             streams = try StreamTable.decodeBody(streamBody, at: streamAt + UInt64(Layout.envelopeSize), limits: limits)
+            dataStart = cursor
             try index.checkLayout(streams: streams, dataStart: cursor, dataEnd: footer.indexOffset, indexOffset: footer.indexOffset)
             if let problem = index.crossCheck(
                 metadataJSON: metadataJSON, streamTableBody: streamBody, parentFeature: false, parentRecordDigest: nil, indexOffset: footer.indexOffset
