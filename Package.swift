@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ImagePack", targets: ["ImagePack"]),
+        // NBD server over an image's disks (imgpack serve), with an optional copy-on-write overlay.
+        .library(name: "ImagePackNBD", targets: ["ImagePackNBD"]),
         .executable(name: "imgpack", targets: ["imgpack"]),
         // libFuzzer target over the readers and the validator (.ci/fuzz); a replay driver in a normal build.
         .executable(name: "imagepack-fuzz", targets: ["ImagePackFuzz"]),
@@ -13,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System libraries: the codecs come from the host (Debian: libzstd-dev, zlib1g-dev).
@@ -27,10 +30,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "ImagePackNBD",
+            dependencies: [
+                "ImagePack",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "imgpack",
             dependencies: [
-                "ImagePack",
+                "ImagePack", "ImagePackNBD",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["Manual"]
