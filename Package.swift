@@ -50,6 +50,8 @@ let package = Package(
         .testTarget(name: "ImagePackTests", dependencies: ["ImagePack", "ImagePackFuzz"]),
         // Runs the built imgpack binary; --help snapshots live in Snapshots/.
         .testTarget(name: "ImgpackCLITests", dependencies: ["ImagePack"], exclude: ["Snapshots"]),
+        // The server against a raw client in process, and against qemu-img, qemu-io, nbdinfo and nbdcopy.
+        .testTarget(name: "ImagePackNBDTests", dependencies: ["ImagePack", "ImagePackNBD"]),
     ],
     swiftLanguageModes: [.v6]
 )

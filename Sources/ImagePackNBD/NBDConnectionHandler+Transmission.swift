@@ -20,13 +20,13 @@ extension NBDConnectionHandler {
             finishDisconnect(context: context, export: export)
             return
         }
-        // Checks every command shares: a range inside the disk and a payload within the limit.
+        // Checks every command shares: a payload within the limit, a range inside the disk.
+        if (command == .read || command == .write) && Int(request.length) > NBDProtocol.maxPayload {
+            return fail(context, request, NBDRequestFailure(structuredReplies ? .overflow : .invalid, "\(request.length) bytes is over the \(NBDProtocol.maxPayload)-byte limit"))
+        }
         let (end, overflow) = request.offset.addingReportingOverflow(UInt64(request.length))
         guard !overflow, end <= export.size else {
             return fail(context, request, NBDRequestFailure(.invalid, "range \(request.offset)+\(request.length) is past the end of the disk (\(export.size) bytes)", offset: request.offset))
-        }
-        if (command == .read || command == .write) && Int(request.length) > NBDProtocol.maxPayload {
-            return fail(context, request, NBDRequestFailure(structuredReplies ? .overflow : .invalid, "\(request.length) bytes is over the \(NBDProtocol.maxPayload)-byte limit"))
         }
         let work: @Sendable () throws -> Outcome
         let offset = request.offset, length = Int(request.length)
