@@ -191,6 +191,8 @@ public final class NBDServer: Sendable {
             }
         }
         try? threadPool.syncShutdownGracefully()
+        // Only now that no request can run: another server may take the overlay once this returns.
+        for export in context.exports { export.overlay?.close() }
         try? group.syncShutdownGracefully()
         finished.leave()
     }

@@ -84,7 +84,14 @@ final class Overlay: Sendable {
         }
     }
 
-    deinit { file.close() }
+    private let closed = Atomic<Bool>(false)
+
+    /// Closes the file (releasing its lock); later reads and writes fail with EBADF.
+    func close() {
+        if !closed.exchange(true, ordering: .acquiringAndReleasing) { file.close() }
+    }
+
+    deinit { close() }
 
     static func header(rootDigest: Digest, name: [UInt8], diskSize: UInt64) -> [UInt8] {
         var h = magic
