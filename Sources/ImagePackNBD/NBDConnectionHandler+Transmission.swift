@@ -52,8 +52,10 @@ extension NBDConnectionHandler {
         case .writeZeroes, .trim:
             guard export.isWritable else { return fail(context, request, NBDRequestFailure(.permission, "the export is read-only")) }
             // Trimmed bytes may read back as anything; zeros (holes in the overlay) are the cheapest.
+            let fua = request.has(NBDProtocol.commandFlagFUA)
             work = {
                 try export.writeZeroes(offset: offset, length: length)
+                if fua { try export.flush() }
                 return .done
             }
         case .flush:

@@ -59,7 +59,7 @@ final class NBDExport: Sendable {
     var transmissionFlags: UInt16 {
         var flags = NBDProtocol.flagHasFlags | NBDProtocol.flagCanMultiConn | NBDProtocol.flagSendDF
         if isWritable {
-            flags |= NBDProtocol.flagSendFlush | NBDProtocol.flagSendTrim | NBDProtocol.flagSendWriteZeroes
+            flags |= NBDProtocol.flagSendFlush | NBDProtocol.flagSendFUA | NBDProtocol.flagSendTrim | NBDProtocol.flagSendWriteZeroes
         } else {
             flags |= NBDProtocol.flagReadOnly
         }

@@ -47,7 +47,7 @@ enum ExternalTools {
     /// Runs `tool arguments` to completion, output to files (no pipe can fill up and block).
     @discardableResult
     static func run(_ tool: String, _ arguments: [String], in directory: String) throws -> Result {
-        let executable = tool == "imgpack" ? imgpack : try #require(find(tool), "\(tool) is not installed")
+        let executable = tool == "imgpack" ? imgpack : tool.hasPrefix("/") ? tool : try #require(find(tool), "\(tool) is not installed")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
