@@ -41,6 +41,18 @@ final class ChunkCache: Sendable {
     /// Hits and misses so far (tests check that a chunk is decoded once).
     var statistics: (hits: Int, misses: Int) { state.withLock { ($0.hits, $0.misses) } }
 
+    /// Chunk `index` if it is decoded already; never waits and never decodes.
+    func cached(_ index: Int) -> ByteBuffer? {
+        state.withLock { s in
+            guard var entry = s.entries[index] else { return nil }
+            s.clock += 1
+            entry.lastUse = s.clock
+            s.entries[index] = entry
+            s.hits += 1
+            return entry.buffer
+        }
+    }
+
     /// Whether chunk `index` is decoded or being decoded.
     func contains(_ index: Int) -> Bool { state.withLock { $0.entries[index] != nil || $0.pending[index] != nil } }
 

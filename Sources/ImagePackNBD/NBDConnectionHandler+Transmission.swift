@@ -32,6 +32,9 @@ extension NBDConnectionHandler {
         let offset = request.offset, length = Int(request.length)
         switch command {
         case .read:
+            if let pieces = export.cachedRead(offset: offset, length: length) {
+                return answer(context, request, .read(pieces))
+            }
             work = { .read(try export.read(offset: offset, length: length)) }
         case .blockStatus:
             guard baseAllocation else {

@@ -113,6 +113,35 @@ final class NBDExport: Sendable {
         return pieces
     }
 
+    /// The bytes `offset..<offset+length` if answering needs no decoding and no file I/O (every
+    /// chunk in range is cached or zero, and there is no overlay); nil otherwise.
+    ///
+    /// Runs on the event loop: most reads of a sequential copy land in a chunk an earlier read
+    /// decoded, and answering them there saves two thread hand-offs per request, which on a busy
+    /// machine cost more than the copy itself (nbdcopy of a 1.3 GiB disk to null: went from a median
+    /// of 3.2 s to 1.9 s over 4 runs on 2 busy cores, server CPU time unchanged at ~1.3 s).
+    func cachedRead(offset: UInt64, length: Int) -> [Piece]? {
+        guard overlay == nil else { return nil }
+        let end = offset + UInt64(length)
+        var pieces: [Piece] = []
+        var position = offset
+        var i = chunkIndex(containing: offset)
+        while position < end {
+            let entry = chunks[i]
+            let take = Int(min(entry.logicalEnd, end) - position)
+            if entry.kind == .zero {
+                if case .zero(let n) = pieces.last { pieces[pieces.count - 1] = .zero(n + take) } else { pieces.append(.zero(take)) }
+            } else {
+                guard let chunk = cache.cached(i) else { return nil }
+                pieces.append(.data(chunk.getSlice(at: chunk.readerIndex + Int(position - entry.logicalOffset), length: take)!))
+            }
+            position += UInt64(take)
+            i += 1
+        }
+        readAhead(from: offset, to: end, next: i)
+        return pieces
+    }
+
     /// The image's bytes `offset..<offset+length`: zero chunks as ``Piece/zero(_:)``, others as
     /// slices of cached chunks; starts decoding the next chunk when the reads are sequential.
     func readImage(offset: UInt64, length: Int) throws(NBDRequestFailure) -> [Piece] {
