@@ -44,6 +44,15 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         context.writeAndFlush(wrapOutboundOut(.greeting(flags: NBDProtocol.flagFixedNewstyle | NBDProtocol.flagNoZeroes)), promise: nil)
+        let timeout = server.handshakeTimeout
+        context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+            switch phase {
+            case .awaitingClientFlags, .options:
+                protocolError(context, "no export chosen within \(timeout.nanoseconds / 1_000_000) ms of connecting")
+            case .transmission, .closed:
+                break
+            }
+        }
         context.fireChannelActive()
     }
 

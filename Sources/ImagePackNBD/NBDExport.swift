@@ -196,7 +196,6 @@ final class NBDExport: Sendable {
 
     /// `base:allocation` of `offset..<offset+length`: (length, flags) runs, zero chunks as hole+zero.
     func blockStatus(offset: UInt64, length: UInt64, onlyOne: Bool) -> [(length: UInt32, flags: UInt32)] {
-        let end = offset + length
         var runs: [(length: UInt32, flags: UInt32)] = []
         func add(_ count: UInt64, _ flags: UInt32) -> Bool {
             var count = count
@@ -227,7 +226,6 @@ final class NBDExport: Sendable {
                 i += 1
             }
         }
-        _ = end
         return runs
     }
 

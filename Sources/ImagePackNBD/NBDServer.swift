@@ -30,6 +30,9 @@ public final class NBDServer: Sendable {
         public var maxConnections = 64
         /// Threads that decode chunks and do file I/O (default: one per core).
         public var threads = System.coreCount
+        /// A client that has not finished the handshake after this long is disconnected, so idle
+        /// connections cannot hold every slot of `maxConnections`.
+        public var handshakeTimeout: TimeAmount = .seconds(30)
         /// Where the server reports failed reads, refused connections and protocol errors.
         public var log: @Sendable (String) -> Void = NBDServer.standardError
 
@@ -80,7 +83,9 @@ public final class NBDServer: Sendable {
         }
         let threads = max(1, configuration.threads)
         let pool = NIOThreadPool(numberOfThreads: threads)
-        let cache = ChunkCache(capacity: configuration.cacheBytes ?? 4 * Int(reader.chunkSize) * threads)
+        // The largest chunk of the served disks stands for the image's chunk size.
+        let chunkSize = disks.lazy.flatMap { reader.chunks(ofStream: $0) }.map { Int($0.logicalLength) }.max() ?? 0
+        let cache = ChunkCache(capacity: configuration.cacheBytes ?? 4 * chunkSize * threads)
         var exports: [NBDExport] = []
         if let overlayPath = configuration.overlayPath {
             var stream = first
@@ -100,7 +105,7 @@ public final class NBDServer: Sendable {
         pool.start()
         threadPool = pool
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        context = NBDServerContext(exports: exports, threadPool: pool, log: configuration.log)
+        context = NBDServerContext(exports: exports, threadPool: pool, handshakeTimeout: configuration.handshakeTimeout, log: configuration.log)
         finished.enter()
     }
 

@@ -5,12 +5,14 @@ import NIOPosix
 final class NBDServerContext: Sendable {
     let exports: [NBDExport]
     let threadPool: NIOThreadPool
+    let handshakeTimeout: TimeAmount
     let log: @Sendable (String) -> Void
     /// Zeros for simple replies over zero chunks: slices of one buffer, nothing allocated per read.
     let zeroes: ByteBuffer
 
-    init(exports: [NBDExport], threadPool: NIOThreadPool, log: @escaping @Sendable (String) -> Void) {
+    init(exports: [NBDExport], threadPool: NIOThreadPool, handshakeTimeout: TimeAmount, log: @escaping @Sendable (String) -> Void) {
         self.exports = exports
+        self.handshakeTimeout = handshakeTimeout
         self.threadPool = threadPool
         self.log = log
         var zeroes = ByteBufferAllocator().buffer(capacity: 1 << 20)

@@ -221,3 +221,21 @@ struct NBDProtocolTests {
         #expect(port > 0)
     }
 }
+
+@Suite("NBD handshake timeout")
+struct NBDHandshakeTimeoutTests {
+    @Test("a client that never finishes the handshake is disconnected; one that did is kept")
+    func idleHandshake() throws {
+        let t = try TestServer { $0.handshakeTimeout = .milliseconds(200) }
+        defer { t.stop() }
+        let served = try t.client()
+        try served.handshake()
+        try served.go("data", structured: false)
+        let idle = try t.client()
+        try idle.handshake()
+        #expect(try idle.serverClosed())
+        try served.request(0, cookie: 1, offset: 0, length: 4)
+        #expect(try served.simpleReply(dataLength: 4).error == 0)
+        #expect(t.log.all.contains { $0.contains("no export chosen") })
+    }
+}
