@@ -28,14 +28,13 @@ extension NBDConnectionHandler {
         guard !overflow, end <= export.size else {
             return fail(context, request, NBDRequestFailure(.invalid, "range \(request.offset)+\(request.length) is past the end of the disk (\(export.size) bytes)", offset: request.offset))
         }
-        let work: @Sendable () throws -> Outcome
+        var work: (@Sendable () throws -> Outcome)?
         let offset = request.offset, length = Int(request.length)
         switch command {
         case .read:
             if let pieces = export.cachedRead(offset: offset, length: length) {
                 return answer(context, request, .read(pieces))
             }
-            work = { .read(try export.read(offset: offset, length: length)) }
         case .blockStatus:
             guard baseAllocation else {
                 return fail(context, request, NBDRequestFailure(.invalid, "NBD_CMD_BLOCK_STATUS without base:allocation negotiated"))
@@ -73,8 +72,13 @@ extension NBDConnectionHandler {
         inFlightRequests += 1
         inFlightBytes += cost
         let loop = context.eventLoop
-        server.threadPool.runIfActive(eventLoop: loop) { try work() }
-            .assumeIsolated()
+        let outcome: EventLoopFuture<Outcome>
+        if let work {
+            outcome = server.threadPool.runIfActive(eventLoop: loop) { try work() }
+        } else {
+            outcome = export.read(offset: offset, length: length, on: loop).map { .read($0) }
+        }
+        outcome.assumeIsolated()
             .whenComplete { result in
                 self.inFlightRequests -= 1
                 self.inFlightBytes -= cost

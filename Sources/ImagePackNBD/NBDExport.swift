@@ -142,8 +142,8 @@ final class NBDExport: Sendable {
         return pieces
     }
 
-    /// The image's bytes `offset..<offset+length`: zero chunks as ``Piece/zero(_:)``, others as
-    /// slices of cached chunks; starts decoding the next chunk when the reads are sequential.
+    /// The image's bytes `offset..<offset+length`, decoded on this (pool) thread where not cached:
+    /// the overlay's reads and partial-block copies, which run on the pool already.
     func readImage(offset: UInt64, length: Int) throws(NBDRequestFailure) -> [Piece] {
         let end = offset + UInt64(length)
         var pieces: [Piece] = []
@@ -153,15 +153,11 @@ final class NBDExport: Sendable {
             let entry = chunks[i]
             let take = Int(min(entry.logicalEnd, end) - position)
             if entry.kind == .zero {
-                if case .zero(let n) = pieces.last {
-                    pieces[pieces.count - 1] = .zero(n + take)
-                } else {
-                    pieces.append(.zero(take))
-                }
+                if case .zero(let n) = pieces.last { pieces[pieces.count - 1] = .zero(n + take) } else { pieces.append(.zero(take)) }
             } else {
                 let chunk: ByteBuffer
                 do throws(ImagePackError) {
-                    chunk = try cache.chunk(i) { () throws(ImagePackError) in try decode(i) }
+                    chunk = try cache.chunkNow(i) { () throws(ImagePackError) in try decode(i) }
                 } catch {
                     log("imgpack serve: export \"\(name)\": read at \(position) failed: \(error)")
                     throw NBDRequestFailure(error, at: entry.logicalOffset)
@@ -171,14 +167,72 @@ final class NBDExport: Sendable {
             position += UInt64(take)
             i += 1
         }
-        readAhead(from: offset, to: end, next: i)
         return pieces
     }
 
+    /// The bytes `offset..<offset+length`, completed on `loop`: chunks not cached are decoded on
+    /// the pool, several at once; requests for a chunk being decoded wait without a thread.
+    func read(offset: UInt64, length: Int, on loop: any EventLoop) -> EventLoopFuture<[Piece]> {
+        if overlay != nil {
+            return threadPool.runIfActive(eventLoop: loop) { try self.read(offset: offset, length: length) }
+        }
+        enum Part { case zero(Int), chunk(future: Int, index: Int, within: Int, take: Int) }
+        let end = offset + UInt64(length)
+        var parts: [Part] = []
+        var futures: [EventLoopFuture<ByteBuffer>] = []
+        var position = offset
+        var i = chunkIndex(containing: offset)
+        while position < end {
+            let entry = chunks[i]
+            let take = Int(min(entry.logicalEnd, end) - position)
+            if entry.kind == .zero {
+                parts.append(.zero(take))
+            } else {
+                parts.append(.chunk(future: futures.count, index: i, within: Int(position - entry.logicalOffset), take: take))
+                futures.append(cache.chunk(i, on: loop, start: decodeOnPool))
+            }
+            position += UInt64(take)
+            i += 1
+        }
+        readAhead(from: offset, to: end, next: i)
+        return EventLoopFuture.whenAllComplete(futures, on: loop).flatMapThrowing { [chunks, parts] results in
+            var pieces: [Piece] = []
+            for part in parts {
+                switch part {
+                case .zero(let n):
+                    if case .zero(let m) = pieces.last { pieces[pieces.count - 1] = .zero(m + n) } else { pieces.append(.zero(n)) }
+                case .chunk(let future, let index, let within, let take):
+                    switch results[future] {
+                    case .success(let chunk):
+                        pieces.append(.data(chunk.getSlice(at: chunk.readerIndex + within, length: take)!))
+                    case .failure(let error as ImagePackError):
+                        throw NBDRequestFailure(error, at: chunks[index].logicalOffset)
+                    case .failure(let error):
+                        throw NBDRequestFailure(.shutdown, "\(error)", offset: chunks[index].logicalOffset)
+                    }
+                }
+            }
+            return pieces
+        }
+    }
+
+    /// Decodes chunk `index` on a pool thread and hands the result to the cache (and its waiters).
+    private func decodeOnPool(_ index: Int) {
+        threadPool.submit { [self] state in
+            let result: ChunkCache.Loaded
+            if state != .active {
+                result = .failure(ImagePackError(.cancelled, "the server is shutting down"))
+            } else {
+                do throws(ImagePackError) { result = .success(try decode(index)) } catch {
+                    log("imgpack serve: export \"\(name)\": chunk at \(chunks[index].logicalOffset) failed: \(error)")
+                    result = .failure(error)
+                }
+            }
+            cache.finish(index, with: result)
+        }
+    }
+
     /// Decodes chunk `next` in the background if this read continues an earlier one.
-    ///
-    /// The chunk is claimed in the cache only when a pool thread starts on it, so a request never
-    /// waits for a readahead that is still queued behind it.
     private func readAhead(from offset: UInt64, to end: UInt64, next: Int) {
         let sequential = recentEnds.withLock { ends in
             let hit = ends.firstIndex(of: offset)
@@ -187,11 +241,8 @@ final class NBDExport: Sendable {
             if ends.count > 16 { ends.removeFirst() }
             return hit != nil
         }
-        guard sequential, next < chunks.endIndex, chunks[next].kind != .zero, !cache.contains(next) else { return }
-        threadPool.submit { [self] state in
-            guard state == .active, !cache.contains(next) else { return }
-            _ = try? cache.chunk(next) { () throws(ImagePackError) in try decode(next) }
-        }
+        guard sequential, next < chunks.endIndex, chunks[next].kind != .zero, cache.claim(next) else { return }
+        decodeOnPool(next)
     }
 
     /// `base:allocation` of `offset..<offset+length`: (length, flags) runs, zero chunks as hole+zero.

@@ -196,6 +196,8 @@ public final class NBDServer: Sendable {
             }
         }
         try? threadPool.syncShutdownGracefully()
+        let (hits, misses) = cacheStatistics
+        configuration.log("imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes")
         // Only now that no request can run: another server may take the overlay once this returns.
         for export in context.exports { export.overlay?.close() }
         try? group.syncShutdownGracefully()
