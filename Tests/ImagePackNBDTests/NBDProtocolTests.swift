@@ -202,6 +202,28 @@ struct NBDProtocolTests {
         #expect(t.server.cacheStatistics.misses == stored)
     }
 
+    @Test("pipelined sequential reads come back whole, matched by cookie, each chunk decoded once despite readahead")
+    func pipelinedSequentialReads() throws {
+        let t = try TestServer()
+        defer { t.stop() }
+        let root = Self.disk("root")
+        let c = try t.client()
+        try c.handshake()
+        try c.go("root", structured: false)
+        let piece = 4096
+        let count = root.count / piece
+        for i in 0..<count { try c.request(0, cookie: UInt64(i), offset: UInt64(i * piece), length: UInt32(piece)) }
+        var received: [UInt64: [UInt8]] = [:]
+        for _ in 0..<count {
+            let reply = try c.simpleReply(dataLength: piece)
+            #expect(reply.error == 0)
+            received[reply.cookie] = reply.data
+        }
+        #expect((0..<count).allSatisfy { received[UInt64($0)] == Array(root[$0 * piece..<($0 + 1) * piece]) })
+        let stored = Self.reader.chunks(ofStream: 0).filter { $0.kind != .zero }.count
+        #expect(t.server.cacheStatistics.misses == stored)
+    }
+
     @Test("shutdown removes the socket")
     func shutdownRemovesSocket() throws {
         let t = try TestServer()
