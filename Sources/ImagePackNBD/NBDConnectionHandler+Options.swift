@@ -10,7 +10,7 @@ extension NBDConnectionHandler {
             guard let export = server.export(named: name) else { return protocolError(context, "NBD_OPT_EXPORT_NAME of unknown export \"\(name)\"") }
             context.write(wrapOutboundOut(.exportNameReply(size: export.size, flags: export.transmissionFlags, zeroes: !noZeroes)), promise: nil)
             phase = .transmission(export)
-            baseAllocation = false
+            baseAllocation = selectsBaseAllocation(export)
         case .abort:
             phase = .closed
             let channel = context.channel
@@ -78,8 +78,15 @@ extension NBDConnectionHandler {
         reply(context, option: code, .ack)
         if go {
             phase = .transmission(export)
-            baseAllocation = metaContextExport == export.name || (metaContextExport == "" && export === server.exports.first)
+            baseAllocation = selectsBaseAllocation(export)
         }
+    }
+
+    /// Whether the last NBD_OPT_SET_META_CONTEXT chose `base:allocation` for `export` (by its
+    /// name or, for the first disk, by "").
+    private func selectsBaseAllocation(_ export: NBDExport) -> Bool {
+        guard let name = metaContextExport else { return false }
+        return server.export(named: name) === export
     }
 
     /// NBD_OPT_LIST_META_CONTEXT and NBD_OPT_SET_META_CONTEXT: only `base:allocation` exists.
