@@ -27,6 +27,7 @@ package func system_strerror(_ code: Int32) -> String { String(cString: strerror
 
 package var _EINTR: Int32 { EINTR }
 package var _EEXIST: Int32 { EEXIST }
+package var _ENOENT: Int32 { ENOENT }
 package var _ENXIO: Int32 { ENXIO }
 package var _ESRCH: Int32 { ESRCH }
 
@@ -108,6 +109,23 @@ package func system_lseek(_ fd: Int32, _ offset: Int64, _ whence: SeekWhence) ->
 package func system_ftruncate(_ fd: Int32, _ length: Int64) -> Int32 { ftruncate(fd, off_t(length)) }
 
 package func system_fsync(_ fd: Int32) -> Int32 { fsync(fd) }
+
+#if os(Linux)
+// Glibc declares fallocate(2) only under _GNU_SOURCE, which the Swift module does not define.
+@_silgen_name("fallocate64")
+private func linux_fallocate(_ fd: Int32, _ mode: Int32, _ offset: Int64, _ length: Int64) -> Int32
+#endif
+
+/// Deallocates `length` bytes at `offset` (they then read as zeros) without changing the file's
+/// size: fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE). Returns -1 (and `system_errno`)
+/// where the file system or the platform cannot; the caller then writes zeros.
+package func system_punch_hole(_ fd: Int32, _ offset: Int64, _ length: Int64) -> Int32 {
+    #if os(Linux)
+    return linux_fallocate(fd, 0x02 | 0x01, offset, length)  // <linux/falloc.h>: PUNCH_HOLE | KEEP_SIZE
+    #else
+    return -1
+    #endif
+}
 
 /// What stat(2) says about a file, in the fields the code reads.
 package struct FileStatus {
