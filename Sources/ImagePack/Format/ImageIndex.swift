@@ -39,6 +39,34 @@ public struct ChunkEntry: Sendable, Hashable {
         contentDigest = digest
     }
 
+    /// Appends the entry's 64-byte index form (spec §8.2).
+    func encode(into w: inout ByteWriter) {
+        w.u8(kind.rawValue)
+        w.u8(codec.rawValue)
+        w.u16(0)
+        w.u32(stream)
+        w.u64(logicalOffset)
+        w.u32(logicalLength)
+        w.u32(payloadLength)
+        w.u64(recordOffset)
+        w.digest(contentDigest)
+    }
+
+    /// 128 bits of the SHA-256 of the entry's index form: what the streaming reader keeps of each
+    /// chunk record to compare with the index at the end (16 bytes instead of the entry's 80, and
+    /// a forged match would need a SHA-256 collision on 128 bits).
+    var fingerprint: Fingerprint {
+        var w = ByteWriter(capacity: Layout.indexEntrySize)
+        encode(into: &w)
+        let d = Digest.sha256(w.bytes)
+        return Fingerprint(high: d.words.0, low: d.words.1)
+    }
+
+    struct Fingerprint: Hashable, Sendable {
+        var high: UInt64
+        var low: UInt64
+    }
+
     /// Whether the CHNK record's header says the same as this entry (rule V34).
     func matches(_ h: ChunkHeader) -> Bool {
         h.kind == kind && h.codec == codec && h.stream == stream && h.logicalOffset == logicalOffset
@@ -62,17 +90,7 @@ struct ImageIndex: Equatable {
         w.digest(streamTableDigest)
         w.digest(parentDigest)
         w.zeros(8)
-        for e in entries {
-            w.u8(e.kind.rawValue)
-            w.u8(e.codec.rawValue)
-            w.u16(0)
-            w.u32(e.stream)
-            w.u64(e.logicalOffset)
-            w.u32(e.logicalLength)
-            w.u32(e.payloadLength)
-            w.u64(e.recordOffset)
-            w.digest(e.contentDigest)
-        }
+        for e in entries { e.encode(into: &w) }
         return w.bytes
     }
 

@@ -69,6 +69,8 @@ public final class ImageReader: Sendable {
             let streamBody = try Self.readStructural(file, at: &cursor, type: .streams, maxBody: limits.maxStreamTableBody, limit: footer.indexOffset, rule: .v13, code: .recordChecksumMismatch)
             streams = try StreamTable.decodeBody(streamBody, at: streamAt + UInt64(Layout.envelopeSize), limits: limits)
             try index.checkLayout(streams: streams, dataStart: cursor, dataEnd: footer.indexOffset, indexOffset: footer.indexOffset)
+            try limits.checkLogicalTotal(streams, at: streamAt)
+            try index.checkBudget(fileLength: length, indexOffset: footer.indexOffset, limits: limits)
             if let problem = index.crossCheck(
                 metadataJSON: metadataJSON, streamTableBody: streamBody, parentFeature: false, parentRecordDigest: nil, indexOffset: footer.indexOffset
             ).first {
@@ -134,13 +136,16 @@ public final class ImageReader: Sendable {
     // MARK: Reading
 
     /// Reads chunk `i` and decodes it into `output` (exactly its length), checking every rule on the way.
-    /// - Parameter scratch: the decoder and record buffer to use; one from the shared pool when nil.
-    func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, scratch: DecodeSlot? = nil) throws(ImagePackError) {
-        if let scratch { return try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
-        try self.scratch.with { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
+    /// - Parameters:
+    ///   - scratch: the decoder and record buffer to use; one from the shared pool when nil.
+    ///   - contentNeeded: false to check the chunk without needing its content in `output`
+    ///     (verify): fill chunks are then checked from their pattern alone.
+    func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, contentNeeded: Bool = true, scratch: DecodeSlot? = nil) throws(ImagePackError) {
+        if let scratch { return try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch) }
+        try self.scratch.with { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch) }
     }
 
-    private func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool, using scratch: DecodeSlot) throws(ImagePackError) {
+    private func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool, contentNeeded: Bool, using scratch: DecodeSlot) throws(ImagePackError) {
         let entry = entries[i]
         do throws(ImagePackError) {
             switch entry.kind {
@@ -162,7 +167,8 @@ public final class ImageReader: Sendable {
             }
             try ChunkVerifier.decode(
                 header, payload: UnsafeRawBufferPointer(rebasing: record[Layout.chunkPrefixSize...]), into: output,
-                decoder: scratch.decoder, verifyDigest: verifyDigest, payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize))
+                decoder: scratch.decoder, verifyDigest: verifyDigest, contentNeeded: contentNeeded,
+                payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize))
         } catch {
             throw error.enriched(chunk: i, stream: streams[Int(entry.stream)].name).at(path: path)
         }

@@ -139,6 +139,7 @@ public final class StreamingReader {
         }
         let streamBody = try readRecordBody(envelope, at: at, maxBody: limits.maxStreamTableBody, rule: .v13, code: .recordChecksumMismatch)
         let streams = try StreamTable.decodeBody(streamBody, at: at + UInt64(Layout.envelopeSize), limits: limits)
+        try limits.checkLogicalTotal(streams, at: at)
         let dataStart = input.position
         try handler(.begin(metadata: metadata, streams: streams))
         let total = streams.reduce(UInt64(0)) { $0 + $1.logicalSize }
@@ -155,7 +156,10 @@ public final class StreamingReader {
         }
 
         // Chunks, decoded in parallel batches and handed over in order. Gaps between them are zero.
-        var seen: [ChunkEntry] = []
+        // Of each chunk record only a fingerprint of its entry form is kept, to compare with the
+        // index at the end; at most maxChunks of them (a pipe of 1-byte chunks and no index held
+        // 1.1 GB after 87 s when every record was kept whole and without a cap).
+        var seen: [ChunkEntry.Fingerprint] = []
         var cursorStream = 0
         var cursorOffset: UInt64 = 0
         /// Emits zeros up to (stream, offset), completing earlier streams.
@@ -173,70 +177,88 @@ public final class StreamingReader {
         }
 
         // Chunks: read in order on this thread, decoded and verified on the workers, handed over in
-        // order. A run of the pipeline ends at the first record that is not a chunk.
+        // order. One run of the pipeline covers the whole data area: the producer skips optional
+        // records itself (spec §4.3 allows any number of them; ending the run at each one started
+        // and joined the worker threads per record, minutes for a million empty records) and the
+        // run ends at the index or at a record this reader cannot skip.
         let threads = options.threads
-        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in Slot() }
-        while true {
-            var stoppedAt: (RecordEnvelope, UInt64)?
-            var failed: (error: ImagePackError, recordOffset: UInt64)?
-            do throws(ImagePackError) {
-                try OrderedParallel.run(
-                    slots: slots, lanes: threads, cancellation: options.cancellation,
-                    produce: { (slot, _) throws(ImagePackError) -> Bool in
-                        let (envelope, at) = try nextEnvelope()
-                        guard envelope.type == .chunk else {
+        // A slot may hold a payload and a decoded chunk as large as the limits allow.
+        let slots = (0..<OrderedParallel.slotCount(threads: threads, slotBytes: 2 * limits.maxChunkSize, budget: limits.maxDecodeMemory)).map { _ in Slot() }
+        var stoppedAt: (RecordEnvelope, UInt64)?
+        var failed: (error: ImagePackError, recordOffset: UInt64)?
+        var produced = 0
+        /// Logical bytes of the chunks read so far: the budget of V46 holds for every prefix of
+        /// the input, since the index that would give the whole comes last.
+        var work: UInt64 = 0
+        do throws(ImagePackError) {
+            try OrderedParallel.run(
+                slots: slots, lanes: threads, cancellation: options.cancellation,
+                produce: { (slot, _) throws(ImagePackError) -> Bool in
+                    var (envelope, at) = try nextEnvelope()
+                    while envelope.type != .chunk {
+                        guard envelope.type != .index, !envelope.critical else {
                             stoppedAt = (envelope, at)
                             return false
                         }
-                        let rest = try input.read(count: Layout.chunkHeaderSize, what: "a chunk header")
-                        var prefix = ByteWriter(capacity: Layout.chunkPrefixSize)
-                        envelope.encode(into: &prefix)
-                        prefix.append(rest)
-                        let chunk = try ChunkHeader.decodePrefix(prefix.bytes, at: at, limits: limits)
-                        // The header's features were refused above, so no reference or parent chunk may appear.
-                        try chunk.checkPlacement(in: streams, features: [], at: at)
-                        slot.header = chunk
-                        slot.recordOffset = at
-                        slot.payloadLength = Int(chunk.payloadLength)
-                        try input.read(into: slot.payload.prefix(slot.payloadLength), what: "a chunk payload")
-                        return true
-                    },
-                    work: { slot, _ in
-                        guard let header = slot.header else { return }
-                        slot.error = nil
-                        let payloadOffset = slot.recordOffset + UInt64(Layout.chunkPrefixSize)
-                        do throws(ImagePackError) {
-                            try ChunkVerifier.decode(
-                                header, payload: UnsafeRawBufferPointer(slot.payload.prefix(slot.payloadLength)),
-                                into: slot.output.prefix(Int(header.logicalLength)), decoder: slot.decoder, verifyDigest: true,
-                                payloadOffset: payloadOffset)
-                        } catch {
-                            slot.error = error
-                        }
-                    },
-                    consume: { (slot, _) throws(ImagePackError) in
-                        let header = slot.header!
-                        if let error = slot.error {
-                            let failure = error.enriched(stream: streams[Int(header.stream)].name)
-                            failed = (failure, slot.recordOffset)
-                            throw failure
-                        }
-                        try advance(to: Int(header.stream), header.logicalOffset, recordAt: slot.recordOffset)
-                        try emit(.data(stream: Int(header.stream), offset: header.logicalOffset, bytes: UnsafeRawBufferPointer(slot.output.prefix(Int(header.logicalLength)))))
-                        cursorOffset = header.logicalOffset + UInt64(header.logicalLength)
-                        seen.append(ChunkEntry(header: header, recordOffset: slot.recordOffset))
-                    })
-            } catch {
-                guard let failed else { throw error }
-                // Number the failure as the index does (see the type's documentation).
-                throw failed.error.enriched(chunk: entryNumber(ofRecordAt: failed.recordOffset, pending: stoppedAt))
-            }
-            (envelope, at) = stoppedAt!
-            if envelope.type == .index { break }
-            guard !envelope.critical else {
-                throw ImagePackError(.unknownRecordType, "record type \(envelope.type) is critical and unknown to this reader, or out of place; use a newer imgpack", rule: .v7, offset: at, field: "type")
-            }
-            try input.skip(envelope.bodyLength, what: "an optional \(envelope.type) record")
+                        try input.skip(envelope.bodyLength, what: "an optional \(envelope.type) record")
+                        try options.cancellation?.check()
+                        (envelope, at) = try nextEnvelope()
+                    }
+                    // The index may list at most maxChunks chunks, so more records cannot all be listed.
+                    guard produced < limits.maxChunks else {
+                        throw ImagePackError(.limitExceeded, "the data area holds more than \(limits.maxChunks) chunk records, more than an index may list", rule: .v30, offset: at)
+                    }
+                    produced += 1
+                    let rest = try input.read(count: Layout.chunkHeaderSize, what: "a chunk header")
+                    var prefix = ByteWriter(capacity: Layout.chunkPrefixSize)
+                    envelope.encode(into: &prefix)
+                    prefix.append(rest)
+                    let chunk = try ChunkHeader.decodePrefix(prefix.bytes, at: at, limits: limits)
+                    // The header's features were refused above, so no reference or parent chunk may appear.
+                    try chunk.checkPlacement(in: streams, features: [], at: at)
+                    slot.header = chunk
+                    slot.recordOffset = at
+                    slot.payloadLength = Int(chunk.payloadLength)
+                    try input.read(into: slot.payload.prefix(slot.payloadLength), what: "a chunk payload")
+                    work += UInt64(chunk.logicalLength)
+                    guard work <= limits.workAllowed(storedBytes: input.position) else {
+                        throw ImagePackError(.limitExceeded, "the first \(input.position) bytes hold \(work) logical bytes of chunks, more than the limit of \(limits.maxLogicalBytesPerStoredByte) per stored byte", rule: .v46, offset: at)
+                    }
+                    return true
+                },
+                work: { slot, _ in
+                    guard let header = slot.header else { return }
+                    slot.error = nil
+                    let payloadOffset = slot.recordOffset + UInt64(Layout.chunkPrefixSize)
+                    do throws(ImagePackError) {
+                        try ChunkVerifier.decode(
+                            header, payload: UnsafeRawBufferPointer(slot.payload.prefix(slot.payloadLength)),
+                            into: slot.output.prefix(Int(header.logicalLength)), decoder: slot.decoder, verifyDigest: true,
+                            payloadOffset: payloadOffset)
+                    } catch {
+                        slot.error = error
+                    }
+                },
+                consume: { (slot, _) throws(ImagePackError) in
+                    let header = slot.header!
+                    if let error = slot.error {
+                        let failure = error.enriched(stream: streams[Int(header.stream)].name)
+                        failed = (failure, slot.recordOffset)
+                        throw failure
+                    }
+                    try advance(to: Int(header.stream), header.logicalOffset, recordAt: slot.recordOffset)
+                    try emit(.data(stream: Int(header.stream), offset: header.logicalOffset, bytes: UnsafeRawBufferPointer(slot.output.prefix(Int(header.logicalLength)))))
+                    cursorOffset = header.logicalOffset + UInt64(header.logicalLength)
+                    seen.append(ChunkEntry(header: header, recordOffset: slot.recordOffset).fingerprint)
+                })
+        } catch {
+            guard let failed else { throw error }
+            // Number the failure as the index does (see the type's documentation).
+            throw failed.error.enriched(chunk: entryNumber(ofRecordAt: failed.recordOffset, pending: stoppedAt))
+        }
+        (envelope, at) = stoppedAt!
+        guard envelope.type == .index else {
+            throw ImagePackError(.unknownRecordType, "record type \(envelope.type) is critical and unknown to this reader, or out of place; use a newer imgpack", rule: .v7, offset: at, field: "type")
         }
 
         // The index must describe exactly what was seen (rule V34), then the footer closes the image.
@@ -250,7 +272,7 @@ public final class StreamingReader {
         }
         var next = 0
         for (i, e) in index.entries.enumerated() where e.kind != .zero {
-            guard next < seen.count, seen[next] == e else {
+            guard next < seen.count, seen[next] == e.fingerprint else {
                 throw ImagePackError(.indexMismatch, "index entry \(i) does not describe the chunk record found in the data area", rule: .v34, offset: ImageIndex.entryOffset(i, indexOffset: indexOffset), chunk: i)
             }
             next += 1
