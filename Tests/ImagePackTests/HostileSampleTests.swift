@@ -125,3 +125,43 @@ struct HostileSampleTests {
         #expect(report.problems.contains { $0.rule == .v30 && $0.code == .limitExceeded }, "\(report.problems)")
     }
 }
+
+@Suite("The index in memory: its size on disk and no more")
+struct CompactIndexTests {
+    /// Memory to open an image scales with its index: the reader keeps the INDX record as read
+    /// (64 bytes an entry) and nothing per entry besides. Before, every entry was also an 80-byte
+    /// struct in an array, and the body a copy of the record.
+    @Test("an opened reader holds exactly the INDX record for its entries")
+    func readerHoldsTheRecord() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let path = dir + "/many.ipk"
+        _ = try writeImage([("disk", mixedDisk(chunkSize: 64 << 10, seed: 3))], to: path, options: WriterOptions(chunkSize: 64 << 10, threads: 2))
+        let reader = try ImageReader(path: path)
+        let indexRecord = Layout.envelopeSize + Layout.indexFixedSize + reader.entries.count * Layout.indexEntrySize + 4
+        #expect(reader.entries.count > 1)
+        #expect(reader.entries.storageByteCount == indexRecord)
+        #expect(MemoryLayout<ChunkEntries>.size <= 32)
+    }
+
+    @Test("entries read back as written, and an entry set in place changes only itself")
+    func roundTrip() {
+        var entries: [ChunkEntry] = []
+        for k in 0..<5 {
+            let kind: ChunkKind = k % 2 == 0 ? .data : .fill
+            let codec: Codec = k % 2 == 0 ? .zstd : .stored
+            let header = ChunkHeader(
+                kind: kind, codec: codec, stream: UInt32(k / 3), logicalOffset: UInt64(k) << 16, logicalLength: 65536,
+                payloadLength: UInt32(100 + k), payloadCRC: 0, contentDigest: Digest.sha256([UInt8(k)]))
+            entries.append(ChunkEntry(header: header, recordOffset: UInt64(1000 * k)))
+        }
+        var packed = ChunkEntries(entries)
+        #expect(Array(packed) == entries)
+        packed[2].recordOffset = 7
+        var expected = entries
+        expected[2].recordOffset = 7
+        #expect(Array(packed) == expected)
+        #expect(packed == ChunkEntries(expected))
+        #expect(packed != ChunkEntries(entries))
+    }
+}

@@ -80,7 +80,19 @@ struct ImageIndex: Equatable {
     var streamTableDigest: Digest
     /// Root digest of the parent image; `.zero` when the image stands alone.
     var parentDigest: Digest = .zero
-    var entries: [ChunkEntry]
+    /// Held in their 64-byte index form (see ``ChunkEntries``).
+    var entries: ChunkEntries
+
+    init(metadataDigest: Digest, streamTableDigest: Digest, parentDigest: Digest = .zero, entries: ChunkEntries) {
+        self.metadataDigest = metadataDigest
+        self.streamTableDigest = streamTableDigest
+        self.parentDigest = parentDigest
+        self.entries = entries
+    }
+
+    init(metadataDigest: Digest, streamTableDigest: Digest, parentDigest: Digest = .zero, entries: [ChunkEntry]) {
+        self.init(metadataDigest: metadataDigest, streamTableDigest: streamTableDigest, parentDigest: parentDigest, entries: ChunkEntries(entries))
+    }
 
     func encodeBody() -> [UInt8] {
         var w = ByteWriter(capacity: Layout.indexFixedSize + entries.count * Layout.indexEntrySize)
@@ -90,26 +102,33 @@ struct ImageIndex: Equatable {
         w.digest(streamTableDigest)
         w.digest(parentDigest)
         w.zeros(8)
-        for e in entries { e.encode(into: &w) }
+        entries.withIndexForm { w.append($0) }
         return w.bytes
     }
 
     /// Parses an INDX body (without CRC) found at file offset `offset` (rules V30-V31).
     static func decodeBody(_ body: [UInt8], at offset: UInt64, limits: ImageLimits) throws(ImagePackError) -> ImageIndex {
-        var c = ByteCursor(body, base: offset, context: "index")
+        try decode(body, bodyStart: 0, bodyLength: body.count, at: offset, limits: limits)
+    }
+
+    /// Parses the INDX body that lies in `bytes` at `bodyStart` (`bodyLength` bytes, without CRC)
+    /// and at file offset `offset` (rules V30-V31). The entries stay in `bytes`, which the index
+    /// keeps instead of copying them out (see ``ChunkEntries``).
+    static func decode(_ bytes: [UInt8], bodyStart: Int, bodyLength: Int, at offset: UInt64, limits: ImageLimits) throws(ImagePackError) -> ImageIndex {
+        var c = ByteCursor(bytes, base: offset - UInt64(bodyStart), context: "index")
+        _ = try c.take(bodyStart, "envelope")
         let count = Int(try c.u32("chunkCount"))
         guard count <= limits.maxChunks else {
             throw ImagePackError(.limitExceeded, "the index lists \(count) chunks, more than the limit \(limits.maxChunks)", rule: .v30, offset: offset, field: "chunkCount")
         }
-        guard body.count == Layout.indexFixedSize + count * Layout.indexEntrySize else {
-            throw ImagePackError(.malformedField, "the index lists \(count) chunks but its body is \(body.count) bytes", rule: .v30, offset: offset, field: "chunkCount")
+        guard bodyLength == Layout.indexFixedSize + count * Layout.indexEntrySize, bytes.count - bodyStart >= bodyLength else {
+            throw ImagePackError(.malformedField, "the index lists \(count) chunks but its body is \(bodyLength) bytes", rule: .v30, offset: offset, field: "chunkCount")
         }
         try c.reserved(4, "reserved")
-        var index = ImageIndex(
-            metadataDigest: try c.digest("metadataDigest"), streamTableDigest: try c.digest("streamTableDigest"),
-            parentDigest: try c.digest("parentDigest"), entries: [])
+        let metadataDigest = try c.digest("metadataDigest")
+        let streamTableDigest = try c.digest("streamTableDigest")
+        let parentDigest = try c.digest("parentDigest")
         try c.reserved(8, "reserved")
-        index.entries.reserveCapacity(count)
         for i in 0..<count {
             c.context = "index entry \(i)"
             let at = c.offset
@@ -126,15 +145,14 @@ struct ImageIndex: Equatable {
                 kind: kind, codec: codec, stream: try c.u32("stream"), logicalOffset: try c.u64("logicalOffset"),
                 logicalLength: try c.u32("logicalLength"), payloadLength: try c.u32("payloadLength"), payloadCRC: 0,
                 contentDigest: .zero)
-            let recordOffset = try c.u64("recordOffset")
-            var entry = ChunkEntry(header: header, recordOffset: recordOffset)
-            entry.contentDigest = try c.digest("contentDigest")
+            _ = try c.take(8 + Digest.byteCount, "recordOffset")
             do throws(ImagePackError) { try header.checkShape(at: at, limits: limits) } catch {
                 throw error.citing(.v31).enriched(chunk: i)
             }
-            index.entries.append(entry)
         }
-        return index
+        return ImageIndex(
+            metadataDigest: metadataDigest, streamTableDigest: streamTableDigest, parentDigest: parentDigest,
+            entries: ChunkEntries(storage: bytes, start: bodyStart + Layout.indexFixedSize, count: count))
     }
 
     /// Checks that the chunks tile every stream exactly and that their records lie, in order and

@@ -15,7 +15,8 @@ public final class ImageReader: Sendable {
     public let streams: [StreamInfo]
     /// The image's identity: equal digests mean equal metadata, streams and content (spec §8.3).
     public let rootDigest: Digest
-    public let entries: [ChunkEntry]
+    /// Every chunk, in index order; held in the index's 64-byte form, each ``ChunkEntry`` made on access.
+    public let entries: ChunkEntries
     public let fileLength: UInt64
     public let chunkSize: UInt32
     public let limits: ImageLimits
@@ -121,7 +122,7 @@ public final class ImageReader: Sendable {
     }
 
     /// The chunks of stream `stream`, in logical order.
-    public func chunks(ofStream stream: Int) -> ArraySlice<ChunkEntry> { entries[streamEntries[stream]] }
+    public func chunks(ofStream stream: Int) -> Slice<ChunkEntries> { entries[streamEntries[stream]] }
 
     /// Index (into ``entries``) of the chunk of `stream` that holds `offset`.
     func chunkIndex(stream: Int, offset: UInt64) -> Int {
