@@ -33,7 +33,7 @@ struct Ls: ParsableCommand {
         // 3.7 GB as an array of rows and a table of strings. Output is the same as before, byte for byte.
         let out = OutputBuffer()
         if json.json {
-            let names = try reader.streams.map { try jsonFragment($0.name) }
+            let jsonNames = try reader.streams.map { try jsonFragment($0.name) }
             guard !listed.isEmpty else {
                 try printJSON(ChunkListReport(path: image, chunks: []))
                 return
@@ -43,21 +43,25 @@ struct Ls: ParsableCommand {
                 let e = reader.entries[i]
                 let payloadOffset = e.storedSize > 0 ? e.recordOffset + e.storedSize - UInt64(e.payloadLength) : 0
                 // The layout of printJSON (pretty, sorted keys), one row at a time.
-                out.write("""
-                        {
-                          "codec" : "\(e.codec.description)",
-                          "digest" : "\(e.contentDigest.description)",
-                          "index" : \(i),
-                          "kind" : "\(e.kind.description)",
-                          "logicalLength" : \(e.logicalLength),
-                          "logicalOffset" : \(e.logicalOffset),
-                          "payloadLength" : \(e.payloadLength),
-                          "payloadOffset" : \(payloadOffset),
-                          "recordOffset" : \(e.recordOffset),
-                          "storedSize" : \(e.storedSize),
-                          "stream" : \(names[Int(e.stream)])
-                        }
-                    """)
+                out.write("    {\n      \"codec\" : \"\(e.codec.description)\",\n      \"digest\" : \"sha256:")
+                for word in [e.contentDigest.words.0, e.contentDigest.words.1, e.contentDigest.words.2, e.contentDigest.words.3] { out.hex(word.byteSwapped) }
+                out.write("\",\n      \"index\" : ")
+                out.decimal(UInt64(i))
+                out.write(",\n      \"kind\" : \"\(e.kind.description)\",\n      \"logicalLength\" : ")
+                out.decimal(UInt64(e.logicalLength))
+                out.write(",\n      \"logicalOffset\" : ")
+                out.decimal(e.logicalOffset)
+                out.write(",\n      \"payloadLength\" : ")
+                out.decimal(UInt64(e.payloadLength))
+                out.write(",\n      \"payloadOffset\" : ")
+                out.decimal(payloadOffset)
+                out.write(",\n      \"recordOffset\" : ")
+                out.decimal(e.recordOffset)
+                out.write(",\n      \"storedSize\" : ")
+                out.decimal(e.storedSize)
+                out.write(",\n      \"stream\" : ")
+                out.write(jsonNames[Int(e.stream)])
+                out.write("\n    }")
                 out.write(i == listed.upperBound - 1 ? "\n" : ",\n")
             }
             out.write("  ],\n  \"path\" : \(try jsonFragment(image)),\n  \"schema\" : 1\n}\n")
@@ -65,29 +69,68 @@ struct Ls: ParsableCommand {
             return
         }
         let heading = ["INDEX", "STREAM", "KIND", "CODEC", "OFFSET", "LENGTH", "STORED", "RECORD", "DIGEST"]
-        func cells(_ i: Int) -> [String] {
+        let names = reader.streams.map(\.name)
+        // Two passes over the index, as `table` lays rows out: the column widths (from the values,
+        // without making strings), then the rows, written byte by byte.
+        var widths = heading.map(\.utf8.count)
+        for i in listed {
             let e = reader.entries[i]
             let stored = e.storedSize > 0
-            return [
-                "\(i)", reader.streams[Int(e.stream)].name, e.kind.description, e.kind == .data ? e.codec.description : "-", "\(e.logicalOffset)",
-                "\(e.logicalLength)", stored ? "\(e.storedSize)" : "0", stored ? "\(e.recordOffset)" : "-",
-                String(e.contentDigest.description.dropFirst("sha256:".count).prefix(16)),
-            ]
+            let numbers: [(Int, UInt64)] = [(0, UInt64(i)), (4, e.logicalOffset), (5, UInt64(e.logicalLength)), (6, stored ? e.storedSize : 0)]
+            for (k, value) in numbers { widths[k] = max(widths[k], decimalDigits(value)) }
+            widths[1] = max(widths[1], names[Int(e.stream)].utf8.count)
+            widths[2] = max(widths[2], e.kind.description.utf8.count)
+            widths[3] = max(widths[3], e.kind == .data ? e.codec.description.utf8.count : 1)
+            widths[7] = max(widths[7], stored ? decimalDigits(e.recordOffset) : 1)
         }
-        // Two passes over the index: the column widths, then the rows (as `table` lays them out).
-        var widths = heading.map(\.count)
-        for i in listed { for (k, cell) in cells(i).enumerated() { widths[k] = max(widths[k], cell.count) } }
-        let rightAligned: Set<Int> = [0, 4, 5, 6, 7]
-        func line(_ row: [String]) -> String {
-            row.enumerated().map { k, cell in
-                let pad = String(repeating: " ", count: widths[k] - cell.count)
-                return rightAligned.contains(k) ? pad + cell : (k == row.count - 1 ? cell : cell + pad)
-            }.joined(separator: "  ")
+        func cell(_ text: String, _ k: Int, right: Bool = false) {
+            let pad = widths[k] - text.utf8.count
+            if right { out.spaces(pad) }
+            out.write(text)
+            if !right { out.spaces(pad) }
+            out.write("  ")
         }
-        out.write(line(heading) + "\n")
-        for i in listed { out.write(line(cells(i)) + "\n") }
+        for (k, title) in heading.enumerated() {
+            if k == heading.count - 1 { out.write(title + "\n") } else { cell(title, k, right: [0, 4, 5, 6, 7].contains(k)) }
+        }
+        for i in listed {
+            let e = reader.entries[i]
+            let stored = e.storedSize > 0
+            out.spaces(widths[0] - decimalDigits(UInt64(i)))
+            out.decimal(UInt64(i))
+            out.write("  ")
+            cell(names[Int(e.stream)], 1)
+            cell(e.kind.description, 2)
+            cell(e.kind == .data ? e.codec.description : "-", 3)
+            for (k, value) in [(4, e.logicalOffset), (5, UInt64(e.logicalLength)), (6, stored ? e.storedSize : 0)] {
+                out.spaces(widths[k] - decimalDigits(value))
+                out.decimal(value)
+                out.write("  ")
+            }
+            if stored {
+                out.spaces(widths[7] - decimalDigits(e.recordOffset))
+                out.decimal(e.recordOffset)
+            } else {
+                out.spaces(widths[7] - 1)
+                out.write("-")
+            }
+            out.write("  ")
+            out.hex(e.contentDigest.words.0.byteSwapped)
+            out.write("\n")
+        }
         out.flush()
     }
+}
+
+/// Digits of `value` in decimal.
+private func decimalDigits(_ value: UInt64) -> Int {
+    var n = 1
+    var v = value
+    while v >= 10 {
+        v /= 10
+        n += 1
+    }
+    return n
 }
 
 /// `value` as printJSON writes it inside a document (a string with its escapes).
@@ -98,18 +141,46 @@ private func jsonFragment(_ value: String) throws -> String {
         .trimmingCharacters(in: .whitespacesAndNewlines).dropFirst().dropLast().trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
-/// Standard output written in blocks of about 64 KiB, so a long listing costs a write per block.
+/// Standard output written in blocks of 64 KiB, so a long listing costs a write per block and
+/// no string per row.
 private final class OutputBuffer {
-    private var pending = ""
+    private var pending: [UInt8] = []
+
+    init() { pending.reserveCapacity(1 << 16 + 4096) }
 
     func write(_ text: String) {
-        pending += text
-        if pending.utf8.count >= 1 << 16 { flush() }
+        pending.append(contentsOf: text.utf8)
+        if pending.count >= 1 << 16 { flush() }
+    }
+
+    func spaces(_ count: Int) {
+        if count > 0 { pending.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count)) }
+    }
+
+    func decimal(_ value: UInt64) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        var v = value
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[19 - n] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                n += 1
+            } while v > 0
+            pending.append(contentsOf: d[(20 - n)...])
+        }
+    }
+
+    /// 16 lowercase hexadecimal digits, most significant first.
+    func hex(_ value: UInt64) {
+        let digits = Array("0123456789abcdef".utf8)
+        for shift in stride(from: 60, through: 0, by: -4) { pending.append(digits[Int(value >> UInt64(shift) & 15)]) }
     }
 
     func flush() {
         guard !pending.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(pending.utf8))
-        pending = ""
+        FileHandle.standardOutput.write(Data(pending))
+        pending.removeAll(keepingCapacity: true)
     }
 }
