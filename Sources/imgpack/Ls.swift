@@ -43,11 +43,19 @@ struct Ls: ParsableCommand {
                 let e = reader.entries[i]
                 let payloadOffset = e.storedSize > 0 ? e.recordOffset + e.storedSize - UInt64(e.payloadLength) : 0
                 // The layout of printJSON (pretty, sorted keys), one row at a time.
-                out.write("    {\n      \"codec\" : \"\(e.codec.description)\",\n      \"digest\" : \"sha256:")
-                for word in [e.contentDigest.words.0, e.contentDigest.words.1, e.contentDigest.words.2, e.contentDigest.words.3] { out.hex(word.byteSwapped) }
+                out.write("    {\n      \"codec\" : \"")
+                out.write(e.codec.description)
+                out.write("\",\n      \"digest\" : \"sha256:")
+                let words = e.contentDigest.words
+                out.hex(words.0.byteSwapped)
+                out.hex(words.1.byteSwapped)
+                out.hex(words.2.byteSwapped)
+                out.hex(words.3.byteSwapped)
                 out.write("\",\n      \"index\" : ")
                 out.decimal(UInt64(i))
-                out.write(",\n      \"kind\" : \"\(e.kind.description)\",\n      \"logicalLength\" : ")
+                out.write(",\n      \"kind\" : \"")
+                out.write(e.kind.description)
+                out.write("\",\n      \"logicalLength\" : ")
                 out.decimal(UInt64(e.logicalLength))
                 out.write(",\n      \"logicalOffset\" : ")
                 out.decimal(e.logicalOffset)
@@ -76,8 +84,10 @@ struct Ls: ParsableCommand {
         for i in listed {
             let e = reader.entries[i]
             let stored = e.storedSize > 0
-            let numbers: [(Int, UInt64)] = [(0, UInt64(i)), (4, e.logicalOffset), (5, UInt64(e.logicalLength)), (6, stored ? e.storedSize : 0)]
-            for (k, value) in numbers { widths[k] = max(widths[k], decimalDigits(value)) }
+            widths[0] = max(widths[0], decimalDigits(UInt64(i)))
+            widths[4] = max(widths[4], decimalDigits(e.logicalOffset))
+            widths[5] = max(widths[5], decimalDigits(UInt64(e.logicalLength)))
+            widths[6] = max(widths[6], decimalDigits(stored ? e.storedSize : 0))
             widths[1] = max(widths[1], names[Int(e.stream)].utf8.count)
             widths[2] = max(widths[2], e.kind.description.utf8.count)
             widths[3] = max(widths[3], e.kind == .data ? e.codec.description.utf8.count : 1)
@@ -102,11 +112,9 @@ struct Ls: ParsableCommand {
             cell(names[Int(e.stream)], 1)
             cell(e.kind.description, 2)
             cell(e.kind == .data ? e.codec.description : "-", 3)
-            for (k, value) in [(4, e.logicalOffset), (5, UInt64(e.logicalLength)), (6, stored ? e.storedSize : 0)] {
-                out.spaces(widths[k] - decimalDigits(value))
-                out.decimal(value)
-                out.write("  ")
-            }
+            out.number(e.logicalOffset, width: widths[4])
+            out.number(UInt64(e.logicalLength), width: widths[5])
+            out.number(stored ? e.storedSize : 0, width: widths[6])
             if stored {
                 out.spaces(widths[7] - decimalDigits(e.recordOffset))
                 out.decimal(e.recordOffset)
@@ -172,10 +180,23 @@ private final class OutputBuffer {
         }
     }
 
+    /// `value` right-aligned in `width` columns, then the two spaces between columns.
+    func number(_ value: UInt64, width: Int) {
+        spaces(width - decimalDigits(value))
+        decimal(value)
+        pending.append(UInt8(ascii: " "))
+        pending.append(UInt8(ascii: " "))
+    }
+
     /// 16 lowercase hexadecimal digits, most significant first.
     func hex(_ value: UInt64) {
-        let digits = Array("0123456789abcdef".utf8)
-        for shift in stride(from: 60, through: 0, by: -4) { pending.append(digits[Int(value >> UInt64(shift) & 15)]) }
+        var shift: UInt64 = 60
+        while true {
+            let nibble = UInt8(truncatingIfNeeded: value >> shift & 15)
+            pending.append(nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10)
+            if shift == 0 { break }
+            shift -= 4
+        }
     }
 
     func flush() {

@@ -31,7 +31,7 @@ extension ImageReader {
 
     /// Largest logical chunk length in stream `stream` (0 when it has no chunks): what sizes a
     /// unit of work over the stream, since the header's chunkSize is only informational.
-    func largestChunk(ofStream stream: Int) -> Int {
+    package func largestChunk(ofStream stream: Int) -> Int {
         Int(streamEntries[stream].lazy.map { self.entries[$0].logicalLength }.max() ?? 0)
     }
 
