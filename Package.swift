@@ -6,6 +6,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ImagePack", targets: ["ImagePack"]),
+        // qcow2/VMDK/VHD import and raw/qcow2 export, over the core's `package` API.
+        .library(name: "ImagePackInterop", targets: ["ImagePackInterop"]),
+        // Simulated VM instances: deterministic disks, memory and NVRAM for demos, tests and benchmarks.
+        .library(name: "ImagePackSimulation", targets: ["ImagePackSimulation"]),
         .executable(name: "imgpack", targets: ["imgpack"]),
         // libFuzzer target over the readers and the validator (.ci/fuzz); a replay driver in a normal build.
         .executable(name: "imagepack-fuzz", targets: ["ImagePackFuzz"]),
@@ -27,18 +31,28 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(name: "ImagePackInterop", dependencies: ["ImagePack"]),
+        .target(name: "ImagePackSimulation", dependencies: ["ImagePack"]),
         .executableTarget(
             name: "imgpack",
             dependencies: [
-                "ImagePack",
+                "ImagePack", "ImagePackInterop", "ImagePackSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["Manual"]
         ),
         .executableTarget(name: "ImagePackFuzz", dependencies: ["ImagePack"]),
-        .testTarget(name: "ImagePackTests", dependencies: ["ImagePack", "ImagePackFuzz"]),
-        // Runs the built imgpack binary; --help snapshots live in Snapshots/.
-        .testTarget(name: "ImgpackCLITests", dependencies: ["ImagePack"], exclude: ["Snapshots"]),
+        .testTarget(
+            name: "ImagePackTests",
+            dependencies: ["ImagePack", "ImagePackInterop", "ImagePackSimulation", "ImagePackFuzz"]
+        ),
+        // Runs the built imgpack binary (a dependency, so SwiftPM builds it first and puts it next
+        // to the test bundle); --help snapshots live in Snapshots/.
+        .testTarget(
+            name: "ImgpackCLITests",
+            dependencies: ["ImagePack", "ImagePackSimulation", "imgpack"],
+            exclude: ["Snapshots"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -29,6 +29,7 @@ let package = Package(
             name: "ImagePackBenchmarks",
             dependencies: [
                 .product(name: "ImagePack", package: root),
+                .product(name: "ImagePackSimulation", package: root),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/ImagePackBenchmarks",

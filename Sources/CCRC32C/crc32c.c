@@ -67,3 +67,7 @@ uint32_t imagepack_crc32c(uint32_t crc, const void *data, size_t length) {
     crc = has_hardware() ? crc_hardware(crc, p, length) : crc_software(crc, p, length);
     return ~crc;
 }
+
+uint32_t imagepack_crc32c_portable(uint32_t crc, const void *data, size_t length) {
+    return ~crc_software(~crc, (const uint8_t *)data, length);
+}

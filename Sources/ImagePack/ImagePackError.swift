@@ -85,7 +85,7 @@ public struct ImagePackError: Error, Sendable, Hashable, CustomStringConvertible
     }
 
     /// Returns a copy with the path filled in, unless one is set already.
-    public func at(path: String) -> ImagePackError {
+    package func at(path: String) -> ImagePackError {
         var copy = self
         if copy.path == nil { copy.path = path }
         return copy

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import ImagePack
 
@@ -55,9 +52,7 @@ enum Driver {
                 print("\((path as NSString).lastPathComponent)\trandom \(describe(random)) \(Int((t1 - start) * 1000)) ms\tstreaming \(describe(streaming)) \(Int((t2 - t1) * 1000)) ms\tvalidator \(summary) \(Int((t3 - t2) * 1000)) ms")
             }
         }
-        var usage = rusage()
-        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-        print("files: \(files.count), slowest single check: \(Int(slowest * 1000)) ms, peak RSS: \(usage.ru_maxrss / 1024) MiB")
+        print("files: \(files.count), slowest single check: \(Int(slowest * 1000)) ms, peak RSS: \(system_peak_resident_kib() / 1024) MiB")
     }
 }
 #endif

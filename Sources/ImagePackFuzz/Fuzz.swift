@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ImagePack
 
 /// One fuzz input, run through everything that reads untrusted images: the random-access reader
@@ -22,10 +19,10 @@ enum FuzzTarget {
 
     /// A file on tmpfs, unlinked at once: it lives only as this descriptor.
     static let fd: Int32 = {
-        let dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
-        let path = "\(dir)/imagepack-fuzz-\(getpid())"
-        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        unlink(path)
+        let dir = system_access("/dev/shm", _W_OK) == 0 ? "/dev/shm" : "/tmp"
+        let path = "\(dir)/imagepack-fuzz-\(system_getpid())"
+        let fd = system_open(path, _O_RDWR | _O_CREAT | _O_TRUNC | _O_CLOEXEC, 0o600)
+        _ = system_unlink(path)
         return fd
     }()
 
@@ -39,10 +36,10 @@ enum FuzzTarget {
 
     static func exercise(_ bytes: UnsafeRawBufferPointer) {
         precondition(fd >= 0, "cannot create the scratch file")
-        ftruncate(fd, 0)
+        _ = system_ftruncate(fd, 0)
         var done = 0
         while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(done))
+            let n = system_pwrite(fd, bytes.baseAddress! + done, bytes.count - done, Int64(done))
             precondition(n > 0, "write to the scratch file failed")
             done += n
         }

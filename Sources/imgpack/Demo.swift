@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImagePack
+import ImagePackSimulation
 
 /// `imgpack demo`: the whole life of an image, on a simulated instance, with no arguments.
 struct Demo: ParsableCommand {

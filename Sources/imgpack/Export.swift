@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImagePack
+import ImagePackInterop
 
 /// `imgpack export`: one disk of an image out as a raw or qcow2 file.
 struct Export: ParsableCommand {

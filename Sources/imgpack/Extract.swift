@@ -199,8 +199,7 @@ struct Extract: ParsableCommand {
 
     func report(_ stream: StreamInfo, path: String) {
         guard !global.quiet else { return }
-        var info = stat()
-        let allocated = stat(path, &info) == 0 ? ", \(ByteCount.format(UInt64(info.st_blocks) * 512)) allocated" : ""
+        let allocated = system_stat(path).map { ", \(ByteCount.format(UInt64($0.allocatedBytes))) allocated" } ?? ""
         Terminal.note("imgpack: extracted \(stream.name) to \(path) (\(ByteCount.format(stream.logicalSize))\(allocated))")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImagePack
+import ImagePackInterop
 
 /// `imgpack import`: qcow2, VMDK, VHD or raw disk images in, one image out.
 struct Import: ParsableCommand {
@@ -47,19 +48,7 @@ struct Import: ParsableCommand {
     @OptionGroup(title: "Metadata")
     var metadata: MetadataOptions
 
-    @OptionGroup(title: "Encoding")
-    var encoding: EncodingOptions
-
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the image.", valueName: "file"), completion: .file())
-    var output: String
-
-    @Flag(help: "Replace OUTPUT if it exists.")
-    var force = false
-
-    @Flag(help: "Flush the image to stable storage before publishing it.")
-    var sync = false
-
-    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var output: OutputOptions
     @OptionGroup var json: JSONOption
     @OptionGroup var global: GlobalOptions
 
@@ -76,7 +65,7 @@ struct Import: ParsableCommand {
         if backing != nil && sources.count != 1 {
             throw ValidationError("--backing goes with exactly one SOURCE (the qcow2 image whose parent it is).")
         }
-        guard output != "-" else { throw ValidationError("import writes a file: give -o FILE (pack -o - streams an image).") }
+        guard output.output != "-" else { throw ValidationError("import writes a file: give -o FILE (pack -o - streams an image).") }
     }
 
     /// The disk names, one per source.
@@ -95,25 +84,7 @@ struct Import: ParsableCommand {
             for (request, disk) in zip(requests, plan.disks) { Terminal.note("imgpack: \(request.path): \(Self.describe(disk)) → disk \(request.diskName)") }
         }
 
-        var options = encoding.writerOptions(threads: threads.threads, cancellation: cancellation)
-        options.cancellation = cancellation
-        let bar = ProgressBar("import", quiet: global.quiet)
-        let start = Terminal.now()
-        let summary: WriteSummary
-        do {
-            defer { bar.finish() }
-            summary = try ImageWriter.write(plan.state, toFile: output, overwrite: force, sync: sync, options: options, progress: bar.handler)
-        }
-        let seconds = Terminal.now() - start
-        let pack = PackReport(
-            output: output, rootDigest: summary.rootDigest.description, fileLength: summary.fileLength,
-            logicalBytes: summary.logicalBytes, payloadBytes: summary.payloadBytes,
-            ratio: compressionRatio(summary.logicalBytes, summary.fileLength), chunkSize: options.chunkSize,
-            codec: options.codec.description, chunks: Pack.counts(summary),
-            streams: summary.streams.enumerated().map { i, s in
-                PackReport.Stream(index: i, name: s.name, kind: s.kind.description, blockSize: s.blockSize, logicalSize: s.logicalSize)
-            },
-            seconds: (seconds * 1000).rounded() / 1000, bytesPerSecond: seconds > 0 ? (Double(summary.logicalBytes) / seconds).rounded() : 0)
+        let pack = try Pack.write(plan.state, output: output, cancellation: cancellation, label: "import", quiet: global.quiet)
         if json.json {
             let imported = zip(requests, plan.disks).map { request, disk in ImportReport.Source(request: request, disk: disk) }
             try printJSON(ImportReport(pack: pack, sources: imported))

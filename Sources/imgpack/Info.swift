@@ -42,18 +42,22 @@ struct Info: ParsableCommand {
             chunks: ChunkCounts(reader.entries), streams: streamReports(streams: reader.streams, entries: reader.entries))
     }
 
+    /// The human report. Metadata strings come from the image: they are printed through
+    /// `ImageMetadata.escapedForDisplay`, so control, bidirectional and zero-width characters show
+    /// as `\u{XXXX}` instead of acting on the terminal (`--json` output is escaped by JSON itself).
     static func text(_ r: InfoReport) -> String {
         let m = r.metadata
-        var rows: [[String]] = [["Image", r.path], ["Name", m.name]]
-        if let d = m.description { rows.append(["Description", d]) }
-        rows.append(["OS", [m.os.family, m.os.distribution, m.os.version].compactMap { $0 }.joined(separator: " ")])
+        let shown = ImageMetadata.escapedForDisplay
+        var rows: [[String]] = [["Image", r.path], ["Name", shown(m.name)]]
+        if let d = m.description { rows.append(["Description", shown(d)]) }
+        rows.append(["OS", [m.os.family, m.os.distribution, m.os.version].compactMap { $0 }.map(shown).joined(separator: " ")])
         rows.append(["Machine", "\(m.architecture.rawValue), \(m.bootMode.rawValue), \(m.vcpuCount) vCPU, \(m.memoryMiB) MiB memory"])
-        if let c = m.createdAt { rows.append(["Created", c]) }
-        if let v = m.sourceInstanceID { rows.append(["Source", v]) }
-        if let v = m.region { rows.append(["Region", v]) }
-        if let v = m.ownerAccount { rows.append(["Owner", v]) }
-        rows.append(["Visibility", m.visibility.rawValue + (m.sharedWith.isEmpty ? "" : " (with \(m.sharedWith.joined(separator: ", ")))")])
-        if !m.tags.isEmpty { rows.append(["Tags", m.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")]) }
+        if let c = m.createdAt { rows.append(["Created", shown(c)]) }
+        if let v = m.sourceInstanceID { rows.append(["Source", shown(v)]) }
+        if let v = m.region { rows.append(["Region", shown(v)]) }
+        if let v = m.ownerAccount { rows.append(["Owner", shown(v)]) }
+        rows.append(["Visibility", m.visibility.rawValue + (m.sharedWith.isEmpty ? "" : " (with \(m.sharedWith.map(shown).joined(separator: ", ")))")])
+        if !m.tags.isEmpty { rows.append(["Tags", m.tags.sorted { $0.key < $1.key }.map { "\(shown($0.key))=\(shown($0.value))" }.joined(separator: ", ")]) }
         rows.append(["Root digest", r.rootDigest])
         rows.append(["File", "\(ByteCount.format(r.fileLength)) (\(r.fileLength) bytes), chunk size \(ByteCount.format(UInt64(r.chunkSize)))"])
         rows.append(["Logical", "\(ByteCount.format(r.logicalBytes)) (\(r.logicalBytes) bytes), ratio \(decimal(r.ratio)):1"])

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ImagePack
+import ImagePackSimulation
 
 /// `imgpack pack`: raw disk files (or a simulated instance) and metadata in, one image out.
 struct Pack: ParsableCommand {
@@ -33,19 +34,7 @@ struct Pack: ParsableCommand {
     @OptionGroup(title: "Metadata")
     var metadata: MetadataOptions
 
-    @OptionGroup(title: "Encoding")
-    var encoding: EncodingOptions
-
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the image; - for standard output.", valueName: "file"), completion: .file())
-    var output: String
-
-    @Flag(help: "Replace OUTPUT if it exists.")
-    var force = false
-
-    @Flag(help: "Flush the image to stable storage before publishing it.")
-    var sync = false
-
-    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var output: OutputOptions
     @OptionGroup var json: JSONOption
     @OptionGroup var global: GlobalOptions
 
@@ -71,7 +60,7 @@ struct Pack: ParsableCommand {
 
     /// Shared with `pack --simulate`: where the image goes and how the summary is printed.
     func checkOutput() throws {
-        if output == "-" {
+        if output.output == "-" {
             guard !Terminal.standardOutputIsTerminal else {
                 throw ValidationError("Refusing to write a binary image to a terminal: redirect standard output or use -o FILE.")
             }
@@ -87,10 +76,10 @@ struct Pack: ParsableCommand {
         }
         var streams: [StreamSpec] = []
         for disk in input.disks {
-            streams.append(StreamSpec(name: disk.name, kind: .disk, blockSize: input.blockSize(of: disk.name, default: 512), source: try RawFileDiskSource(path: disk.path)))
+            streams.append(StreamSpec(name: disk.name, kind: .disk, blockSize: input.blockSize(of: disk.name, default: 512), source: try FileSource(path: disk.path)))
         }
         for section in input.sections {
-            streams.append(StreamSpec(name: section.name, kind: section.kind.streamKind, blockSize: input.blockSize(of: section.name, default: section.kind.blockSize), source: try RawFileDiskSource(path: section.path)))
+            streams.append(StreamSpec(name: section.name, kind: section.kind.streamKind, blockSize: input.blockSize(of: section.name, default: section.kind.blockSize), source: try FileSource(path: section.path)))
         }
         let state = SystemState(metadata: try metadata.resolve(base: nil), streams: streams)
         try write(state, cancellation: cancellation)
@@ -98,21 +87,28 @@ struct Pack: ParsableCommand {
 
     /// Writes `state` to `output` and reports.
     func write(_ state: SystemState, cancellation: Cancellation) throws {
-        let options = encoding.writerOptions(threads: threads.threads, cancellation: cancellation)
-        let bar = ProgressBar("pack", quiet: global.quiet)
+        let report = try Self.write(state, output: output, cancellation: cancellation, label: "pack", quiet: global.quiet)
+        if json.json {
+            try printJSON(report)
+        } else if !global.quiet {
+            Terminal.writeError(Self.text(report))
+        }
+    }
+
+    /// Writes `state` where `output` says, with a progress bar labelled `label`, and reports it:
+    /// the part of `pack` that `import` shares.
+    static func write(_ state: SystemState, output: OutputOptions, cancellation: Cancellation, label: String, quiet: Bool) throws -> PackReport {
+        let options = output.writerOptions(cancellation: cancellation)
+        let bar = ProgressBar(label, quiet: quiet)
         let start = Terminal.now()
         let summary: WriteSummary
         do {
             defer { bar.finish() }
-            if output == "-" {
-                summary = try ImageWriter.write(state, to: DescriptorSink.standardOutput(), options: options, progress: bar.handler)
-            } else {
-                summary = try ImageWriter.write(state, toFile: output, overwrite: force, sync: sync, options: options, progress: bar.handler)
-            }
+            summary = try output.write(state, options: options, progress: bar.handler)
         }
         let seconds = Terminal.now() - start
-        let report = PackReport(
-            output: output, rootDigest: summary.rootDigest.description, fileLength: summary.fileLength,
+        return PackReport(
+            output: output.output, rootDigest: summary.rootDigest.description, fileLength: summary.fileLength,
             logicalBytes: summary.logicalBytes, payloadBytes: summary.payloadBytes,
             ratio: compressionRatio(summary.logicalBytes, summary.fileLength), chunkSize: options.chunkSize,
             codec: options.codec.description, chunks: Self.counts(summary),
@@ -120,11 +116,6 @@ struct Pack: ParsableCommand {
                 PackReport.Stream(index: i, name: s.name, kind: s.kind.description, blockSize: s.blockSize, logicalSize: s.logicalSize)
             },
             seconds: (seconds * 1000).rounded() / 1000, bytesPerSecond: seconds > 0 ? (Double(summary.logicalBytes) / seconds).rounded() : 0)
-        if json.json {
-            try printJSON(report)
-        } else if !global.quiet {
-            Terminal.writeError(Self.text(report))
-        }
     }
 
     static func counts(_ summary: WriteSummary) -> ChunkCounts {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ImagePack
+import ImagePackInterop
 
 @Suite("samples/hostile: images at the limits stay cheap for every reader")
 struct HostileSampleTests {

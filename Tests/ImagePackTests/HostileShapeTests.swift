@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ImagePack
+import ImagePackInterop
 
 @Suite("The large hostile shapes, built small: what each reader makes of them")
 struct HostileShapeTests {

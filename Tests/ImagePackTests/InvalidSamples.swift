@@ -89,6 +89,23 @@ enum InvalidSamples {
         return Array(out[0..<n!])
     }
 
+    /// The canonical JSON text of `metadata` (by default that of the valid samples).
+    static func jsonText(_ metadata: ImageMetadata = testMetadata()) throws -> String {
+        String(decoding: try MetadataRecord.canonicalJSON(metadata), as: UTF8.self)
+    }
+
+    /// A META body (schema 1, JSON) holding `json` as it is.
+    static func metadataBody(_ json: some StringProtocol) -> [UInt8] { MetadataRecord.encodeBody(json: Array(json.utf8), schemaVersion: 1) }
+
+    /// The content of the disk's first chunk, the one record 0 holds.
+    static var firstChunk: [UInt8] { Array(baseStreams[0].1[0..<65536]) }
+
+    /// A zstd block header (RFC 8878 §3.1.1.2.1): Last_Block, Block_Type, Block_Size, 3 bytes little-endian.
+    static func zstdBlockHeader(last: Bool, type: Int, size: Int) -> [UInt8] {
+        let v = (size << 3) | (type << 1) | (last ? 1 : 0)
+        return [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF)]
+    }
+
     /// Index of the record of `stream` at `offset` in `model.records`.
     static func record(_ model: ImageModel, stream: UInt32, offset: UInt64) -> Int {
         model.records.firstIndex { $0.header.stream == stream && $0.header.logicalOffset == offset }!
@@ -112,8 +129,7 @@ enum InvalidSamples {
         sample("V6-reserved-header.ipk", "V6", .reservedFieldNotZero, "a reserved header byte set") { m in m.patchHeader = { $0[40] = 1 } },
         // Records (V7-V10).
         sample(
-            "V7-unknown-critical-record.ipk", "V7", .unknownRecordType, "a critical record of unknown type XTRA between chunk records",
-            random: .some(nil)
+            "V7-unknown-critical-record.ipk", "V7", .unknownRecordType, "a critical record of unknown type XTRA between chunk records"
         ) { m in
             var raw = [UInt8](repeating: 0, count: 24)
             raw.setLE(RecordType("XTRA").rawValue, at: 0)
@@ -140,6 +156,34 @@ enum InvalidSamples {
             var metadata = testMetadata()
             metadata.vcpuCount = 0
             m.metadataBody = MetadataRecord.encodeBody(json: try MetadataRecord.canonicalJSON(metadata), schemaVersion: 1)
+        },
+        sample("V11-metadata-duplicate-key.ipk", "V11", .invalidMetadata, "visibility given twice, \"custom\" then \"public\" (JSON parsers disagree on which counts)", hostile: true) { m in
+            var metadata = testMetadata()
+            metadata.visibility = .custom
+            metadata.sharedWith = []
+            m.metadataBody = metadataBody(try jsonText(metadata).replacingOccurrences(of: "\"visibility\":\"custom\"", with: "\"visibility\":\"custom\",\"visibility\":\"public\""))
+        },
+        sample("V11-metadata-duplicate-nested-key.ipk", "V11", .invalidMetadata, "the tag env given twice inside tags", hostile: true) { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"env\":\"test\"", with: "\"env\":\"test\",\"env\":\"prod\""))
+        },
+        sample("V11-metadata-integer-not-canonical.ipk", "V11", .invalidMetadata, "vcpuCount written 2.0") { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"vcpuCount\":2", with: "\"vcpuCount\":2.0"))
+        },
+        sample("V11-metadata-byte-order-mark.ipk", "V11", .invalidMetadata, "the document starts with a UTF-8 byte order mark") { m in
+            m.metadataBody = MetadataRecord.encodeBody(json: [0xEF, 0xBB, 0xBF] + Array(try jsonText().utf8), schemaVersion: 1)
+        },
+        sample("V11-metadata-lone-surrogate.ipk", "V11", .invalidMetadata, "the name ends in the escape \\ud800, a lone surrogate", hostile: true) { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"name\":\"test-image\"", with: "\"name\":\"test-image\\ud800\""))
+        },
+        sample("V11-metadata-nesting-over-limit.ipk", "V11", .invalidMetadata, "an unknown key holding arrays nested one level deeper than the limit of 64", hostile: true) { m in
+            let nested = String(repeating: "[", count: CanonicalJSON.maxDepth) + String(repeating: "]", count: CanonicalJSON.maxDepth)
+            m.metadataBody = metadataBody("{\"x\":" + nested + "," + (try jsonText()).dropFirst())
+        },
+        sample("V12-metadata-bidi-override-in-name.ipk", "V12", .invalidMetadata, "a name holding U+202E RIGHT-TO-LEFT OVERRIDE, displayed as prod-test-db", hostile: true) { m in
+            m.metadataBody = metadataBody(try jsonText(testMetadata("prod-\u{202E}bd-tset")))
+        },
+        sample("V12-metadata-integer-out-of-range.ipk", "V12", .invalidMetadata, "memoryMiB 99999999999999999999, beyond 64 bits") { m in
+            m.metadataBody = metadataBody(try jsonText().replacingOccurrences(of: "\"memoryMiB\":2048", with: "\"memoryMiB\":99999999999999999999"))
         },
         sample("V13-stream-kind.ipk", "V13", .malformedField, "stream kind 9") { m in m.streamBody[8] = 9 },
         sample("V14-stream-100TB.ipk", "V14", .limitExceeded, "a disk declaring 100 TB, over maxStreamSize", hostile: true) { m in
@@ -180,6 +224,42 @@ enum InvalidSamples {
         },
         sample("V27-zstd-not-a-frame.ipk", "V27", .decompressionFailed, "a zstd chunk whose payload is random bytes; CRCs valid") { m in
             m.records[0] = ImageModel.chunk(m.records[0].header, payload: randomBytes(100, seed: 3))
+        },
+        sample("V27-zstd-two-frames.ipk", "V27", .decompressionFailed, "a whole zstd frame followed by a second, empty one (libzstd decodes both)", hostile: true) { m in
+            m.records[0] = ImageModel.chunk(m.records[0].header, payload: try compress(.zstd, firstChunk) + (try compress(.zstd, [])))
+        },
+        sample("V27-zstd-skippable-frame.ipk", "V27", .decompressionFailed, "a skippable frame hiding 6 bytes before the zstd frame (libzstd skips it)", hostile: true) { m in
+            var skippable: [UInt8] = [0x50, 0x2A, 0x4D, 0x18, 6, 0, 0, 0]
+            skippable += Array("hidden".utf8)
+            m.records[0] = ImageModel.chunk(m.records[0].header, payload: skippable + (try compress(.zstd, firstChunk)))
+        },
+        sample("V27-zstd-window-2GiB.ipk", "V27", .decompressionFailed, "a zstd frame whose header asks for a 2 GiB window, over the 2^27 allowed", hostile: true) { m in
+            let frame = try compress(.zstd, firstChunk)
+            let header = try frame.withUnsafeBytes { p throws(ImagePackError) in try Zstd.checkFrame(p, logicalLength: firstChunk.count) }.headerSize
+            // Not single-segment, window descriptor exponent 21 (2^31), 4-byte content size.
+            var payload: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x80, 21 << 3]
+            payload += withUnsafeBytes(of: UInt32(firstChunk.count).littleEndian, Array.init)
+            m.records[0] = ImageModel.chunk(m.records[0].header, payload: payload + frame[header...])
+        },
+        sample("V27-zstd-legacy-frame.ipk", "V27", .decompressionFailed, "a legacy zstd v0.7 frame (magic 0xFD2FB527), which the system libzstd still decodes", hostile: true) { m in
+            let content = [UInt8](repeating: UInt8(ascii: "A"), count: 65536)
+            // Single segment, 4-byte content size 65536; one RLE block of 65536 bytes (v0.7 block
+            // header: type in bits 7-6 of the first byte, big-endian size); then the end block.
+            let payload: [UInt8] = [0x27, 0xB5, 0x2F, 0xFD, 0xA0, 0x00, 0x00, 0x01, 0x00, 0x81, 0x00, 0x00, UInt8(ascii: "A"), 0xC0, 0x00, 0x00]
+            var h = m.records[0].header
+            h.contentDigest = Digest.sha256(content)
+            m.records[0] = ImageModel.chunk(h, payload: payload)
+        },
+        sample("V27-zstd-raw-block-over-maximum.ipk", "V27", .decompressionFailed, "a 2 KiB raw block in a zstd frame with a 1 KiB window, whose blocks are at most 1 KiB", hostile: true) { m in
+            let content = Array(firstChunk[0..<2048]) + [UInt8](repeating: 0, count: 65536 - 2048)
+            // Window descriptor 0: a 1 KiB window; 4-byte content size 65536.
+            var payload: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x80, 0x00]
+            payload += withUnsafeBytes(of: UInt32(65536).littleEndian, Array.init)
+            payload += zstdBlockHeader(last: false, type: 0, size: 2048) + content[0..<2048]
+            for i in 0..<62 { payload += zstdBlockHeader(last: i == 61, type: 1, size: 1024) + [0] }
+            var h = m.records[0].header
+            h.contentDigest = Digest.sha256(content)
+            m.records[0] = ImageModel.chunk(h, payload: payload)
         },
         sample("V27-zlib-trailing-bytes.ipk", "V27", .decompressionFailed, "a zlib chunk with a byte after the end of its stream") { m in
             let i = record(m, stream: 1, offset: 0)
@@ -228,7 +308,7 @@ enum InvalidSamples {
                 index.entries[j].recordOffset = 1 << 40
             }
         },
-        sample("V34-unlisted-chunk.ipk", "V34", .indexMismatch, "a valid chunk record the index does not list (it lists a zero chunk there)", random: .some(nil)) { m in
+        sample("V34-unlisted-chunk.ipk", "V34", .indexMismatch, "a valid chunk record the index does not list (it lists a zero chunk there)") { m in
             let h = ChunkHeader(
                 kind: .fill, codec: .stored, stream: 0, logicalOffset: 65536, logicalLength: 65536, payloadLength: 8,
                 payloadCRC: CRC32C.checksum([UInt8](repeating: 0, count: 8)), contentDigest: ZeroDigests.digest(length: 65536))
@@ -270,6 +350,46 @@ enum InvalidSamples {
         },
         sample("V45-parent-digest.ipk", "V45", .malformedField, "the index names a parent image without the 'parent' feature") { m in
             m.patchIndex = { $0.parentDigest = other }
+        },
+        // Where readers used to disagree (the data area and the footer; spec §4.3, §12).
+        sample("V7-known-record-not-critical.ipk", "V7", .malformedField, "a META record with the critical bit clear between chunk records") { m in
+            var raw = [UInt8](repeating: 0, count: 24)
+            raw.setLE(RecordType.metadata.rawValue, at: 0)
+            raw.setLE(UInt64(8), at: 8)
+            m.records.insert(ImageModel.Record(header: m.records[0].header, payload: [], raw: raw), at: 1)
+        },
+        sample("V6-garbage-between-records.ipk", "V6", .reservedFieldNotZero, "32 bytes of 0xAA between two chunk records") { m in
+            m.records.insert(ImageModel.Record(header: m.records[0].header, payload: [], raw: [UInt8](repeating: 0xAA, count: 32)), at: 1)
+        },
+        sample(
+            "V34-duplicate-range.ipk", "V34", .indexMismatch, "an unlisted copy of the first chunk record right after it",
+            streaming: Expectation(rule: "V32", code: "chunkLayoutInvalid")
+        ) { m in
+            var copy = m.records[0]
+            copy.listed = false
+            m.records.insert(copy, at: 1)
+        },
+        sample("V34-chunk-inside-optional-record.ipk", "V34", .indexMismatch, "an optional record whose body is the next listed chunk record") { m in
+            let i = record(m, stream: 0, offset: 196608)
+            var raw = [UInt8](repeating: 0, count: 16)
+            raw.setLE(RecordType("OPTL").rawValue, at: 0)
+            raw.setLE(UInt64(Layout.chunkPrefixSize) + UInt64(m.records[i].payload.count), at: 8)
+            m.records.insert(ImageModel.Record(header: m.records[i].header, payload: [], raw: raw), at: i)
+        },
+        sample("V8-second-index.ipk", "V8", .unexpectedRecord, "a copy of the INDX record before the one the footer locates") { m in
+            m.patchFile = { file in
+                let footerAt = file.count - Layout.footerSize
+                func read(_ at: Int) -> Int { Int(file[at..<at + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }) }
+                let (indexAt, indexLength) = (read(footerAt), read(footerAt + 8))
+                file.insert(contentsOf: Array(file[indexAt..<indexAt + indexLength]), at: indexAt)
+                let moved = footerAt + indexLength
+                file.setLE(UInt64(indexAt + indexLength), at: moved)
+                file.setLE(UInt64(file.count), at: moved + 32)
+                ImageModel.setCRC(&file, over: moved..<moved + 84, at: moved + 84)
+            }
+        },
+        sample("V42-signature-offset-without-length.ipk", "V42", .malformedField, "the footer gives a signature offset (where the footer begins) and no signature bytes") { m in
+            m.patchFooter = { $0.signaturesOffset = $0.indexOffset + $0.indexLength }
         },
     ] }
 

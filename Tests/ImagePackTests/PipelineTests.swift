@@ -2,9 +2,10 @@ import Foundation
 import Synchronization
 import Testing
 @testable import ImagePack
+@testable import ImagePackSimulation
 
 /// A disk source that fails once a read reaches `failAt`, like a disk with a bad sector.
-struct FailingDiskSource: DiskSource {
+struct FailingStreamSource: StreamSource {
     let bytes: [UInt8]
     let failAt: UInt64
     var logicalSize: UInt64 { UInt64(bytes.count) }
@@ -12,7 +13,7 @@ struct FailingDiskSource: DiskSource {
         if offset + UInt64(buffer.count) > failAt {
             throw ImagePackError(.ioFailed, "simulated bad sector", offset: failAt, cause: Int(EIO))
         }
-        try MemoryDiskSource(bytes).read(at: offset, into: buffer)
+        try BytesSource(bytes).read(at: offset, into: buffer)
     }
 }
 
@@ -152,9 +153,9 @@ struct ParallelRoundTripTests {
         defer { removeItem(dir) }
         let path = dir + "/img.ipk"
         let bytes = largeMixedDisk(chunks: 40, seed: 3)
-        let source = FailingDiskSource(bytes: bytes, failAt: 23 * 65536 + 100)
+        let source = FailingStreamSource(bytes: bytes, failAt: 23 * 65536 + 100)
         let state = SystemState(metadata: testMetadata(), streams: [
-            StreamSpec(name: "boot", source: MemoryDiskSource(textBytes(70_000, seed: 2))),
+            StreamSpec(name: "boot", source: BytesSource(textBytes(70_000, seed: 2))),
             StreamSpec(name: "data", source: source),
         ])
         do {
@@ -171,7 +172,7 @@ struct ParallelRoundTripTests {
 
     @Test("a sink that fails stops the write with its error", arguments: [1, 2, 4])
     func failingSink(threads: Int) throws {
-        let state = SystemState(metadata: testMetadata(), streams: [StreamSpec(name: "root", source: MemoryDiskSource(largeMixedDisk(chunks: 40, seed: 9)))])
+        let state = SystemState(metadata: testMetadata(), streams: [StreamSpec(name: "root", source: BytesSource(largeMixedDisk(chunks: 40, seed: 9)))])
         #expect(throws: ImagePackError(.ioFailed, "")) {
             try ImageWriter.write(state, to: FullDiskSink(limit: 300_000), options: .init(chunkSize: 64 << 10, threads: threads))
         }
@@ -182,7 +183,7 @@ struct ParallelRoundTripTests {
         let cancellation = Cancellation()
         var options = WriterOptions(chunkSize: 64 << 10, threads: threads)
         options.cancellation = cancellation
-        let state = SystemState(metadata: testMetadata(), streams: [StreamSpec(name: "root", source: MemoryDiskSource(largeMixedDisk(chunks: 40, seed: 9)))])
+        let state = SystemState(metadata: testMetadata(), streams: [StreamSpec(name: "root", source: BytesSource(largeMixedDisk(chunks: 40, seed: 9)))])
         let progressCalls = Atomic<Int>(0)
         #expect(throws: ImagePackError(.cancelled, "")) {
             try ImageWriter.write(state, to: FullDiskSink(limit: .max), options: options) { done, _ in

@@ -19,8 +19,8 @@ extension ReadmeExampleTests {
         try Data(disk).write(to: URL(fileURLWithPath: dir + "/root.raw"))
         try Data(other).write(to: URL(fileURLWithPath: dir + "/data.raw"))
         let state = SystemState(metadata: testMetadata("web-1"), streams: [
-            StreamSpec(name: "root", source: try RawFileDiskSource(path: dir + "/root.raw")),
-            StreamSpec(name: "data", source: try RawFileDiskSource(path: dir + "/data.raw")),
+            StreamSpec(name: "root", source: try FileSource(path: dir + "/root.raw")),
+            StreamSpec(name: "data", source: try FileSource(path: dir + "/data.raw")),
         ])
         try ImageWriter.write(state, toFile: dir + "/web-1.ipk", options: .init(chunkSize: chunk))
         #expect(try ImageReader(path: dir + "/web-1.ipk").chunks(ofStream: 0).last?.kind == .zero)

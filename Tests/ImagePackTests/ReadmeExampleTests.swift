@@ -17,7 +17,7 @@ struct ReadmeExampleTests {
             metadata: ImageMetadata(name: "web-1", os: .init(family: "linux", distribution: "debian", version: "12"),
                                     architecture: .x86_64, bootMode: .uefi, vcpuCount: 4, memoryMiB: 8192,
                                     createdAt: "2026-11-27T10:00:00Z"),
-            streams: [StreamSpec(name: "root", source: try RawFileDiskSource(path: dir + "/root.raw"))])
+            streams: [StreamSpec(name: "root", source: try FileSource(path: dir + "/root.raw"))])
         let written = try ImageWriter.write(state, toFile: dir + "/web-1.ipk", options: .init(codec: .zstd))
 
         let image = try ImageReader(path: dir + "/web-1.ipk")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ImagePack
+@testable import ImagePackSimulation
 
 @Suite("Round trips through the writer and both readers")
 struct RoundTripTests {
@@ -90,7 +91,7 @@ struct RoundTripTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("precious".utf8))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["img.ipk"])
         _ = try ImageWriter.write(
-            SystemState(metadata: testMetadata(), streams: [StreamSpec(name: "root", source: MemoryDiskSource([1, 2, 3]))]),
+            SystemState(metadata: testMetadata(), streams: [StreamSpec(name: "root", source: BytesSource([1, 2, 3]))]),
             toFile: path, overwrite: true)
         #expect(try ImageReader(path: path).read(stream: 0, at: 0, count: 3) == [1, 2, 3])
     }

@@ -32,7 +32,7 @@ struct SampleRecipe: Sendable {
         let json = try Data(contentsOf: URL(fileURLWithPath: samplesDirectory + "/inputs/metadata.json"))
         let metadata = try JSONDecoder().decode(ImageMetadata.self, from: json)
         return SystemState(metadata: metadata, streams: try streams.map { s in
-            StreamSpec(name: s.name, kind: s.kind, blockSize: s.blockSize, source: try RawFileDiskSource(path: samplesDirectory + "/inputs/" + s.input))
+            StreamSpec(name: s.name, kind: s.kind, blockSize: s.blockSize, source: try FileSource(path: samplesDirectory + "/inputs/" + s.input))
         })
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import ImagePack
+@testable import ImagePackSimulation
 
 /// Test cases are chosen with splitmix64 (the simulator itself uses xoshiro256**).
 private struct CaseRandom {

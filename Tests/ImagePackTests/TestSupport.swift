@@ -1,5 +1,6 @@
 import Foundation
 @testable import ImagePack
+@testable import ImagePackSimulation
 
 /// A fresh temporary directory per test, removed by the caller through `defer`.
 func makeTemporaryDirectory() -> String {
@@ -74,6 +75,6 @@ func streamAll(_ path: String, threads: Int = 2) throws -> (StreamingSummary, [[
 }
 
 func writeImage(_ streams: [(String, [UInt8])], to path: String, options: WriterOptions = .init(chunkSize: 64 << 10, threads: 2)) throws -> WriteSummary {
-    let state = SystemState(metadata: testMetadata(), streams: streams.map { StreamSpec(name: $0.0, source: MemoryDiskSource($0.1)) })
+    let state = SystemState(metadata: testMetadata(), streams: streams.map { StreamSpec(name: $0.0, source: BytesSource($0.1)) })
     return try ImageWriter.write(state, toFile: path, options: options)
 }

@@ -6,7 +6,7 @@ import Testing
 func validate(_ bytes: [UInt8], dir: String, options: ValidationOptions = .init(read: ReadOptions(threads: 2))) throws -> ValidationReport {
     let path = dir + "/v-\(UUID().uuidString).ipk"
     defer { removeItem(path) }
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    try #require(FileManager.default.createFile(atPath: path, contents: Data(bytes)), "cannot write \(path)")
     return try ImageValidator.validate(path: path, options: options)
 }
 

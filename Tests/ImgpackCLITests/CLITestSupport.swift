@@ -1,5 +1,6 @@
 import Foundation
 import ImagePack
+import ImagePackSimulation
 import Testing
 
 /// The result of one run of the `imgpack` binary.
@@ -12,22 +13,36 @@ struct RunResult {
 
 /// Runs the built `imgpack` and the shell, in a scratch directory per test.
 struct CLI {
-    /// The `imgpack` executable: `$IMGPACK_BINARY`, else the one built next to this test bundle,
-    /// else `.build/debug/imgpack` of the package that holds this file.
-    static let binary: String = {
-        if let path = ProcessInfo.processInfo.environment["IMGPACK_BINARY"] { return path }
-        var candidates: [URL] = []
-        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        candidates.append(runner.deletingLastPathComponent().appendingPathComponent("imgpack"))
-        if let executable = Bundle.main.executableURL {
-            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("imgpack"))
+    /// The `imgpack` executable, in the products directory that holds this test bundle: the test
+    /// target depends on the `imgpack` target, so SwiftPM builds it there before the tests.
+    static var binary: String {
+        get throws {
+            let path = productsDirectory.appendingPathComponent("imgpack").path
+            guard FileManager.default.isExecutableFile(atPath: path) else { throw MissingBinary(path: path) }
+            return path
         }
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("imgpack"))
-        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(package.appendingPathComponent(".build/debug/imgpack"))
-        for url in candidates where FileManager.default.isExecutableFile(atPath: url.path) { return url.path }
-        return candidates.last!.path
+    }
+
+    /// Where SwiftPM put the test bundle and the executables it depends on. On macOS the tests run
+    /// inside `PackageTests.xctest/Contents/MacOS/` under a runner, so the bundle is looked up; on
+    /// Linux the test executable *is* `PackageTests.xctest`, directly in the products directory.
+    static let productsDirectory: URL = {
+        #if os(macOS)
+        if let bundle = Bundle.allBundles.first(where: { $0.bundleURL.pathExtension == "xctest" }) {
+            return bundle.bundleURL.deletingLastPathComponent()
+        }
+        #endif
+        let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+        return executable.resolvingSymlinksInPath().deletingLastPathComponent()
     }()
+
+    /// The one failure every CLI test reports when the binary is not where SwiftPM puts it.
+    struct MissingBinary: Error, CustomStringConvertible {
+        var path: String
+        var description: String {
+            "imgpack is not at \(path), next to the test bundle; ImgpackCLITests depends on the imgpack target, and `swift test` or `swift build --build-tests` link it there"
+        }
+    }
 
     /// A fresh scratch directory; removed by ``cleanUp()``.
     let directory: String
@@ -44,14 +59,14 @@ struct CLI {
     /// Runs `imgpack arguments` in the scratch directory, standard input from `stdinFile` (or empty).
     @discardableResult
     func run(_ arguments: [String], stdinFile: String? = nil, environment: [String: String] = [:]) throws -> RunResult {
-        try execute(Self.binary, arguments, stdinFile: stdinFile, environment: environment)
+        try execute(try Self.binary, arguments, stdinFile: stdinFile, environment: environment)
     }
 
     /// Runs `command` with /bin/sh in the scratch directory; `$IMGPACK` is the binary.
     @discardableResult
     func shell(_ command: String, environment: [String: String] = [:]) throws -> RunResult {
         var env = environment
-        env["IMGPACK"] = Self.binary
+        env["IMGPACK"] = try Self.binary
         return try execute("/bin/sh", ["-c", command], stdinFile: nil, environment: env)
     }
 
@@ -122,6 +137,21 @@ struct CLI {
     /// Files in the scratch directory (recursively), hidden ones included.
     func listing() -> [String] {
         (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? []).filter { !$0.hasPrefix(".stdout-") && !$0.hasPrefix(".stderr-") }.sorted()
+    }
+
+    /// The output a running `imgpack` (process `pid`) writes into the scratch directory, as its
+    /// /proc/PID/fd link; nil while it has none open. An unnamed (O_TMPFILE) file's link reads
+    /// "DIR/#INODE (deleted)", a named temporary one ".NAME.imgpack-tmp-PID-N". Linux only.
+    func outputBeingWritten(by pid: Int32) -> String? {
+        let fds = "/proc/\(pid)/fd"
+        let resolved = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path + "/"
+        for fd in (try? FileManager.default.contentsOfDirectory(atPath: fds)) ?? [] {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: fds + "/" + fd),
+                  target.hasPrefix(resolved) else { continue }
+            let name = target.dropFirst(resolved.count)
+            if (name.hasPrefix("#") && name.hasSuffix(" (deleted)")) || name.contains(".imgpack-tmp-") { return fds + "/" + fd }
+        }
+        return nil
     }
 
     /// Allocated bytes of a file (st_blocks × 512).

@@ -105,14 +105,16 @@ struct TerminalTests {
         // Slow on purpose: zstd level 19 on one thread.
         try cli.makeDisk("root.raw", size: 48 << 20, seed: 33)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.executableURL = URL(fileURLWithPath: try CLI.binary)
         process.arguments = ["pack", "--disk", "root=root.raw", "--name", "i", "--level", "19", "--threads", "1", "-o", "i.ipk"]
         process.currentDirectoryURL = URL(fileURLWithPath: cli.directory)
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Wait until the temporary file exists, so the signal lands mid-write.
+        // Wait until the output is open, so the signal lands mid-write: an unnamed file, seen through
+        // /proc, or a named temporary one where there is no O_TMPFILE.
         let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, !cli.listing().contains(where: { $0.contains("imgpack-tmp") }) { usleep(20_000) }
+        while Date() < deadline, cli.outputBeingWritten(by: process.processIdentifier) == nil,
+              !cli.listing().contains(where: { $0.contains("imgpack-tmp") }) { usleep(20_000) }
         usleep(200_000)
         process.interrupt()
         process.waitUntilExit()

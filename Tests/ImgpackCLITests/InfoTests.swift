@@ -16,6 +16,19 @@ struct InfoTests {
         #expect(try cli.run(["inspect", "sample.ipk"]).stdout == r.stdout)
     }
 
+    @Test("info shows direction and zero-width characters of a description as escapes, never raw")
+    func escapesMetadata() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        _ = try cli.packSample(extra: ["--description", "build \u{202E}txt.exe\u{200B} done"])
+        let r = try cli.run(["info", "sample.ipk"])
+        #expect(r.status == 0)
+        #expect(r.stdoutText.contains("build \\u{202E}txt.exe\\u{200B} done"), "\(r.stdoutText)")
+        #expect(!r.stdoutText.unicodeScalars.contains { $0 == "\u{202E}" || $0 == "\u{200B}" })
+        let json = try jsonObject(try cli.run(["info", "--json", "sample.ipk"]).stdout)
+        #expect((json["metadata"] as? [String: Any])?["description"] as? String == "build \u{202E}txt.exe\u{200B} done")
+    }
+
     @Test("info --json follows schema 1 and its numbers add up")
     func json() throws {
         let cli = CLI()

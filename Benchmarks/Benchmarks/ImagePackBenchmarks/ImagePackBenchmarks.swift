@@ -8,6 +8,7 @@
 import Benchmark
 import Foundation
 import ImagePack
+import ImagePackSimulation
 
 let mib = 1 << 20
 let threads = WriterOptions.defaultThreads
@@ -16,7 +17,7 @@ let workDirectory = NSTemporaryDirectory() + "imagepack-bench-\(getpid())"
 /// A disk to benchmark: a simulated one, or the cached real ext4 disk.
 struct Input: Sendable {
     let name: String
-    let source: any DiskSource
+    let source: any StreamSource
     var bytes: UInt64 { source.logicalSize }
 }
 
@@ -29,7 +30,7 @@ let inputs: [Input] = {
         Input(name: "sim-database-256M", source: SimulatedDisk(seed: 2, size: 256 << 20, profile: .database)),
         Input(name: "sim-random-256M", source: SimulatedDisk(seed: 3, size: 256 << 20, profile: .random)),
     ]
-    if FileManager.default.fileExists(atPath: ext4Path), let raw = try? RawFileDiskSource(path: ext4Path) {
+    if FileManager.default.fileExists(atPath: ext4Path), let raw = try? FileSource(path: ext4Path) {
         list.append(Input(name: "ext4-real", source: raw))
     }
     return list

@@ -15,7 +15,7 @@ public enum Codec: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
-    public init?(name: String) {
+    package init?(name: String) {
         guard let codec = Codec.allCases.first(where: { $0.description == name.lowercased() }) else { return nil }
         self = codec
     }

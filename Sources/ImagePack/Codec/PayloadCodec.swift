@@ -44,8 +44,9 @@ final class PayloadDecoder: @unchecked Sendable {
     init() {}
 
     /// Decodes `payload` into `output`, which must be exactly the chunk's logical length.
-    /// Throws `.decompressionFailed` if the payload is not one valid stream of the codec, and
-    /// `.chunkSizeMismatch` if it decodes to any other length (a bomb stops at `output.count`).
+    /// Throws `.decompressionFailed` if the payload is not one valid stream of the codec (for zstd:
+    /// exactly one RFC 8878 frame within the bounds of spec §7.3), and `.chunkSizeMismatch` if it
+    /// decodes, or declares it decodes, to any other length (a bomb stops at `output.count`).
     func decode(_ codec: Codec, _ payload: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
         switch codec {
         case .stored:
@@ -54,6 +55,8 @@ final class PayloadDecoder: @unchecked Sendable {
             }
             if let dst = output.baseAddress, let src = payload.baseAddress { dst.copyMemory(from: src, byteCount: payload.count) }
         case .zstd:
+            // libzstd alone would accept more than spec §7.3 allows (see Zstd+Frame.swift).
+            _ = try Zstd.checkFrame(payload, logicalLength: output.count)
             if zstd == nil { zstd = try Zstd.Decompressor() }
             let produced: Int
             do { produced = try zstd!.decompress(payload, into: output) } catch {

@@ -1,9 +1,9 @@
 import CZlib
 
 /// Thin, bounded wrappers over zlib. Output buffers have a fixed capacity; inflate stops there.
-enum Zlib {
+package enum Zlib {
     /// Which wrapper the deflate data carries.
-    enum Wrapping {
+    package enum Wrapping {
         /// RFC 1950 zlib stream (ImagePack chunks, VMDK grains).
         case zlib
         /// Raw RFC 1951 deflate with the given window bits (qcow2 uses 12).
@@ -20,13 +20,13 @@ enum Zlib {
     static func bound(_ count: Int) -> Int { Int(compressBound(uLong(count))) + 64 }
 
     /// A reusable deflate state (one per worker thread).
-    final class Compressor: @unchecked Sendable {
+    package final class Compressor: @unchecked Sendable {
         private var stream = z_stream()
         let level: Int
 
         /// - Parameter wrapping: `.zlib` for ImagePack chunks; `.raw(windowBits: 12)` for qcow2 clusters,
         ///   whose readers inflate with a 4 KiB window.
-        init(level: Int, wrapping: Wrapping = .zlib) throws(ImagePackError) {
+        package init(level: Int, wrapping: Wrapping = .zlib) throws(ImagePackError) {
             self.level = level
             let status = czlib_deflateInit2(&stream, Int32(level), wrapping.windowBits, 9)
             guard status == Z_OK else {
@@ -36,7 +36,7 @@ enum Zlib {
         deinit { deflateEnd(&stream) }
 
         /// Compresses `input` as one stream (of the chosen wrapping) into `output`; nil when it does not fit.
-        func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int? {
+        package func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int? {
             deflateReset(&stream)
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
             stream.avail_in = uInt(input.count)
@@ -52,11 +52,11 @@ enum Zlib {
     }
 
     /// A reusable inflate state for one wrapping (one per worker thread).
-    final class Decompressor: @unchecked Sendable {
+    package final class Decompressor: @unchecked Sendable {
         private var stream = z_stream()
         let wrapping: Wrapping
 
-        init(wrapping: Wrapping = .zlib) throws(ImagePackError) {
+        package init(wrapping: Wrapping = .zlib) throws(ImagePackError) {
             self.wrapping = wrapping
             let status = czlib_inflateInit2(&stream, wrapping.windowBits)
             guard status == Z_OK else {
@@ -66,17 +66,17 @@ enum Zlib {
         deinit { inflateEnd(&stream) }
 
         /// Result of one inflate call.
-        struct Outcome {
+        package struct Outcome {
             /// Bytes written to the output.
-            var produced: Int
+            package var produced: Int
             /// Bytes of input consumed.
-            var consumed: Int
+            package var consumed: Int
             /// Whether the deflate stream ended (its final block and, for zlib, the checksum were seen).
-            var ended: Bool
+            package var ended: Bool
         }
 
         /// Inflates from `input` into `output` until the stream ends, the output is full or the input runs out.
-        func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Outcome {
+        package func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Outcome {
             inflateReset(&stream)
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
             stream.avail_in = uInt(input.count)

@@ -2,7 +2,7 @@ import CZstd
 
 /// Thin, bounded wrappers over libzstd. Every output buffer has a fixed capacity, so a
 /// decompression bomb fails with `dstSize_tooSmall` instead of allocating.
-enum Zstd {
+package enum Zstd {
     static func isError(_ code: Int) -> Bool { ZSTD_isError(code) != 0 }
     static func errorName(_ code: Int) -> String { String(cString: ZSTD_getErrorName(code)) }
     static func errorCode(_ code: Int) -> Int { Int(ZSTD_getErrorCode(code).rawValue) }
@@ -11,14 +11,14 @@ enum Zstd {
     static func bound(_ count: Int) -> Int { ZSTD_compressBound(count) }
 
     /// A reusable compression context (one per worker thread).
-    final class Compressor: @unchecked Sendable {
+    package final class Compressor: @unchecked Sendable {
         private let context: OpaquePointer
         let level: Int
 
         /// - Parameter inputSize: the largest input it will see. When the level's default window is
         ///   smaller, the window is widened to cover the whole input: a chunk is compressed alone, so
         ///   matches anywhere in it should be usable (spec R2; +0.4 % ratio at 4 MiB, level 3).
-        init(level: Int, inputSize: Int? = nil) throws(ImagePackError) {
+        package init(level: Int, inputSize: Int? = nil) throws(ImagePackError) {
             guard let context = ZSTD_createCCtx() else {
                 throw ImagePackError(.compressionFailed, "zstd could not allocate a compression context")
             }
@@ -31,13 +31,13 @@ enum Zstd {
                 // Levels 3 and up default to a window of at least 2 MiB; a window larger than the
                 // input never helps, so setting it to cover the input only ever widens it.
                 let needed = Int32(Int.bitWidth - (inputSize - 1).leadingZeroBitCount)
-                if needed > 21 { ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, min(needed, 27)) }
+                if needed > 21 { ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, min(needed, Int32(maxWindowLog))) }
             }
         }
         deinit { ZSTD_freeCCtx(context) }
 
         /// Compresses `input` into `output`; returns the compressed size, or nil when it does not fit.
-        func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int? {
+        package func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int? {
             let result = ZSTD_compress2(context, output.baseAddress, output.count, input.baseAddress, input.count)
             if isError(result) {
                 if ZSTD_getErrorCode(result) == ZSTD_error_dstSize_tooSmall { return nil }
@@ -48,21 +48,25 @@ enum Zstd {
     }
 
     /// A reusable decompression context (one per worker thread).
-    final class Decompressor: @unchecked Sendable {
+    package final class Decompressor: @unchecked Sendable {
         private let context: OpaquePointer
 
-        init() throws(ImagePackError) {
+        package init() throws(ImagePackError) {
             guard let context = ZSTD_createDCtx() else {
                 throw ImagePackError(.compressionFailed, "zstd could not allocate a decompression context")
             }
             self.context = context
-            // Refuse frames that ask for a window larger than 128 MiB (memory bound, spec L-limits).
-            ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, 27)
+            // Refuse frames that ask for a window larger than 128 MiB (spec §7.3). libzstd applies
+            // this only when streaming (decompressPrefix); one-shot decoding of chunk payloads
+            // relies on Zstd.checkFrame, which reads the window from the frame header first.
+            ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, Int32(maxWindowLog))
         }
         deinit { ZSTD_freeDCtx(context) }
 
-        /// Decompresses exactly one whole payload into `output`; returns the number of bytes produced.
+        /// Decompresses one whole payload into `output`; returns the number of bytes produced.
         /// Fails if the payload would produce more than `output.count` bytes.
+        /// - Important: libzstd decodes every frame it finds and skips skippable ones; check a chunk
+        ///   payload with ``Zstd/checkFrame(_:logicalLength:)`` first.
         func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
             let result = ZSTD_decompressDCtx(context, output.baseAddress, output.count, input.baseAddress, input.count)
             if isError(result) {
@@ -73,7 +77,7 @@ enum Zstd {
 
         /// Streams frames from `input` until `output` is full or the input ends; trailing input is ignored.
         /// Returns the bytes produced. Used for foreign formats (qcow2) that pad compressed clusters.
-        func decompressPrefix(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
+        package func decompressPrefix(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
             ZSTD_DCtx_reset(context, ZSTD_reset_session_only)
             var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
             var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)

@@ -41,6 +41,10 @@ struct ChunkHeader: Equatable {
         }
         var c = ByteCursor(Array(bytes[0..<Layout.chunkPrefixSize]), base: offset, context: "chunk header")
         let envelope = try RecordEnvelope.decode(bytes, at: offset)
+        // Only a reader led here by an index entry can meet another type (the walks look first).
+        guard envelope.type == .chunk else {
+            throw ImagePackError(.indexMismatch, "the index locates a chunk record at \(offset), but the record there is \(envelope.type)", rule: .v34, offset: offset, field: "type")
+        }
         _ = try c.take(Layout.envelopeSize, "envelope")
         let kindAt = c.offset
         let kindRaw = try c.u8("kind")

@@ -40,6 +40,12 @@ extension FileFooter {
                 .malformedField, "the footer gives \(signaturesLength) bytes of signatures but no signature offset",
                 rule: .v42, offset: footerOffset + 24, field: "signaturesLength"))
         }
+        // And an offset with no length names an empty region: signatures are present iff both are set.
+        if signed, signaturesLength == 0 {
+            placement.problems.append(ImagePackError(
+                .malformedField, "the footer gives a signature offset (\(signaturesOffset)) but no signature bytes; with no signatures both fields are 0",
+                rule: .v42, offset: footerOffset + 16, field: "signaturesOffset"))
+        }
         let indexEnd = signed ? signaturesOffset : footerOffset
         let (computedEnd, overflow) = indexOffset.addingReportingOverflow(indexLength)
         guard !overflow, indexOffset >= UInt64(Layout.headerSize), computedEnd == indexEnd,

@@ -137,6 +137,11 @@ struct RecordEnvelope: Equatable {
         guard flags & ~1 == 0 else {
             throw ImagePackError(.reservedFieldNotZero, "record \(type) has reserved flag bits set (0x\(String(flags, radix: 16)))", rule: .v6, offset: offset + 4, field: "recordFlags")
         }
+        // Every type this version defines is critical (spec §4.1): a reader that did not know it
+        // could not read the image. A clear bit on one would let an older reader skip it.
+        guard flags & 1 != 0 || !type.isDefined else {
+            throw ImagePackError(.malformedField, "record \(type) at \(offset) has the critical bit clear; every record type the format defines sets it", rule: .v7, offset: offset + 4, field: "recordFlags")
+        }
         return RecordEnvelope(type: type, critical: flags & 1 != 0, bodyLength: length)
     }
 }

@@ -5,15 +5,15 @@ public struct ChunkEntry: Sendable, Hashable {
     public var stream: UInt32
     public var logicalOffset: UInt64
     public var logicalLength: UInt32
-    public var payloadLength: UInt32
+    package var payloadLength: UInt32
     /// File offset of the chunk's CHNK record; 0 for zero chunks, the only kind without a record.
-    public var recordOffset: UInt64
+    package var recordOffset: UInt64
     /// SHA-256 of the chunk's logical content (for zero chunks, of that many zero bytes).
-    public var contentDigest: Digest
+    package var contentDigest: Digest
 
-    public var logicalEnd: UInt64 { logicalOffset + UInt64(logicalLength) }
+    package var logicalEnd: UInt64 { logicalOffset + UInt64(logicalLength) }
     /// Bytes the chunk occupies in the file (record prefix plus payload), 0 if it has no record.
-    public var storedSize: UInt64 {
+    package var storedSize: UInt64 {
         kind == .zero ? 0 : UInt64(Layout.chunkPrefixSize) + UInt64(payloadLength)
     }
 

@@ -23,22 +23,25 @@ enum Layout {
 }
 
 /// Four-character record types (spec §4).
-public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+package struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    package let rawValue: UInt32
+    package init(rawValue: UInt32) { self.rawValue = rawValue }
     init(_ text: StaticString) {
         precondition(text.utf8CodeUnitCount == 4)
         let p = text.utf8Start
         rawValue = UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24
     }
-    public static let metadata = RecordType("META")
-    public static let streams = RecordType("STRM")
-    public static let parent = RecordType("PRNT")
-    public static let chunk = RecordType("CHNK")
-    public static let index = RecordType("INDX")
-    public static let signature = RecordType("SIGN")
+    package static let metadata = RecordType("META")
+    package static let streams = RecordType("STRM")
+    package static let parent = RecordType("PRNT")
+    package static let chunk = RecordType("CHNK")
+    package static let index = RecordType("INDX")
+    package static let signature = RecordType("SIGN")
 
-    public var description: String {
+    /// Whether this version of the format defines the type (they all carry the critical bit).
+    var isDefined: Bool { [.metadata, .streams, .parent, .chunk, .index, .signature].contains(self) }
+
+    package var description: String {
         let bytes = (0..<4).map { UInt8(truncatingIfNeeded: rawValue >> (8 * $0)) }
         if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return String(decoding: bytes, as: UTF8.self) }
         return "0x" + String(rawValue, radix: 16)
@@ -46,13 +49,13 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
 }
 
 /// Feature bits of the header (spec §3.2). Critical bits must be understood by a reader.
-public struct FeatureFlags: OptionSet, Sendable, Hashable {
-    public let rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
+package struct FeatureFlags: OptionSet, Sendable, Hashable {
+    package let rawValue: UInt64
+    package init(rawValue: UInt64) { self.rawValue = rawValue }
     /// The image has a PRNT record and chunks of kind `parent`: it is incomplete without its parent.
-    public static let parent = FeatureFlags(rawValue: 1 << 0)
+    package static let parent = FeatureFlags(rawValue: 1 << 0)
     /// The image has chunks of kind `reference` (in-image deduplication).
-    public static let references = FeatureFlags(rawValue: 1 << 1)
+    package static let references = FeatureFlags(rawValue: 1 << 1)
     /// Critical bits this version of the library defines.
     static let knownCritical: FeatureFlags = [.parent, .references]
 }

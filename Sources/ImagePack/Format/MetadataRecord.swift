@@ -1,18 +1,11 @@
-import Foundation
-
 /// Encoding of the META record body (spec §5): schema version, encoding, canonical JSON.
 enum MetadataRecord {
     static let encodingJSON: UInt32 = 1
 
-    /// Canonical JSON: keys sorted, no insignificant white space, "/" not escaped.
+    /// The canonical JSON of spec §5.3: keys sorted by their UTF-8 bytes, no white space, the
+    /// escapes of ``CanonicalJSON/escape(_:into:)``, absent optional fields left out.
     static func canonicalJSON(_ metadata: ImageMetadata) throws(ImagePackError) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return Array(try encoder.encode(metadata))
-        } catch {
-            throw ImagePackError(.invalidArgument, "metadata cannot be encoded as JSON: \(error)")
-        }
+        CanonicalJSON.encode(metadata.jsonValue)
     }
 
     static func encodeBody(json: [UInt8], schemaVersion: Int) -> [UInt8] {
@@ -41,19 +34,12 @@ enum MetadataRecord {
         guard String(validating: json, as: UTF8.self) != nil else {
             throw ImagePackError(.invalidMetadata, "metadata is not valid UTF-8", rule: "V11", offset: offset + 8)
         }
+        let tree = try CanonicalJSON.parse(json, base: offset + 8)
         let metadata: ImageMetadata
-        do {
-            metadata = try JSONDecoder().decode(ImageMetadata.self, from: Data(json))
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw ImagePackError(.invalidMetadata, "metadata lacks the required field \"\(key.stringValue)\"", rule: "V11", offset: offset + 8, field: key.stringValue)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ImagePackError(.invalidMetadata, "metadata field \"\(path)\" has the wrong type", rule: "V11", offset: offset + 8, field: path)
-        } catch let DecodingError.dataCorrupted(context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ImagePackError(.invalidMetadata, "metadata is not valid: \(context.debugDescription) \(path.isEmpty ? "" : "at \(path)")", rule: "V11", offset: offset + 8, field: path.isEmpty ? nil : path)
-        } catch {
-            throw ImagePackError(.invalidMetadata, "metadata is not valid JSON of the schema: \(error)", rule: "V11", offset: offset + 8)
+        do throws(ImagePackError) { metadata = try ImageMetadata(json: tree) } catch {
+            var e = error
+            e.offset = offset + 8
+            throw e
         }
         do throws(ImagePackError) { try metadata.validate() } catch {
             var e = error
@@ -65,30 +51,36 @@ enum MetadataRecord {
 }
 
 extension ImageMetadata {
-    /// Checks the bounds of spec §5.2 (rule V12). The writer calls it too, so it never writes what readers refuse.
+    /// Checks the bounds of spec §5.1 (rule V12). The writer calls it too, so it never writes what readers refuse.
     public func validate() throws(ImagePackError) {
         func check(_ ok: Bool, _ field: String, _ message: String) throws(ImagePackError) {
             if !ok { throw ImagePackError(.invalidMetadata, message, rule: "V12", field: field) }
         }
-        func text(_ value: String?, _ field: String, max: Int, required: Bool = false) throws(ImagePackError) {
+        /// `freeText` strings (the description) may hold invisible and direction marks; identifiers may not.
+        func text(_ value: String?, _ field: String, max: Int, required: Bool = false, freeText: Bool = false) throws(ImagePackError) {
             guard let value else {
                 try check(!required, field, "\(field) is required")
                 return
             }
             try check(!required || !value.isEmpty, field, "\(field) must not be empty")
             try check(value.utf8.count <= max, field, "\(field) is \(value.utf8.count) bytes, at most \(max) allowed")
-            try check(!value.unicodeScalars.contains { $0.value < 0x20 && $0 != "\t" }, field, "\(field) contains control characters")
+            if let bad = value.unicodeScalars.first(where: Self.isForbiddenControl) {
+                try check(false, field, "\(field) contains the control character U+\(Self.hex(bad)) (only TAB is allowed)")
+            }
+            if !freeText, let bad = value.unicodeScalars.first(where: Self.isInvisibleFormat) {
+                try check(false, field, "\(field) contains U+\(Self.hex(bad)), an invisible or text-direction character, which would make it display as something else")
+            }
         }
         try check(schemaVersion == 1, "schemaVersion", "schemaVersion must be 1")
         try text(name, "name", max: 128, required: true)
-        try text(description, "description", max: 4096)
+        try text(description, "description", max: 4096, freeText: true)
         try text(os.family, "os.family", max: 32, required: true)
         try text(os.distribution, "os.distribution", max: 64)
         try text(os.version, "os.version", max: 64)
         try check((1...4096).contains(vcpuCount), "vcpuCount", "vcpuCount \(vcpuCount) is outside 1...4096")
         try check((1...(16 << 20)).contains(memoryMiB), "memoryMiB", "memoryMiB \(memoryMiB) is outside 1...16777216 (16 TiB)")
         try text(createdAt, "createdAt", max: 40)
-        if let createdAt { try check(Self.isRFC3339(createdAt), "createdAt", "createdAt \"\(createdAt)\" is not an RFC 3339 time such as 2026-11-27T10:00:00Z") }
+        if let createdAt { try check(Self.isRFC3339(createdAt), "createdAt", "createdAt \"\(Self.escapedForDisplay(createdAt))\" is not an RFC 3339 time such as 2026-11-27T10:00:00Z") }
         try text(sourceInstanceID, "sourceInstanceID", max: 128)
         try text(region, "region", max: 64)
         try text(ownerAccount, "ownerAccount", max: 128)
@@ -97,10 +89,15 @@ extension ImageMetadata {
         try check(Set(sharedWith).count == sharedWith.count, "sharedWith", "sharedWith lists an account twice")
         try check(visibility == .shared || sharedWith.isEmpty, "sharedWith", "sharedWith is only meaningful with visibility \"shared\"")
         try check(tags.count <= 256, "tags", "\(tags.count) tags, at most 256 allowed")
-        for (key, value) in tags {
+        for (key, value) in tags.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
             try text(key, "tags", max: 128, required: true)
-            try text(value, "tags.\(key)", max: 256)
+            try text(value, "tags.\(Self.escapedForDisplay(key))", max: 256)
         }
+    }
+
+    static func hex(_ s: Unicode.Scalar) -> String {
+        let digits = String(s.value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.

@@ -5,7 +5,7 @@ public struct StreamInfo: Sendable, Hashable {
     public var blockSize: UInt32
     public var logicalSize: UInt64
 
-    public init(name: String, kind: StreamKind, blockSize: UInt32, logicalSize: UInt64) {
+    package init(name: String, kind: StreamKind, blockSize: UInt32, logicalSize: UInt64) {
         self.name = name
         self.kind = kind
         self.blockSize = blockSize

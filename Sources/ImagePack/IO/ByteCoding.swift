@@ -80,7 +80,7 @@ struct ByteCursor {
 
 /// `withUnsafeBytes` that keeps the typed error (the standard library's rethrows `any Error`).
 @inline(__always)
-func withBytes<T>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(ImagePackError) -> T) throws(ImagePackError) -> T {
+package func withBytes<T>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(ImagePackError) -> T) throws(ImagePackError) -> T {
     let result: Result<T, ImagePackError> = array.withUnsafeBytes { raw in
         do throws(ImagePackError) { return .success(try body(raw)) } catch { return .failure(error) }
     }

@@ -3,16 +3,16 @@ import Crypto
 /// A SHA-256 digest: the strong hash of chunk contents, metadata, the stream table and the root (spec §2.3).
 public struct Digest: Hashable, Sendable, CustomStringConvertible, Comparable {
     /// The 32 digest bytes, stored inline as four words to avoid an allocation per chunk.
-    public let words: (UInt64, UInt64, UInt64, UInt64)
+    package let words: (UInt64, UInt64, UInt64, UInt64)
 
-    public static let byteCount = 32
+    package static let byteCount = 32
     /// All zero bytes: "no digest" where a field is optional (e.g. no parent).
-    public static let zero = Digest(words: (0, 0, 0, 0))
+    package static let zero = Digest(words: (0, 0, 0, 0))
 
-    public init(words: (UInt64, UInt64, UInt64, UInt64)) { self.words = words }
+    package init(words: (UInt64, UInt64, UInt64, UInt64)) { self.words = words }
 
     /// Reads 32 bytes.
-    public init(bytes: UnsafeRawBufferPointer) {
+    package init(bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count >= 32)
         words = (
             UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
@@ -22,7 +22,7 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible, Comparable {
         )
     }
 
-    public init<D: Crypto.Digest>(_ digest: D) {
+    package init<D: Crypto.Digest>(_ digest: D) {
         self = digest.withUnsafeBytes { Digest(bytes: $0) }
     }
 
@@ -44,14 +44,14 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible, Comparable {
     }
 
     /// SHA-256 of `bytes`.
-    public static func sha256(_ bytes: UnsafeRawBufferPointer) -> Digest {
+    package static func sha256(_ bytes: UnsafeRawBufferPointer) -> Digest {
         // update(bufferPointer:) goes straight to BoringSSL's SHA256_Update (SHA-NI on x86_64).
         var hasher = SHA256()
         hasher.update(bufferPointer: bytes)
         return Digest(hasher.finalize())
     }
 
-    public static func sha256(_ bytes: [UInt8]) -> Digest {
+    package static func sha256(_ bytes: [UInt8]) -> Digest {
         bytes.withUnsafeBytes { sha256($0) }
     }
 

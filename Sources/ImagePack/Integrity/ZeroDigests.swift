@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Crypto
 import Synchronization
 
@@ -74,7 +69,7 @@ enum ContentShape: Equatable {
         let n = bytes.count
         guard n >= 8, n % 8 == 0, let base = bytes.baseAddress else { return .other }
         let pattern = base.loadUnaligned(as: UInt64.self)
-        guard memcmp(base, base + 8, n - 8) == 0 else { return .other }
+        guard system_memcmp(base, base + 8, n - 8) == 0 else { return .other }
         return pattern == 0 ? .zero : .fill(UInt64(littleEndian: pattern))
     }
 }

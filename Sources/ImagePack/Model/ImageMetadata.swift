@@ -1,6 +1,6 @@
 /// What kind of machine an image describes and who may use it (spec §5).
 ///
-/// Stored as canonical JSON (sorted keys, no insignificant white space) in the image's META
+/// Stored as canonical JSON (spec §5.3: sorted keys, no white space) in the image's META
 /// record; its SHA-256 is part of the root digest, so changing any field changes the image's identity.
 public struct ImageMetadata: Codable, Sendable, Equatable {
     /// Version of this schema; readers refuse versions they do not know.

@@ -24,9 +24,9 @@ public struct StreamSpec: Sendable {
     public var kind: StreamKind
     /// Logical sector size the guest sees (512 or 4096 for disks, 1 for blobs).
     public var blockSize: UInt32
-    public var source: any DiskSource
+    public var source: any StreamSource
 
-    public init(name: String, kind: StreamKind = .disk, blockSize: UInt32 = 512, source: any DiskSource) {
+    public init(name: String, kind: StreamKind = .disk, blockSize: UInt32 = 512, source: any StreamSource) {
         self.name = name
         self.kind = kind
         self.blockSize = blockSize

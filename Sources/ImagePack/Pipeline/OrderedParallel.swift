@@ -1,10 +1,6 @@
 import Dispatch
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A bounded, ordered parallel pipeline: jobs are prepared in order on the calling thread, run
 /// on `lanes` worker threads as soon as they are prepared, and their results are consumed in job
 /// order on the calling thread while the workers go on with later jobs.
@@ -145,28 +141,13 @@ private final class PipelineState: Sendable {
 
 /// A joinable POSIX thread running one closure.
 private final class WorkerThread {
-    private var thread: pthread_t
-
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
+    private let thread: SystemThread
 
     /// Starts the thread; nil if the system refuses to create one.
     init?(_ run: @escaping @Sendable () -> Void) {
-        let body = Unmanaged.passRetained(Body(run)).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { argument in
-            let body = Unmanaged<Body>.fromOpaque(argument!).takeRetainedValue()
-            body.run()
-            return nil
-        }, body)
-        guard rc == 0 else {
-            Unmanaged<Body>.fromOpaque(body).release()
-            return nil
-        }
+        guard let thread = system_pthread_create(run) else { return nil }
         self.thread = thread
     }
 
-    func join() { pthread_join(thread, nil) }
+    func join() { system_pthread_join(thread) }
 }

@@ -14,7 +14,7 @@ public struct VerifyReport: Sendable {
 /// the decoded chunk. It is an in-flight slot of `verify` and `extract`, the pooled scratch of
 /// random-access reads, and the reader's cache of the last decoded chunk (``chunk``).
 /// Ownership moves as ``ChunkBuffer`` describes: slot owner, pool taker, or the cache's lock.
-final class DecodeSlot: @unchecked Sendable {
+package final class DecodeSlot: @unchecked Sendable {
     let decoder = PayloadDecoder()
     /// The chunk record (prefix and payload) as read.
     let record = ChunkBuffer()
@@ -27,7 +27,7 @@ final class DecodeSlot: @unchecked Sendable {
 
 extension ImageReader {
     /// Largest logical chunk length in the image: the size of a decode buffer.
-    var largestChunk: Int { Int(entries.lazy.map(\.logicalLength).max() ?? 1) }
+    package var largestChunk: Int { Int(entries.lazy.map(\.logicalLength).max() ?? 1) }
 
     /// Largest logical chunk length in stream `stream` (0 when it has no chunks): what sizes a
     /// unit of work over the stream, since the header's chunkSize is only informational.
@@ -42,7 +42,9 @@ extension ImageReader {
     }
 
     /// Decodes and hashes every stored chunk on `threads` threads, checking rules V20-V28 and V34
-    /// for each. Structural rules were checked when the reader opened.
+    /// for each, and checks that the rest of the data area holds only optional records (V7, V8,
+    /// V10, V34: what the validator and the streaming reader check too, so that `verify` passes no
+    /// image they refuse). Structural rules were checked when the reader opened.
     /// Uses `options`' threads, cancellation and progress (logical bytes checked of the total);
     /// its limits were fixed when the reader opened.
     /// - Returns: every failing chunk (up to `maxFailures`), not just the first.
@@ -69,7 +71,32 @@ extension ImageReader {
                 done += UInt64(entries[stored[j]].logicalLength)
                 options.progress?(done, total)
             })
+        if let problem = checkDataAreaGaps() {
+            // In file order, as the validator and the streaming reader find them.
+            let at = failures.firstIndex { ($0.offset ?? .max) > (problem.offset ?? .max) } ?? failures.endIndex
+            failures.insert(problem.at(path: path), at: at)
+        }
         return VerifyReport(chunksChecked: stored.count, bytesChecked: total, failures: failures)
+    }
+
+    /// Checks the bytes of the data area that no index entry covers: before the first listed
+    /// record, between two, and after the last up to the index. Reads 16 bytes per optional record
+    /// found there, nothing when the records are adjacent (as every writer lays them out).
+    func checkDataAreaGaps() -> ImagePackError? {
+        var position = dataStart
+        func envelope(at offset: UInt64) throws(ImagePackError) -> [UInt8] { try file.read(at: offset, count: Layout.envelopeSize) }
+        for (i, e) in entries.enumerated() where e.kind != .zero {
+            if e.recordOffset > position,
+                let problem = DataArea.checkGap(from: position, to: e.recordOffset, endsAtListedRecord: i, readEnvelope: envelope)
+            {
+                return problem
+            }
+            position = e.recordOffset + e.storedSize
+        }
+        if position < footer.indexOffset {
+            return DataArea.checkGap(from: position, to: footer.indexOffset, endsAtListedRecord: nil, readEnvelope: envelope)
+        }
+        return nil
     }
 
     /// Writes stream `stream` to the file at `path` as a raw disk: zero chunks become holes, so the
@@ -122,7 +149,7 @@ extension ImageReader {
 
     /// Writes stream `stream` into `output` as a sparse raw disk, without publishing it: the caller
     /// commits once everything it extracts has succeeded (several disks appear together or not at all).
-    public func extract(stream: Int, into output: OutputFile, options: ReadOptions = .init()) throws(ImagePackError) {
+    package func extract(stream: Int, into output: OutputFile, options: ReadOptions = .init()) throws(ImagePackError) {
         try extract(stream: stream, options: options) { (bytes, offset) throws(ImagePackError) in
             if let bytes { try output.write(bytes, at: offset) }
         }

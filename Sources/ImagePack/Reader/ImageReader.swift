@@ -11,7 +11,7 @@ public final class ImageReader: Sendable {
     public let path: String
     public let metadata: ImageMetadata
     /// The canonical JSON the metadata was read from.
-    public let metadataJSON: [UInt8]
+    package let metadataJSON: [UInt8]
     public let streams: [StreamInfo]
     /// The image's identity: equal digests mean equal metadata, streams and content (spec §8.3).
     public let rootDigest: Digest
@@ -19,11 +19,13 @@ public final class ImageReader: Sendable {
     public let entries: ChunkEntries
     public let fileLength: UInt64
     public let chunkSize: UInt32
-    public let limits: ImageLimits
+    package let limits: ImageLimits
     let file: ReadableFile
     let footer: FileFooter
+    /// Where the data area (chunk records and optional records) begins: the end of STRM.
+    let dataStart: UInt64
     /// For each stream, the range of `entries` that belongs to it.
-    let streamEntries: [Range<Int>]
+    package let streamEntries: [Range<Int>]
     /// Decoders and buffers for reads that do not bring their own (random access), reused so
     /// that a small read allocates nothing.
     private let scratch = Pool<DecodeSlot>(capacity: 16) { DecodeSlot() }
@@ -69,6 +71,7 @@ public final class ImageReader: Sendable {
             let streamAt = cursor
             let streamBody = try Self.readStructural(file, at: &cursor, type: .streams, maxBody: limits.maxStreamTableBody, limit: footer.indexOffset, rule: .v13, code: .recordChecksumMismatch)
             streams = try StreamTable.decodeBody(streamBody, at: streamAt + UInt64(Layout.envelopeSize), limits: limits)
+            dataStart = cursor
             try index.checkLayout(streams: streams, dataStart: cursor, dataEnd: footer.indexOffset, indexOffset: footer.indexOffset)
             try limits.checkLogicalTotal(streams, at: streamAt)
             try index.checkBudget(fileLength: length, indexOffset: footer.indexOffset, limits: limits)
@@ -125,7 +128,7 @@ public final class ImageReader: Sendable {
     public func chunks(ofStream stream: Int) -> Slice<ChunkEntries> { entries[streamEntries[stream]] }
 
     /// Index (into ``entries``) of the chunk of `stream` that holds `offset`.
-    func chunkIndex(stream: Int, offset: UInt64) -> Int {
+    package func chunkIndex(stream: Int, offset: UInt64) -> Int {
         var range = streamEntries[stream]
         while range.count > 1 {
             let mid = range.lowerBound + range.count / 2
@@ -141,7 +144,7 @@ public final class ImageReader: Sendable {
     ///   - scratch: the decoder and record buffer to use; one from the shared pool when nil.
     ///   - contentNeeded: false to check the chunk without needing its content in `output`
     ///     (verify): fill chunks are then checked from their pattern alone.
-    func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, contentNeeded: Bool = true, scratch: DecodeSlot? = nil) throws(ImagePackError) {
+    package func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, contentNeeded: Bool = true, scratch: DecodeSlot? = nil) throws(ImagePackError) {
         if let scratch { return try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch) }
         try self.scratch.with { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch) }
     }

@@ -35,7 +35,7 @@ public final class StreamingReader {
     public let options: ReadOptions
     var limits: ImageLimits { options.limits }
 
-    public init(file: ReadableFile, options: ReadOptions = .init()) {
+    package init(file: ReadableFile, options: ReadOptions = .init()) {
         input = SequentialInput(file: file)
         self.options = options
     }
@@ -237,7 +237,9 @@ public final class StreamingReader {
             guard stoppedAt == nil else { return nil }
             var (envelope, at) = try nextEnvelope()
             while envelope.type != .chunk {
-                guard envelope.type != .index, !envelope.critical else {
+                // INDX, or a record this reader refuses (placeInDataArea says which after the
+                // run, once the chunks before it are handed over), ends the data area.
+                guard (try? envelope.placeInDataArea(at: at)) == .skipped else {
                     stoppedAt = (envelope, at)
                     return nil
                 }
@@ -328,8 +330,10 @@ public final class StreamingReader {
             throw failed.error.enriched(chunk: entryNumber(ofRecordAt: failed.recordOffset, pending: stoppedAt))
         }
         (envelope, at) = stoppedAt!
-        guard envelope.type == .index else {
-            throw ImagePackError(.unknownRecordType, "record type \(envelope.type) is critical and unknown to this reader, or out of place; use a newer imgpack", rule: .v7, offset: at, field: "type")
+        // The same decision as verify's and the validator's: INDX ends the data area, anything
+        // but a chunk or an optional record of unknown type (skipped above) is refused.
+        guard try envelope.placeInDataArea(at: at) == .index else {
+            throw ImagePackError(.unexpectedRecord, "a \(envelope.type) record at \(at) ended the data area", rule: .v8, offset: at, field: "type")
         }
 
         // The index must describe exactly what was seen (rule V34), then the footer closes the image.
@@ -360,14 +364,26 @@ public final class StreamingReader {
         var tail: [UInt8] = []
         let maxTail = Layout.footerSize + FileFooter.maxSignatureBytes
         let tailBuffer = ChunkBuffer(capacity: 1 << 16)
+        // Past the limit only the last footer-sized bytes are kept: enough to tell a second INDX
+        // (the footer locates an index after this one: V8, as the other readers say) from data
+        // appended to the image (V42), in bounded memory.
+        var overflow: UInt64 = 0
         while true {
             let scratch = tailBuffer.prefix(1 << 16)
             let n = try input.readSome(into: scratch)
             if n == 0 { break }
             tail.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
-            guard tail.count <= maxTail else {
-                throw ImagePackError(.trailingData, "more than \(maxTail) bytes follow the index: the input has data appended", rule: .v42, offset: afterIndex + UInt64(maxTail))
+            if tail.count > maxTail {
+                overflow += UInt64(tail.count - Layout.footerSize)
+                tail.removeFirst(tail.count - Layout.footerSize)
             }
+        }
+        if overflow > 0 {
+            let footerAt = afterIndex + overflow
+            if let footer = try? FileFooter.decode(tail, at: footerAt), footer.indexOffset > indexOffset, footer.indexOffset < footerAt {
+                throw DataArea.secondIndex(at: indexOffset)
+            }
+            throw ImagePackError(.trailingData, "more than \(maxTail) bytes follow the index: the input has data appended", rule: .v42, offset: afterIndex + UInt64(maxTail))
         }
         guard tail.count >= Layout.footerSize else {
             throw ImagePackError(.truncated, "the input ends \(tail.count) bytes after the index, inside the footer: the image was cut off", rule: .v40, offset: afterIndex + UInt64(tail.count))
@@ -384,6 +400,7 @@ public final class StreamingReader {
         let placement = footer.check(at: footerAt, fileLength: footerAt + UInt64(Layout.footerSize))
         if let problem = placement.problems.first { throw problem }
         let signatureBytes = UInt64(tail.count - Layout.footerSize)
+        if footer.indexOffset > indexOffset, footer.indexOffset < footerAt { throw DataArea.secondIndex(at: indexOffset) }
         guard let located = placement.index, located.offset == indexOffset, located.length == afterIndex - indexOffset else {
             throw ImagePackError(.malformedField, "the footer locates the index at \(footer.indexOffset) (\(footer.indexLength) bytes) but it is at \(indexOffset) (\(afterIndex - indexOffset) bytes)", rule: .v42, offset: footerAt, field: "indexOffset")
         }

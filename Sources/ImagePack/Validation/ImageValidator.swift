@@ -24,7 +24,7 @@ public enum ImageValidator {
     }
 
     /// Validates the image in `file`, which must be seekable.
-    public static func validate(file: ReadableFile, options: ValidationOptions = .init()) throws(ImagePackError) -> ValidationReport {
+    package static func validate(file: ReadableFile, options: ValidationOptions = .init()) throws(ImagePackError) -> ValidationReport {
         guard file.isSeekable, let length = file.size else {
             throw ImagePackError(.invalidArgument, "validation needs a regular file; for a pipe use the streaming reader", path: file.path)
         }

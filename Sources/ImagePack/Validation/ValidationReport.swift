@@ -22,7 +22,7 @@ public struct ValidationReport: Sendable, Codable, CustomStringConvertible {
     /// True when no problem was found.
     public var isValid: Bool { problems.isEmpty && !truncatedProblemList }
 
-    public init(
+    package init(
         path: String, fileLength: UInt64, problems: [ImagePackError], checkedChunks: Int, truncatedProblemList: Bool,
         usedIndex: Bool, rootDigest: Digest?
     ) {

@@ -155,16 +155,11 @@ struct DataAreaWalk {
         guard let recordEnd else {
             throw ImagePackError(.limitExceeded, "\(envelope.type) record at \(position) claims \(envelope.bodyLength) bytes, past the end of the data area (\(end))", rule: .v10, offset: position + 8, field: "bodyLength")
         }
-        switch envelope.type {
-        case .metadata, .streams, .index, .signature:
-            run.add(ImagePackError(.unexpectedRecord, "a \(envelope.type) record at \(position) is out of place: only chunk records belong between the stream table and the index", rule: .v8, offset: position, field: "type"))
-        case .parent:
-            run.add(ImagePackError(.unexpectedRecord, "a PRNT record at \(position) is out of place: it belongs right after the stream table, and only with the 'parent' feature", rule: .v45, offset: position, field: "type"))
-        default:
-            if envelope.critical {
-                run.add(ImagePackError(.unknownRecordType, "record type \(envelope.type) at \(position) is critical and unknown to this reader; use a newer imgpack", rule: .v7, offset: position, field: "type"))
-            }
-            // An optional record of unknown type: allowed between chunk records, skipped.
+        do throws(ImagePackError) {
+            // An INDX record here is a second one: the walk ends at the index the footer locates.
+            if try envelope.placeInDataArea(at: position) == .index { run.add(DataArea.secondIndex(at: position)) }
+        } catch {
+            run.add(error)
         }
         return recordEnd
     }

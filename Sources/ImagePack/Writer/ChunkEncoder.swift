@@ -24,7 +24,7 @@ final class EncodeSlot: @unchecked Sendable {
     }
 
     /// Reads the chunk from `source` and encodes it: zero and fill detection, SHA-256, compression, CRC.
-    func run(source: any DiskSource, detectFill: Bool) {
+    func run(source: any StreamSource, detectFill: Bool) {
         error = nil
         if knownZero {
             kind = .zero

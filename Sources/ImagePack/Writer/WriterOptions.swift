@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// How an image is written. The defaults were chosen by measurement (spec, rationale R2-R3).
 public struct WriterOptions: Sendable {
     /// Codec for data chunks; a chunk that does not shrink is stored as it is.
@@ -18,7 +14,7 @@ public struct WriterOptions: Sendable {
     public var cancellation: Cancellation?
 
     public static let defaultChunkSize = 4 << 20
-    public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    public static var defaultThreads: Int { system_online_processors() }
 
     public init(codec: Codec = .zstd, level: Int? = nil, chunkSize: Int = WriterOptions.defaultChunkSize, threads: Int = WriterOptions.defaultThreads) {
         self.codec = codec
@@ -29,7 +25,13 @@ public struct WriterOptions: Sendable {
 
     var effectiveLevel: Int { level ?? codec.defaultLevel }
 
-    func validate(limits: ImageLimits = .init()) throws(ImagePackError) {
+    /// Checks the options the way ``ImageWriter`` will before it writes anything, so a caller (the
+    /// CLI, a service taking options from a request) can refuse bad ones up front without restating
+    /// the ranges: a chunk size that is a multiple of 4096 from 64 KiB to `limits.maxChunkSize`
+    /// (64 MiB by default), a level within ``Codec/levels`` of the codec, 1...256 threads.
+    ///
+    /// - Throws: `.invalidArgument` whose `field` names the option: `chunkSize`, `level` or `threads`.
+    public func validate(limits: ImageLimits = .init()) throws(ImagePackError) {
         guard chunkSize >= 64 << 10, chunkSize <= limits.maxChunkSize, chunkSize % 4096 == 0 else {
             throw ImagePackError(.invalidArgument, "chunk size \(chunkSize) must be a multiple of 4096 between 64 KiB and \(limits.maxChunkSize >> 20) MiB", field: "chunkSize")
         }

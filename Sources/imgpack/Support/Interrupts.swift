@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
 import Foundation
 import ImagePack
@@ -36,8 +31,8 @@ enum Interrupts {
             if let state { return state.cancellation }
             let cancellation = Cancellation()
             var sources: [any DispatchSourceSignal] = []
-            for number in [SIGINT, SIGTERM] {
-                signal(number, SIG_IGN)
+            for number in [_SIGINT, _SIGTERM] {
+                system_ignore_signal(number)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
                 source.setEventHandler { interrupted(cancellation) }
                 source.resume()
@@ -59,6 +54,6 @@ enum Interrupts {
     private static func giveUp() -> Never {
         removeScratch()
         Terminal.writeError((Terminal.standardErrorIsTerminal ? "\r\u{1B}[K" : "") + "imgpack: interrupted; nothing was left at the destination\n")
-        _exit(ExitStatus.interrupted.rawValue)
+        system_exit(ExitStatus.interrupted.rawValue)
     }
 }

@@ -15,8 +15,14 @@ struct ThreadOptions: ParsableArguments {
     /// The thread count to use.
     var threads: Int { requested ?? WriterOptions.defaultThreads }
 
+    /// The library's check (the same range for reading and writing), as a usage error.
     func validate() throws {
-        if let requested, !(1...256).contains(requested) { throw ValidationError("--threads must be between 1 and 256, got \(requested).") }
+        guard let requested else { return }
+        do {
+            try WriterOptions(threads: requested).validate()
+        } catch {
+            throw ValidationError("--threads must be between 1 and 256, got \(requested).")
+        }
     }
 }
 
@@ -37,13 +43,21 @@ struct EncodingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.", valueName: "size"))
     var chunkSize = ByteCount(UInt64(WriterOptions.defaultChunkSize))
 
+    /// The library's checks (``WriterOptions/validate(limits:)``), reported as usage errors in
+    /// the words of the options they concern.
     func validate() throws {
         let size = chunkSize.bytes
-        guard size >= 64 << 10, size <= 64 << 20, size % 4096 == 0 else {
-            throw ValidationError("--chunk-size must be a multiple of 4096 between 64K and 64M, got \(size).")
-        }
-        if let level, !codec.codec.levels.contains(level) {
-            throw ValidationError("--level \(level) is not valid for \(codec.rawValue) (\(codec.codec.levels.lowerBound)-\(codec.codec.levels.upperBound)).")
+        let chunkSizeError = ValidationError("--chunk-size must be a multiple of 4096 between 64K and 64M, got \(size).")
+        guard let bytes = Int(exactly: size) else { throw chunkSizeError }
+        do {
+            try WriterOptions(codec: codec.codec, level: level, chunkSize: bytes, threads: 1).validate()
+        } catch where error.field == "chunkSize" {
+            throw chunkSizeError
+        } catch where error.field == "level" {
+            let levels = codec.codec.levels
+            throw ValidationError("--level \(level ?? codec.codec.defaultLevel) is not valid for \(codec.rawValue) (\(levels.lowerBound)-\(levels.upperBound)).")
+        } catch {
+            throw ValidationError(error.message)
         }
     }
 

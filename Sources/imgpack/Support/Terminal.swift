@@ -1,21 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import ImagePack
 
 /// Where human output goes, and whether a person is watching.
 enum Terminal {
-    static var standardErrorIsTerminal: Bool { isatty(2) == 1 }
-    static var standardOutputIsTerminal: Bool { isatty(1) == 1 }
+    static var standardErrorIsTerminal: Bool { system_isatty(2) }
+    static var standardOutputIsTerminal: Bool { system_isatty(1) }
 
     /// Columns of the terminal on standard error; 80 when unknown.
     static var width: Int {
-        var size = winsize()
-        if ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
-        return 80
+        system_terminal_columns(2) ?? 80
     }
 
     /// Writes `text` to standard error, unbuffered (safe next to a progress bar).
@@ -23,8 +15,8 @@ enum Terminal {
         var bytes = Array(text.utf8)
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
+            let n = bytes.withUnsafeMutableBytes { system_write(2, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && system_errno == _EINTR { continue }
             if n <= 0 { return }
             done += n
         }
@@ -36,8 +28,6 @@ enum Terminal {
 
     /// Seconds on a monotonic clock.
     static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+        system_monotonic_seconds()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ImagePack
+@testable import ImagePackInterop
 
 /// The whole path with qemu-img as the reference: foreign image → ImagePack → raw or qcow2.
 @Suite("Import, pack and export against qemu-img", .enabled(if: ImportFixtures.hasQemuImg, "qemu-img not installed (apt-get install qemu-utils); skipping qemu-img export tests"))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ImagePack
+@testable import ImagePackInterop
 
 /// Export behaviour that needs no external tool: layout arithmetic, refusals, cleanup.
 @Suite("Export")

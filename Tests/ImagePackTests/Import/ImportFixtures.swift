@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ImagePack
+@testable import ImagePackInterop
 
 /// Disk images made with qemu-img once per test run, in a private temporary directory.
 enum ImportFixtures {
@@ -136,7 +137,7 @@ enum ImportFixtures {
     }
 
     /// Reads the whole disk in 4 MiB pieces as the image writer does (known zeros are not read).
-    static func readAll(_ source: any DiskSource, piece: Int = 4 << 20) throws -> [UInt8] {
+    static func readAll(_ source: any StreamSource, piece: Int = 4 << 20) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Int(source.logicalSize))
         var offset = 0
         while offset < bytes.count {

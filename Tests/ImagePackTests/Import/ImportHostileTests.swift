@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ImagePack
+@testable import ImagePackInterop
 
 /// Opens and reads a whole file, returning the error it throws (nil if none). (No timing assertion:
 /// the machine is shared; hangs are caught by the test run's own time limit, and timings go in notes.)

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import ImagePack
+@testable import ImagePackInterop
 
 /// Imports images made by qemu-img and compares every byte with `qemu-img convert -O raw`.
 @Suite("Import against qemu-img", .enabled(if: ImportFixtures.hasQemuImg, "qemu-img not installed (apt-get install qemu-utils); skipping qemu-img integration tests"))

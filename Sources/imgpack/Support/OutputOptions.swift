@@ -1,0 +1,33 @@
+import ArgumentParser
+import ImagePack
+
+/// Where `pack` and `import` write their image and how they encode it: one group, so that the two
+/// commands cannot drift apart in their options, their checks or the way they publish the file.
+struct OutputOptions: ParsableArguments {
+    @OptionGroup(title: "Encoding")
+    var encoding: EncodingOptions
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the image; - for standard output (pack only).", valueName: "file"), completion: .file())
+    var output: String
+
+    @Flag(help: "Replace OUTPUT if it exists.")
+    var force = false
+
+    @Flag(help: "Flush the image to stable storage before publishing it.")
+    var sync = false
+
+    @OptionGroup var threads: ThreadOptions
+
+    /// The writer's options; checked already, by the library, when the arguments were parsed.
+    func writerOptions(cancellation: Cancellation?) -> WriterOptions {
+        encoding.writerOptions(threads: threads.threads, cancellation: cancellation)
+    }
+
+    /// Writes `state` to OUTPUT (standard output for "-"), published only once complete.
+    func write(_ state: SystemState, options: WriterOptions, progress: ProgressHandler?) throws(ImagePackError) -> WriteSummary {
+        if output == "-" {
+            return try ImageWriter.write(state, to: DescriptorSink.standardOutput(), options: options, progress: progress)
+        }
+        return try ImageWriter.write(state, toFile: output, overwrite: force, sync: sync, options: options, progress: progress)
+    }
+}
