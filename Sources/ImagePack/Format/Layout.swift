@@ -99,6 +99,19 @@ public struct ImageLimits: Sendable, Hashable {
     public var maxStreamSize: UInt64 = 1 << 46
     /// Longest stream name in bytes.
     public var maxNameLength = 64
+    /// Bytes of chunk buffers a read keeps in flight, whatever its thread count (spec §10): the
+    /// pipeline gets fewer slots (and so fewer busy threads) when its chunks are large. Measured:
+    /// 16 threads over 64 MiB zstd chunks held 2 GB without it.
+    public var maxDecodeMemory = 512 << 20
+    /// Most logical bytes of all streams together (spec §10: as much as maxChunks chunks of
+    /// maxChunkSize can hold).
+    public var maxLogicalBytes: UInt64 = 1 << 48
+    /// Most logical bytes of data and fill chunks, what a reader decodes and hashes, per byte of
+    /// the file (spec §10, rule V46). The writer's densest chunk, a 64 MiB fill of its own pattern,
+    /// takes 156 bytes (record and index entry): about 430,000 per byte; zstd stays under 32,768.
+    /// The default bounds every image within maxChunkSize; lower it (to 2^15, say) to bound the
+    /// hashing a small untrusted file can ask for.
+    public var maxLogicalBytesPerStoredByte: UInt64 = 1 << 20
 
     public init() {}
 

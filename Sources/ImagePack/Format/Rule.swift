@@ -30,6 +30,8 @@ extension Rule {
     // Index (spec §8).
     public static let v30: Rule = "V30", v31: Rule = "V31", v32: Rule = "V32", v33: Rule = "V33", v34: Rule = "V34"
     public static let v35: Rule = "V35", v36: Rule = "V36"
+    // Work budget (spec §10).
+    public static let v46: Rule = "V46"
     // Footer, root digest, signatures, parent (spec §9-§11).
     public static let v40: Rule = "V40", v41: Rule = "V41", v42: Rule = "V42", v43: Rule = "V43", v44: Rule = "V44", v45: Rule = "V45"
 }

@@ -29,6 +29,18 @@ extension ImageReader {
     /// Largest logical chunk length in the image: the size of a decode buffer.
     package var largestChunk: Int { Int(entries.lazy.map(\.logicalLength).max() ?? 1) }
 
+    /// Largest logical chunk length in stream `stream` (0 when it has no chunks): what sizes a
+    /// unit of work over the stream, since the header's chunkSize is only informational.
+    package func largestChunk(ofStream stream: Int) -> Int {
+        Int(streamEntries[stream].lazy.map { self.entries[$0].logicalLength }.max() ?? 0)
+    }
+
+    /// In-flight slots for a pipeline over this image's chunks: a slot holds a record and its
+    /// decoded chunk, so the total stays within `limits.maxDecodeMemory` whatever `threads` is.
+    func decodeSlotCount(threads: Int) -> Int {
+        OrderedParallel.slotCount(threads: threads, slotBytes: 2 * largestChunk, budget: limits.maxDecodeMemory)
+    }
+
     /// Decodes and hashes every stored chunk on `threads` threads, checking rules V20-V28 and V34
     /// for each, and checks that the rest of the data area holds only optional records (V7, V8,
     /// V10, V34: what the validator and the streaming reader check too, so that `verify` passes no
@@ -40,7 +52,7 @@ extension ImageReader {
         let threads = options.threads
         let stored = entries.indices.filter { entries[$0].kind != .zero }
         let total = entries.reduce(UInt64(0)) { $0 + ($1.kind == .zero ? 0 : UInt64($1.logicalLength)) }
-        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in DecodeSlot() }
+        let slots = (0..<decodeSlotCount(threads: threads)).map { _ in DecodeSlot() }
         var failures: [ImagePackError] = []
         var done: UInt64 = 0
         try OrderedParallel.run(
@@ -49,7 +61,7 @@ extension ImageReader {
                 let i = stored[j]
                 slot.error = nil
                 do throws(ImagePackError) {
-                    try self.decodeChunk(i, into: slot.output.prefix(Int(self.entries[i].logicalLength)), scratch: slot)
+                    try self.decodeChunk(i, into: slot.output.prefix(Int(self.entries[i].logicalLength)), contentNeeded: false, scratch: slot)
                 } catch {
                     slot.error = error
                 }
@@ -167,7 +179,7 @@ extension ImageReader {
         }
         let range = streamEntries[stream]
         let total = streams[stream].logicalSize
-        let slots = (0..<OrderedParallel.slotCount(threads: options.threads)).map { _ in DecodeSlot() }
+        let slots = (0..<decodeSlotCount(threads: options.threads)).map { _ in DecodeSlot() }
         var done: UInt64 = 0
         try OrderedParallel.run(
             count: range.count, slots: slots, lanes: options.threads, cancellation: options.cancellation,

@@ -15,7 +15,8 @@ public final class ImageReader: Sendable {
     public let streams: [StreamInfo]
     /// The image's identity: equal digests mean equal metadata, streams and content (spec §8.3).
     public let rootDigest: Digest
-    public let entries: [ChunkEntry]
+    /// Every chunk, in index order; held in the index's 64-byte form, each ``ChunkEntry`` made on access.
+    public let entries: ChunkEntries
     public let fileLength: UInt64
     public let chunkSize: UInt32
     package let limits: ImageLimits
@@ -72,6 +73,8 @@ public final class ImageReader: Sendable {
             streams = try StreamTable.decodeBody(streamBody, at: streamAt + UInt64(Layout.envelopeSize), limits: limits)
             dataStart = cursor
             try index.checkLayout(streams: streams, dataStart: cursor, dataEnd: footer.indexOffset, indexOffset: footer.indexOffset)
+            try limits.checkLogicalTotal(streams, at: streamAt)
+            try index.checkBudget(fileLength: length, indexOffset: footer.indexOffset, limits: limits)
             if let problem = index.crossCheck(
                 metadataJSON: metadataJSON, streamTableBody: streamBody, parentFeature: false, parentRecordDigest: nil, indexOffset: footer.indexOffset
             ).first {
@@ -122,7 +125,7 @@ public final class ImageReader: Sendable {
     }
 
     /// The chunks of stream `stream`, in logical order.
-    public func chunks(ofStream stream: Int) -> ArraySlice<ChunkEntry> { entries[streamEntries[stream]] }
+    public func chunks(ofStream stream: Int) -> Slice<ChunkEntries> { entries[streamEntries[stream]] }
 
     /// Index (into ``entries``) of the chunk of `stream` that holds `offset`.
     package func chunkIndex(stream: Int, offset: UInt64) -> Int {
@@ -137,13 +140,16 @@ public final class ImageReader: Sendable {
     // MARK: Reading
 
     /// Reads chunk `i` and decodes it into `output` (exactly its length), checking every rule on the way.
-    /// - Parameter scratch: the decoder and record buffer to use; one from the shared pool when nil.
-    package func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, scratch: DecodeSlot? = nil) throws(ImagePackError) {
-        if let scratch { return try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
-        try self.scratch.with { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch) }
+    /// - Parameters:
+    ///   - scratch: the decoder and record buffer to use; one from the shared pool when nil.
+    ///   - contentNeeded: false to check the chunk without needing its content in `output`
+    ///     (verify): fill chunks are then checked from their pattern alone.
+    package func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, contentNeeded: Bool = true, scratch: DecodeSlot? = nil) throws(ImagePackError) {
+        if let scratch { return try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch) }
+        try self.scratch.with { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch) }
     }
 
-    private func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool, using scratch: DecodeSlot) throws(ImagePackError) {
+    private func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool, contentNeeded: Bool, using scratch: DecodeSlot) throws(ImagePackError) {
         let entry = entries[i]
         do throws(ImagePackError) {
             switch entry.kind {
@@ -165,7 +171,8 @@ public final class ImageReader: Sendable {
             }
             try ChunkVerifier.decode(
                 header, payload: UnsafeRawBufferPointer(rebasing: record[Layout.chunkPrefixSize...]), into: output,
-                decoder: scratch.decoder, verifyDigest: verifyDigest, payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize))
+                decoder: scratch.decoder, verifyDigest: verifyDigest, contentNeeded: contentNeeded,
+                payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize))
         } catch {
             throw error.enriched(chunk: i, stream: streams[Int(entry.stream)].name).at(path: path)
         }

@@ -58,7 +58,9 @@ struct DataAreaWalk {
         let run = self.run
         let file = run.file
         let threads = run.options.read.threads
-        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in DecodeJobSlot() }
+        // A slot may hold a record and a decoded chunk as large as the limits allow.
+        let limits = run.limits
+        let slots = (0..<OrderedParallel.slotCount(threads: threads, slotBytes: 2 * limits.maxChunkSize, budget: limits.maxDecodeMemory)).map { _ in DecodeJobSlot() }
         try OrderedParallel.run(
             slots: slots, lanes: threads, cancellation: run.options.read.cancellation,
             produce: { (slot, _) throws(ImagePackError) -> Bool in
@@ -241,7 +243,7 @@ final class DecodeJobSlot: @unchecked Sendable {
             if !stored.isEmpty { try file.read(at: payloadOffset, into: stored) }
             try ChunkVerifier.decode(
                 header, payload: UnsafeRawBufferPointer(stored), into: output.prefix(Int(header.logicalLength)), decoder: decoder,
-                verifyDigest: true, payloadOffset: payloadOffset)
+                verifyDigest: true, contentNeeded: false, payloadOffset: payloadOffset)
         } catch {
             self.error = error.withoutPath().enriched(chunk: job.entry, stream: job.stream)
         }

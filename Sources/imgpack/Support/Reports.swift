@@ -172,7 +172,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
 }
 
 /// Stream reports from an image's streams and index.
-func streamReports(streams: [StreamInfo], entries: [ChunkEntry]) -> [StreamReport] {
+func streamReports(streams: [StreamInfo], entries: some Sequence<ChunkEntry>) -> [StreamReport] {
     var reports = streams.enumerated().map { i, s in
         StreamReport(index: i, name: s.name, kind: s.kind.description, blockSize: s.blockSize, logicalSize: s.logicalSize, storedBytes: 0, ratio: 0, chunks: ChunkCounts())
     }
