@@ -28,7 +28,7 @@ final class NBDExport: Sendable {
     let reader: ImageReader
     let stream: Int
     /// The stream's chunks; indices are those of `reader.entries`, the cache's keys.
-    let chunks: ArraySlice<ChunkEntry>
+    let chunks: Slice<ChunkEntries>
     let cache: ChunkCache
     let overlay: Overlay?
     let threadPool: NIOThreadPool
