@@ -167,6 +167,9 @@ extension ImagePackError.Code {
     // Imported formats.
     public static let unsupportedInput = Self("unsupportedInput", .invalidImage)
     public static let invalidInput = Self("invalidInput", .invalidImage)
+    /// A source changed while it was read (a disk in use): the image would hold a state that never
+    /// existed. Counted with invalid images (imgpack exits 1): what was read is inconsistent.
+    public static let sourceChanged = Self("sourceChanged", .invalidImage)
     // Caller errors.
     public static let invalidArgument = Self("invalidArgument", .usage)
     public static let destinationExists = Self("destinationExists", .usage)

@@ -42,6 +42,7 @@ package var _O_TRUNC: Int32 { O_TRUNC }
 package var _O_CLOEXEC: Int32 { O_CLOEXEC }
 package var _F_OK: Int32 { F_OK }
 package var _W_OK: Int32 { W_OK }
+package var _O_DIRECTORY: Int32 { O_DIRECTORY }
 
 /// O_TMPFILE: an unnamed regular file in the given directory, which linkat(2) can name later.
 /// Linux only (3.11+); nil where the C library has no such flag.
@@ -127,13 +128,29 @@ package func system_punch_hole(_ fd: Int32, _ offset: Int64, _ length: Int64) ->
     #endif
 }
 
+/// Opens the directory `path` and fsyncs it, so that the names created or replaced in it (link,
+/// rename) are on stable storage. Returns 0, or -1 with `system_errno` set.
+package func system_fsync_directory(_ path: String) -> Int32 {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { return -1 }
+    let result = fsync(fd)
+    let code = errno
+    close(fd)
+    errno = code
+    return result
+}
+
 /// What stat(2) says about a file, in the fields the code reads.
-package struct FileStatus {
+package struct FileStatus: Sendable {
     package enum Kind { case regular, directory, blockDevice, other }
     package let kind: Kind
     package let size: Int64
     /// Bytes the file occupies on disk (st_blocks is in 512-byte units on Linux and Darwin).
     package let allocatedBytes: Int64
+    /// Last modification of the content (st_mtime), in nanoseconds since the epoch.
+    package let modifiedNanoseconds: Int64
+    /// Last change of the inode (st_ctime): content, size or attributes; no user can set it back.
+    package let changedNanoseconds: Int64
 
     init(_ info: stat) {
         switch info.st_mode & S_IFMT {
@@ -144,6 +161,13 @@ package struct FileStatus {
         }
         size = Int64(info.st_size)
         allocatedBytes = Int64(info.st_blocks) * 512
+        #if canImport(Darwin)
+        modifiedNanoseconds = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+        changedNanoseconds = Int64(info.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(info.st_ctimespec.tv_nsec)
+        #else
+        modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        changedNanoseconds = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        #endif
     }
 }
 

@@ -48,6 +48,8 @@ extension ImageReader {
     /// Uses `options`' threads, cancellation and progress (logical bytes checked of the total);
     /// its limits were fixed when the reader opened.
     /// - Returns: every failing chunk (up to `maxFailures`), not just the first.
+    /// - Throws: `.ioFailed` when the operating system fails a read (EIO): that is no finding about
+    ///   the image, so the check stops; `.cancelled`.
     public func verify(_ options: ReadOptions = .init(), maxFailures: Int = 100) throws(ImagePackError) -> VerifyReport {
         let threads = options.threads
         let stored = entries.indices.filter { entries[$0].kind != .zero }
@@ -66,7 +68,10 @@ extension ImageReader {
                     slot.error = error
                 }
             },
-            consume: { slot, j in
+            consume: { (slot, j) throws(ImagePackError) in
+                // A read the operating system refused (EIO) says nothing about the image: it stops
+                // the check as an I/O failure (imgpack: exit 3) instead of being listed as damage.
+                if let error = slot.error, error.code.category == .io { throw error }
                 if let error = slot.error, failures.count < maxFailures { failures.append(error) }
                 done += UInt64(entries[stored[j]].logicalLength)
                 options.progress?(done, total)

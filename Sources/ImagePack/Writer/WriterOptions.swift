@@ -12,6 +12,14 @@ public struct WriterOptions: Sendable {
     public var detectFill = true
     /// Polled between chunks; when set the write stops with `.cancelled`.
     public var cancellation: Cancellation?
+    /// Write the image even when a source changed while it was read (see
+    /// ``StreamSource/changeSinceOpened()``), recording the changed streams in the metadata tag
+    /// ``sourceChangedTag`` so that whoever uses the image knows it may be inconsistent. Off by
+    /// default: such a write fails with `.sourceChanged`, and nothing is published.
+    public var allowChangingSource = false
+
+    /// The metadata tag that lists, comma-separated, the streams that changed while they were read.
+    public static let sourceChangedTag = "imagepack.source-changed"
 
     public static let defaultChunkSize = 4 << 20
     public static var defaultThreads: Int { system_online_processors() }

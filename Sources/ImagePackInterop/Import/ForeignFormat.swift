@@ -81,7 +81,7 @@ public enum ForeignFormat: String, CaseIterable, Sendable, CustomStringConvertib
     public static func open(
         path: String, format: ForeignFormat? = nil, limits: ImportLimits = .init(), backing: (any StreamSource)? = nil
     ) throws(ImagePackError) -> ImportedDisk {
-        let file = try ReadableFile(path: path)
+        let file = try ReadableFile(path: path, watching: true)
         let detected = try detect(file: file)
         if let format, format != detected {
             throw ImagePackError(

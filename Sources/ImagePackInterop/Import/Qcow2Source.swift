@@ -423,4 +423,10 @@ final class Qcow2Source: StreamSource {
         }
         return true
     }
+
+    /// A change of the qcow2 file since it was opened, or of its backing disk.
+    func changeSinceOpened() -> String? {
+        if let change = file.changeSinceOpened() { return change }
+        return backing?.changeSinceOpened().map { "its backing disk changed: \($0)" }
+    }
 }

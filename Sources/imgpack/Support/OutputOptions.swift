@@ -13,14 +13,19 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
 
-    @Flag(help: "Flush the image to stable storage before publishing it.")
+    @Flag(help: "Flush the image and its directory entry to stable storage before reporting success.")
     var sync = false
+
+    @Flag(help: ArgumentHelp("Write the image even if a source changes while it is read, tagged imagepack.source-changed.", discussion: "Without it, a source that changes while it is read (a disk in use) fails the command and nothing is published."))
+    var allowChangingSource = false
 
     @OptionGroup var threads: ThreadOptions
 
     /// The writer's options; checked already, by the library, when the arguments were parsed.
     func writerOptions(cancellation: Cancellation?) -> WriterOptions {
-        encoding.writerOptions(threads: threads.threads, cancellation: cancellation)
+        var options = encoding.writerOptions(threads: threads.threads, cancellation: cancellation)
+        options.allowChangingSource = allowChangingSource
+        return options
     }
 
     /// Writes `state` to OUTPUT (standard output for "-"), published only once complete.

@@ -186,7 +186,7 @@ _imgpack() {
 
 _imgpack_pack() {
     repeating_flags=()
-    non_repeating_flags=(--force --sync --json -q --quiet --version -h --help)
+    non_repeating_flags=(--force --sync --allow-changing-source --json -q --quiet --version -h --help)
     repeating_options=(--disk --section --block-size --share-with --tag)
     non_repeating_options=(--simulate --seed --profile --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads)
     __imgpack_offer_flags_options 0
@@ -283,7 +283,7 @@ _imgpack_pack() {
 
 _imgpack_import() {
     repeating_flags=()
-    non_repeating_flags=(--no-provenance --force --sync --json -q --quiet --version -h --help)
+    non_repeating_flags=(--no-provenance --force --sync --allow-changing-source --json -q --quiet --version -h --help)
     repeating_options=(--disk-name --share-with --tag)
     non_repeating_options=(--format --backing --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads)
     __imgpack_offer_flags_options -1

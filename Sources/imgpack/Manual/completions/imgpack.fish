@@ -23,9 +23,9 @@ function __imgpack_parse_tokens -S
         __imgpack_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'pack'
-            __imgpack_parse_subcommand 0 'disk=+' 'section=+' 'block-size=+' 'simulate=' 'seed=' 'profile=' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 0 'disk=+' 'section=+' 'block-size=+' 'simulate=' 'seed=' 'profile=' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'import'
-            __imgpack_parse_subcommand -r 1 'format=' 'disk-name=+' 'backing=' 'no-provenance' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand -r 1 'format=' 'disk-name=+' 'backing=' 'no-provenance' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'info'
             __imgpack_parse_subcommand 1 'json' 'version' 'h/help'
         case 'verify'
@@ -136,7 +136,8 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" o output' -s 'o' -l 'output' -d 'Where to write the image; - for standard output (pack only).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" force' -l 'force' -d 'Replace OUTPUT if it exists.'
-complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" sync' -l 'sync' -d 'Flush the image to stable storage before publishing it.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" sync' -l 'sync' -d 'Flush the image and its directory entry to stable storage before reporting success.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" allow-changing-source' -l 'allow-changing-source' -d 'Write the image even if a source changes while it is read, tagged imagepack.source-changed.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
@@ -167,7 +168,8 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" o output' -s 'o' -l 'output' -d 'Where to write the image; - for standard output (pack only).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" force' -l 'force' -d 'Replace OUTPUT if it exists.'
-complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" sync' -l 'sync' -d 'Flush the image to stable storage before publishing it.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" sync' -l 'sync' -d 'Flush the image and its directory entry to stable storage before reporting success.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" allow-changing-source' -l 'allow-changing-source' -d 'Write the image even if a source changes while it is read, tagged imagepack.source-changed.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
