@@ -111,21 +111,25 @@ package func system_fsync(_ fd: Int32) -> Int32 { fsync(fd) }
 
 /// What stat(2) says about a file, in the fields the code reads.
 package struct FileStatus {
-    package enum Kind { case regular, directory, blockDevice, other }
+    package enum Kind { case regular, directory, blockDevice, symbolicLink, other }
     package let kind: Kind
     package let size: Int64
     /// Bytes the file occupies on disk (st_blocks is in 512-byte units on Linux and Darwin).
     package let allocatedBytes: Int64
+    /// The file system's preferred I/O size (st_blksize): its allocation block for a regular file.
+    package let blockSize: Int
 
     init(_ info: stat) {
         switch info.st_mode & S_IFMT {
         case S_IFREG: kind = .regular
         case S_IFDIR: kind = .directory
         case S_IFBLK: kind = .blockDevice
+        case S_IFLNK: kind = .symbolicLink
         default: kind = .other
         }
         size = Int64(info.st_size)
         allocatedBytes = Int64(info.st_blocks) * 512
+        blockSize = Int(info.st_blksize)
     }
 }
 
@@ -140,6 +144,17 @@ package func system_stat(_ path: String) -> FileStatus? {
     var info = stat()
     return stat(path, &info) == 0 ? FileStatus(info) : nil
 }
+
+/// lstat(2): the link itself, not what it points to (a dangling link is still there); nil on
+/// failure, with `system_errno` set.
+package func system_lstat(_ path: String) -> FileStatus? {
+    var info = stat()
+    return lstat(path, &info) == 0 ? FileStatus(info) : nil
+}
+
+package func system_mkdir(_ path: String, _ mode: UInt32) -> Int32 { mkdir(path, mode_t(mode)) }
+
+package func system_rmdir(_ path: String) -> Int32 { rmdir(path) }
 
 package func system_access(_ path: String, _ mode: Int32) -> Int32 { access(path, mode) }
 
