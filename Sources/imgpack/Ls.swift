@@ -8,7 +8,8 @@ struct Ls: ParsableCommand {
         discussion: """
             One row per index entry, in file order. OFFSET and LENGTH are logical (within the \
             stream); RECORD is the byte offset of the chunk's record in the image (- for zero \
-            chunks, which store nothing). --json gives full digests and payload offsets.
+            chunks, which store nothing); CODEC is - for chunks that are not data (null in \
+            --json). --json gives full digests and payload offsets.
             """)
 
     @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
@@ -31,7 +32,7 @@ struct Ls: ParsableCommand {
         for (i, e) in reader.entries.enumerated() where only == nil || Int(e.stream) == only {
             let payloadOffset = e.storedSize > 0 ? e.recordOffset + e.storedSize - UInt64(e.payloadLength) : 0
             rows.append(ChunkListReport.Row(
-                index: i, stream: reader.streams[Int(e.stream)].name, kind: e.kind.description, codec: e.codec.description,
+                index: i, stream: reader.streams[Int(e.stream)].name, kind: e.kind.description, codec: e.kind == .data ? e.codec.description : nil,
                 logicalOffset: e.logicalOffset, logicalLength: e.logicalLength, payloadLength: e.payloadLength,
                 storedSize: e.storedSize, recordOffset: e.recordOffset, payloadOffset: payloadOffset, digest: e.contentDigest.description))
         }
@@ -43,7 +44,7 @@ struct Ls: ParsableCommand {
         for r in rows {
             let stored = r.storedSize > 0
             lines.append([
-                "\(r.index)", r.stream, r.kind, r.kind == "data" ? r.codec : "-", "\(r.logicalOffset)", "\(r.logicalLength)",
+                "\(r.index)", r.stream, r.kind, r.codec ?? "-", "\(r.logicalOffset)", "\(r.logicalLength)",
                 stored ? "\(r.storedSize)" : "0", stored ? "\(r.recordOffset)" : "-", String(r.digest.dropFirst("sha256:".count).prefix(16)),
             ])
         }
