@@ -59,7 +59,7 @@ struct Extract: ParsableCommand {
 
     func run() throws {
         let cancellation = Interrupts.install()
-        let created = stdout ? false : try makeDirectory()
+        let created = stdout ? false : try Self.makeDirectory(outputDirectory)
         do {
             if image == "-" {
                 try extractStream(cancellation: cancellation)
@@ -190,8 +190,9 @@ struct Extract: ParsableCommand {
         for path in paths { try OutputFile.checkDestination(path, overwrite: force) }
     }
 
-    /// Creates the output directory if needed; true when this run created it.
-    func makeDirectory() throws -> Bool {
+    /// Creates the output directory `outputDirectory` if needed (recover shares it); true when
+    /// this run created it.
+    static func makeDirectory(_ outputDirectory: String) throws -> Bool {
         if let status = system_stat(outputDirectory) {
             guard status.kind == .directory else { throw CommandFailure(.usage, "\(outputDirectory) exists and is not a directory; -o names the directory the raw files go to") }
             return false

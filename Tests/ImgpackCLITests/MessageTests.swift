@@ -25,6 +25,9 @@ struct MessageTests {
         #expect(r.status == 2)
         #expect(r.stderr.contains("Unknown subcommand 'pakc'. Did you mean 'pack'?"), "\(r.stderr)")
         #expect(!r.stderr.contains("Unknown option"))
+        // An alias is a subcommand too.
+        let alias = try cli.run(["inspect", "missing.ipk"])
+        #expect(alias.status == 3 && !alias.stderr.contains("Unknown subcommand"), "\(alias.stderr)")
         let far = try cli.run(["frobnicate"])
         #expect(far.status == 2 && far.stderr.contains("Unknown subcommand 'frobnicate'") && !far.stderr.contains("Did you mean"), "\(far.stderr)")
     }

@@ -67,7 +67,12 @@ struct DataAreaWalk {
                 return true
             },
             work: { slot, _ in slot.decode(file: file) },
-            consume: { slot, _ in run.chunkChecked(slot.error) })
+            consume: { slot, _ in
+                run.chunkChecked(slot.error)
+                if slot.error == nil, let job = slot.job, let verified = run.options.verifiedChunk {
+                    verified(job.header, UnsafeRawBufferPointer(slot.output.prefix(Int(job.header.logicalLength))))
+                }
+            })
         passListed(before: run.truncated ? 0 : UInt64.max)
     }
 

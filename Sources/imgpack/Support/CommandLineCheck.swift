@@ -12,6 +12,8 @@ enum CommandLineCheck {
     /// One subcommand's names: long options (without "--") and the usage line.
     struct Command {
         var name: String
+        /// Other names the command answers to (`info` is also `inspect`).
+        var aliases: [String]
         var longOptions: Set<String>
     }
 
@@ -31,14 +33,14 @@ enum CommandLineCheck {
                     if (n["kind"] as? String) == "long", let long = n["name"] as? String { longs.insert(long) }
                 }
             }
-            return Command(name: name, longOptions: longs)
+            return Command(name: name, aliases: sub["aliases"] as? [String] ?? [], longOptions: longs)
         }
     }()
 
     /// The message for a command line that names an unknown subcommand or long option, or nil.
     static func problem(in arguments: [String]) -> String? {
         guard let first = arguments.first, !first.hasPrefix("-"), !commands.isEmpty else { return nil }
-        guard let command = commands.first(where: { $0.name == first }) else {
+        guard let command = commands.first(where: { $0.name == first || $0.aliases.contains(first) }) else {
             if first == "help" { return nil }
             let suggestion = closest(to: first, among: commands.map(\.name)).map { " Did you mean '\($0)'?" } ?? ""
             return "Error: Unknown subcommand '\(first)'.\(suggestion)\nUsage: \(Imgpack.usageString(for: Imgpack.self))\n  See 'imgpack --help' for the subcommands."
