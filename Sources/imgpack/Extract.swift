@@ -59,11 +59,18 @@ struct Extract: ParsableCommand {
 
     func run() throws {
         let cancellation = Interrupts.install()
-        if !stdout { try makeDirectory() }
-        if image == "-" {
-            try extractStream(cancellation: cancellation)
-        } else {
-            try extractFile(cancellation: cancellation)
+        let created = stdout ? false : try Self.makeDirectory(outputDirectory)
+        do {
+            if image == "-" {
+                try extractStream(cancellation: cancellation)
+            } else {
+                try extractFile(cancellation: cancellation)
+            }
+        } catch {
+            // A refused or failed extract leaves the file system as it found it: a directory it
+            // created is removed again when nothing was published into it (rmdir fails otherwise).
+            if created { _ = system_rmdir(outputDirectory) }
+            throw error
         }
     }
 
@@ -176,25 +183,33 @@ struct Extract: ParsableCommand {
         return (dir.isEmpty ? "/" : dir + "/") + name + ".raw"
     }
 
-    /// Refuses before writing anything if any destination exists and --force was not given.
+    /// Refuses before writing anything when any destination is taken: a file, a symbolic link
+    /// (even one that points nowhere) or a directory; with --force files and links are replaced
+    /// (a link by the file, never followed), a directory never. Every disk appears, or none.
     func checkDestinations(_ paths: [String]) throws(ImagePackError) {
-        guard !force else { return }
-        for path in paths where FileManager.default.fileExists(atPath: path) {
-            throw ImagePackError(.destinationExists, "\(path) exists; remove it, choose another -o DIR, or pass --force to replace it", path: path)
-        }
+        for path in paths { try OutputFile.checkDestination(path, overwrite: force) }
     }
 
-    func makeDirectory() throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw CommandFailure(.usage, "\(outputDirectory) exists and is not a directory") }
-            return
+    /// Creates the output directory `outputDirectory` if needed (recover shares it); true when
+    /// this run created it.
+    static func makeDirectory(_ outputDirectory: String) throws -> Bool {
+        if let status = system_stat(outputDirectory) {
+            guard status.kind == .directory else { throw CommandFailure(.usage, "\(outputDirectory) exists and is not a directory; -o names the directory the raw files go to") }
+            return false
         }
-        do {
-            try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw CommandFailure(.io, "\(outputDirectory): cannot create the directory: \(error.localizedDescription)")
+        // mkdir -p by hand, so a failure names the directory that could not be made and why in
+        // the system's words (Foundation said "The operation could not be completed").
+        var prefix = outputDirectory.hasPrefix("/") ? "/" : ""
+        for component in outputDirectory.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            if system_mkdir(prefix, 0o777) != 0 {
+                let code = system_errno
+                if code == _EEXIST, system_stat(prefix)?.kind == .directory { continue }
+                let which = prefix == outputDirectory ? "" : " (at \(prefix))"
+                throw CommandFailure(.io, "cannot create the directory \(outputDirectory)\(which): \(system_strerror(code))")
+            }
         }
+        return true
     }
 
     func report(_ stream: StreamInfo, path: String) {

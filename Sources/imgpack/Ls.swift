@@ -9,7 +9,8 @@ struct Ls: ParsableCommand {
         discussion: """
             One row per index entry, in file order. OFFSET and LENGTH are logical (within the \
             stream); RECORD is the byte offset of the chunk's record in the image (- for zero \
-            chunks, which store nothing). --json gives full digests and payload offsets.
+            chunks, which store nothing); CODEC is - for chunks that are not data (null in \
+            --json). --json gives full digests and payload offsets.
             """)
 
     @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
@@ -43,9 +44,14 @@ struct Ls: ParsableCommand {
                 let e = reader.entries[i]
                 let payloadOffset = e.storedSize > 0 ? e.recordOffset + e.storedSize - UInt64(e.payloadLength) : 0
                 // The layout of printJSON (pretty, sorted keys), one row at a time.
-                out.write("    {\n      \"codec\" : \"")
-                out.write(e.codec.description)
-                out.write("\",\n      \"digest\" : \"sha256:")
+                // Only data chunks have a codec; the others' is null (`-` in the table).
+                if e.kind == .data {
+                    out.write("    {\n      \"codec\" : \"")
+                    out.write(e.codec.description)
+                    out.write("\",\n      \"digest\" : \"sha256:")
+                } else {
+                    out.write("    {\n      \"codec\" : null,\n      \"digest\" : \"sha256:")
+                }
                 let words = e.contentDigest.words
                 out.hex(words.0.byteSwapped)
                 out.hex(words.1.byteSwapped)

@@ -53,7 +53,8 @@ struct Verify: ParsableCommand {
         } else {
             for failure in report.failures { Terminal.note("imgpack: invalid: \(failure.description)") }
             if report.valid {
-                let what = quick ? "structure, metadata and index" : "\(report.chunksChecked) chunks, \(ByteCount.format(report.bytesChecked))"
+                // The words of `validate` ("N chunks checked": every chunk), then what was decoded.
+                let what = quick ? "structure, metadata and index" : "\(report.chunks) chunks checked (\(report.chunksChecked) stored chunks decoded, \(ByteCount.format(report.bytesChecked)))"
                 print("verified \(image == "-" ? "standard input" : image): \(what); root \(report.rootDigest ?? "?")")
             }
         }
@@ -66,6 +67,7 @@ struct Verify: ParsableCommand {
     func verifyFile(_ report: inout VerifyJSONReport, cancellation: Cancellation) throws {
         let reader = try ImageReader(path: image)
         report.rootDigest = reader.rootDigest.description
+        report.chunks = reader.entries.count
         guard !quick else { return }
         let bar = ProgressBar("verify", quiet: global.quiet)
         defer { bar.finish() }
@@ -83,6 +85,7 @@ struct Verify: ParsableCommand {
         var done: UInt64 = 0
         var checked: UInt64 = 0
         var chunks = 0
+        var zeroChunks = 0
         let summary = try reader.read { event in
             switch event {
             case .begin(_, let streams):
@@ -93,11 +96,13 @@ struct Verify: ParsableCommand {
                 chunks += 1
                 bar.update(done: done, total: total)
             case .zero(_, _, let length):
+                zeroChunks += 1
                 done += length
                 bar.update(done: done, total: total)
             }
         }
         report.rootDigest = summary.rootDigest.description
+        report.chunks = chunks + zeroChunks
         report.chunksChecked = chunks
         report.bytesChecked = checked
     }

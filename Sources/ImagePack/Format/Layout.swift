@@ -4,9 +4,9 @@ public enum FormatVersion {
     public static let minor: UInt16 = 0
 }
 
-enum Layout {
+package enum Layout {
     /// spec §3: "\x89IPK\r\n\x1A\n": the high byte catches 7-bit transports, CR LF and ^Z catch text-mode mangling.
-    static let headerMagic: [UInt8] = [0x89, 0x49, 0x50, 0x4B, 0x0D, 0x0A, 0x1A, 0x0A]
+    package static let headerMagic: [UInt8] = [0x89, 0x49, 0x50, 0x4B, 0x0D, 0x0A, 0x1A, 0x0A]
     /// spec §9: "\x89IPKEND\n", the last eight bytes of every image.
     static let footerMagic: [UInt8] = [0x89, 0x49, 0x50, 0x4B, 0x45, 0x4E, 0x44, 0x0A]
     static let headerSize = 64

@@ -102,9 +102,7 @@ package final class OutputFile: ByteSink {
     init(path: String, overwrite: Bool, unnamed: Bool) throws(ImagePackError) {
         self.path = path
         self.overwrite = overwrite
-        if !overwrite, system_access(path, _F_OK) == 0 {
-            throw ImagePackError(.destinationExists, "\(path) exists; choose another name or pass overwrite: true (imgpack: --force) to replace it", path: path)
-        }
+        try Self.checkDestination(path, overwrite: overwrite)
         let (directory, base) = Self.split(path)
         Self.removeStaleTemporaryFiles(in: directory)
         // 0644 as for any new file: the process's umask still applies (creat(2) semantics).

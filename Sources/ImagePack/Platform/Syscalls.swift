@@ -142,7 +142,7 @@ package func system_fsync_directory(_ path: String) -> Int32 {
 
 /// What stat(2) says about a file, in the fields the code reads.
 package struct FileStatus: Sendable {
-    package enum Kind { case regular, directory, blockDevice, other }
+    package enum Kind { case regular, directory, blockDevice, symbolicLink, other }
     package let kind: Kind
     package let size: Int64
     /// Bytes the file occupies on disk (st_blocks is in 512-byte units on Linux and Darwin).
@@ -151,12 +151,15 @@ package struct FileStatus: Sendable {
     package let modifiedNanoseconds: Int64
     /// Last change of the inode (st_ctime): content, size or attributes; no user can set it back.
     package let changedNanoseconds: Int64
+    /// The file system's preferred I/O size (st_blksize): its allocation block for a regular file.
+    package let blockSize: Int
 
     init(_ info: stat) {
         switch info.st_mode & S_IFMT {
         case S_IFREG: kind = .regular
         case S_IFDIR: kind = .directory
         case S_IFBLK: kind = .blockDevice
+        case S_IFLNK: kind = .symbolicLink
         default: kind = .other
         }
         size = Int64(info.st_size)
@@ -168,6 +171,7 @@ package struct FileStatus: Sendable {
         modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         changedNanoseconds = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
         #endif
+        blockSize = Int(info.st_blksize)
     }
 }
 
@@ -182,6 +186,17 @@ package func system_stat(_ path: String) -> FileStatus? {
     var info = stat()
     return stat(path, &info) == 0 ? FileStatus(info) : nil
 }
+
+/// lstat(2): the link itself, not what it points to (a dangling link is still there); nil on
+/// failure, with `system_errno` set.
+package func system_lstat(_ path: String) -> FileStatus? {
+    var info = stat()
+    return lstat(path, &info) == 0 ? FileStatus(info) : nil
+}
+
+package func system_mkdir(_ path: String, _ mode: UInt32) -> Int32 { mkdir(path, mode_t(mode)) }
+
+package func system_rmdir(_ path: String) -> Int32 { rmdir(path) }
 
 package func system_access(_ path: String, _ mode: Int32) -> Int32 { access(path, mode) }
 

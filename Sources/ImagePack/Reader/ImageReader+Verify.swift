@@ -104,8 +104,8 @@ extension ImageReader {
         return nil
     }
 
-    /// Writes stream `stream` to the file at `path` as a raw disk: zero chunks become holes, so the
-    /// output is as sparse as the image. The file appears only once complete and verified.
+    /// Writes stream `stream` to the file at `path` as a raw disk: zero chunks and the zero blocks
+    /// inside data chunks become holes, so the output is at least as sparse as the image. The file appears only once complete and verified.
     public func extract(stream: Int, toFile path: String, overwrite: Bool = false, options: ReadOptions = .init()) throws(ImagePackError) {
         let output = try OutputFile(path: path, overwrite: overwrite)
         do throws(ImagePackError) {
@@ -152,11 +152,12 @@ extension ImageReader {
         }
     }
 
-    /// Writes stream `stream` into `output` as a sparse raw disk, without publishing it: the caller
+    /// Writes stream `stream` into `output` as a sparse raw disk (zero chunks and zero blocks
+    /// inside data chunks are holes: ``OutputFile/writeSparse(_:at:)``), without publishing it: the caller
     /// commits once everything it extracts has succeeded (several disks appear together or not at all).
     package func extract(stream: Int, into output: OutputFile, options: ReadOptions = .init()) throws(ImagePackError) {
         try extract(stream: stream, options: options) { (bytes, offset) throws(ImagePackError) in
-            if let bytes { try output.write(bytes, at: offset) }
+            if let bytes { try output.writeSparse(bytes, at: offset) }
         }
         try output.truncate(to: streams[stream].logicalSize)
     }

@@ -111,7 +111,9 @@ struct ChunkListReport: Encodable {
         var index: Int
         var stream: String
         var kind: String
-        var codec: String
+        /// The codec of a data chunk; null for other kinds (zero and fill chunks store no
+        /// payload to decode), as the text table's "-".
+        var codec: String?
         var logicalOffset: UInt64
         var logicalLength: UInt32
         var payloadLength: UInt32
@@ -122,6 +124,26 @@ struct ChunkListReport: Encodable {
         /// Offset of the payload; 0 for a zero chunk.
         var payloadOffset: UInt64
         var digest: String
+
+        enum CodingKeys: String, CodingKey {
+            case index, stream, kind, codec, logicalOffset, logicalLength, payloadLength, storedSize, recordOffset, payloadOffset, digest
+        }
+
+        /// As synthesized, except that a missing codec is written as null rather than left out.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(index, forKey: .index)
+            try c.encode(stream, forKey: .stream)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(codec, forKey: .codec)
+            try c.encode(logicalOffset, forKey: .logicalOffset)
+            try c.encode(logicalLength, forKey: .logicalLength)
+            try c.encode(payloadLength, forKey: .payloadLength)
+            try c.encode(storedSize, forKey: .storedSize)
+            try c.encode(recordOffset, forKey: .recordOffset)
+            try c.encode(payloadOffset, forKey: .payloadOffset)
+            try c.encode(digest, forKey: .digest)
+        }
     }
 }
 
@@ -133,7 +155,12 @@ struct VerifyJSONReport: Encodable {
     /// true for `--quick`: structure, metadata and index only.
     var quick: Bool
     var rootDigest: String?
+    /// Every chunk of the image (the index's entries), as `validate` counts "chunks checked":
+    /// stored chunks are decoded and hashed, zero chunks checked by their digest in the index.
+    var chunks: Int = 0
+    /// Stored chunks decoded and hashed (zero chunks store nothing to decode).
     var chunksChecked: Int
+    /// Logical bytes of the stored chunks decoded.
     var bytesChecked: UInt64
     var failures: [Failure]
 

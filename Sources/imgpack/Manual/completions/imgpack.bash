@@ -173,13 +173,13 @@ _imgpack() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    pack|import|info|verify|validate|extract|export|cat|ls|demo|help)
+    pack|import|info|verify|validate|extract|export|cat|ls|recover|demo|help)
         # Offer subcommand argument completions
         "_imgpack_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls demo help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls recover demo help' -- "${cur}"))
         ;;
     esac
 }
@@ -559,6 +559,33 @@ _imgpack_ls() {
     # Offer option value completions
     case "${prev}" in
     '--disk')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_recover() {
+    repeating_flags=()
+    non_repeating_flags=(--force --json -q --quiet --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-o --output --threads)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-o'|'--output')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--threads')
         return
         ;;
     esac

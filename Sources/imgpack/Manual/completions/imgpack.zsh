@@ -59,6 +59,7 @@ _imgpack() {
             'export:Export one disk of an image as a raw or qcow2 file.'
             'cat:Write a byte range of one disk to standard output.'
             'ls:List an image'\''s chunks: stream, kind, codec, offsets, sizes and digests.'
+            'recover:Salvage every verifiable chunk of a damaged or truncated image into raw files.'
             'demo:Simulate an instance, pack it, verify it and read it back.'
             'help:Show subcommand help information.'
         )
@@ -66,7 +67,7 @@ _imgpack() {
         ;;
     arg)
         case "${words[1]}" in
-        pack|import|info|verify|validate|extract|export|cat|ls|demo|help)
+        pack|import|info|verify|validate|extract|export|cat|ls|recover|demo|help)
             "_imgpack_${words[1]}" && ret=0
             ;;
         esac
@@ -91,7 +92,7 @@ _imgpack_pack() {
         '--seed[Seed of the simulation\: the same seed and size give the same image.]:n:'
         '--profile[Profile of a single simulated root disk.]:profile:{__imgpack_complete "${___profile[@]}"}'
         '--metadata[Metadata as JSON (the "metadata" object of `info --json`); any field may be left out and set by the flags below.]:file.json:_files -g '\''*.json'\'''
-        '--name[Name of the image (required unless --metadata or --simulate gives one).]:name:'
+        '--name[Name of the image (default\: from --metadata or --simulate, else the stem of -o FILE).]:name:'
         '--description[Free-text description.]:description:'
         '--os[Operating system as FAMILY\[\:DISTRIBUTION\[\:VERSION\]\] (default\: linux).]:os:'
         '--arch[CPU architecture (default\: x86_64).]:arch:{__imgpack_complete "${___arch[@]}"}'
@@ -137,7 +138,7 @@ _imgpack_import() {
         '--backing[The parent of a qcow2 SOURCE that has a backing file (one SOURCE only); opened as you name it, never as the file names it.]:path:_files'
         '--no-provenance[Do not record each disk'\''s source format in an imported-from.NAME tag.]'
         '--metadata[Metadata as JSON (the "metadata" object of `info --json`); any field may be left out and set by the flags below.]:file.json:_files -g '\''*.json'\'''
-        '--name[Name of the image (required unless --metadata or --simulate gives one).]:name:'
+        '--name[Name of the image (default\: from --metadata or --simulate, else the stem of -o FILE).]:name:'
         '--description[Free-text description.]:description:'
         '--os[Operating system as FAMILY\[\:DISTRIBUTION\[\:VERSION\]\] (default\: linux).]:os:'
         '--arch[CPU architecture (default\: x86_64).]:arch:{__imgpack_complete "${___arch[@]}"}'
@@ -279,6 +280,23 @@ _imgpack_ls() {
         ':image:_files'
         '--disk[List only the chunks of this stream.]:name:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_recover() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '(-o --output)'{-o,--output}'[Directory for the raw files (created if needed).]:dir:_files -/'
+        '--force[Replace existing files.]'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
