@@ -89,3 +89,27 @@ struct SignTests {
         #expect(try cli.read("piped/root.raw") == root)
     }
 }
+
+@Suite("imgpack copy")
+struct CopyCommandTests {
+    @Test("copy keeps the root digest and the signatures, verbatim or re-encoded")
+    func copy() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        _ = try cli.packSample()
+        #expect(try cli.run(["key", "generate", "-o", "publisher"]).status == 0)
+        #expect(try cli.run(["sign", "sample.ipk", "--key", "publisher"]).status == 0)
+        let root = try jsonObject(try cli.run(["info", "--json", "sample.ipk"]).stdout)["rootDigest"] as? String
+        for (name, extra) in [("same.ipk", [String]()), ("zlib.ipk", ["--codec", "zlib", "--level", "1"])] {
+            let r = try cli.run(["copy", "sample.ipk", "-o", name, "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let report = try jsonObject(r.stdout)
+            #expect(report["rootDigest"] as? String == root)
+            #expect(report["signatures"] as? Int == 1)
+            #expect(try cli.run(["verify", name, "--trusted-key", "publisher.pub"]).status == 0)
+        }
+        #expect(try cli.read("same.ipk") == cli.read("sample.ipk"))
+        #expect(try cli.run(["copy", "sample.ipk", "-o", "same.ipk"]).status == 2)
+        #expect(try cli.run(["copy", "sample.ipk", "-o", "x.ipk", "--level", "3"]).status == 2)
+    }
+}

@@ -9,3 +9,10 @@ extension OutputFile {
         }
     }
 }
+
+extension OutputFile {
+    /// A path that opens the file for reading while it is being written: its temporary name, or
+    /// for an unnamed file its /proc/self/fd link. Lets a writer check what it wrote, exactly the
+    /// bytes that ``commit(sync:)`` will publish.
+    package var readablePath: String { temporaryPath ?? "/proc/self/fd/\(descriptor)" }
+}
