@@ -173,13 +173,13 @@ _imgpack() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    pack|import|info|verify|validate|extract|export|cat|ls|demo|help)
+    pack|import|info|verify|validate|extract|export|cat|ls|key|sign|copy|demo|help)
         # Offer subcommand argument completions
         "_imgpack_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls demo help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls key sign copy demo help' -- "${cur}"))
         ;;
     esac
 }
@@ -381,9 +381,21 @@ _imgpack_import() {
 _imgpack_info() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
+    repeating_options=(--trusted-key)
+    non_repeating_options=(--trust-dir)
     __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    esac
 
     # Offer positional completions
     case "${positional_number}" in
@@ -397,13 +409,21 @@ _imgpack_info() {
 _imgpack_verify() {
     repeating_flags=()
     non_repeating_flags=(--quick --json -q --quiet --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--max-failures --threads)
+    repeating_options=(--trusted-key)
+    non_repeating_options=(--max-failures --trust-dir --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--max-failures')
+        return
+        ;;
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--threads')
@@ -449,8 +469,8 @@ _imgpack_validate() {
 _imgpack_extract() {
     repeating_flags=()
     non_repeating_flags=(--stdout --force -q --quiet --version -h --help)
-    repeating_options=(--disk)
-    non_repeating_options=(-o --output --threads)
+    repeating_options=(--disk --trusted-key)
+    non_repeating_options=(-o --output --trust-dir --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -460,6 +480,14 @@ _imgpack_extract() {
         return
         ;;
     '--disk')
+        return
+        ;;
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--threads')
@@ -479,8 +507,8 @@ _imgpack_extract() {
 _imgpack_export() {
     repeating_flags=()
     non_repeating_flags=(--force --json -q --quiet --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--disk --format --cluster-size --compress --level -o --output --threads)
+    repeating_options=(--trusted-key)
+    non_repeating_options=(--disk --format --cluster-size --compress --level -o --output --trust-dir --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -504,6 +532,14 @@ _imgpack_export() {
         ;;
     '-o'|'--output')
         __imgpack_add_completions -f
+        return
+        ;;
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--threads')
@@ -559,6 +595,103 @@ _imgpack_ls() {
     # Offer option value completions
     case "${prev}" in
     '--disk')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_key() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __imgpack_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    generate)
+        # Offer subcommand argument completions
+        "_imgpack_key_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'generate' -- "${cur}"))
+        ;;
+    esac
+}
+
+_imgpack_key_generate() {
+    repeating_flags=()
+    non_repeating_flags=(--force --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-o --output)
+    __imgpack_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-o'|'--output')
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_sign() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--key)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_copy() {
+    repeating_flags=()
+    non_repeating_flags=(--force --json -q --quiet --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-o --output --codec --level --threads)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-o'|'--output')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--codec')
+        __imgpack_add_completions -W 'zstd'$'\n''zlib'$'\n''stored'
+        return
+        ;;
+    '--level')
+        return
+        ;;
+    '--threads')
         return
         ;;
     esac

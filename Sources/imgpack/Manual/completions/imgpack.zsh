@@ -59,6 +59,9 @@ _imgpack() {
             'export:Export one disk of an image as a raw or qcow2 file.'
             'cat:Write a byte range of one disk to standard output.'
             'ls:List an image'\''s chunks: stream, kind, codec, offsets, sizes and digests.'
+            'key:Make Ed25519 keys for signing images.'
+            'sign:Sign an image with an Ed25519 private key.'
+            'copy:Copy an image, checking every chunk; the root digest and signatures are kept.'
             'demo:Simulate an instance, pack it, verify it and read it back.'
             'help:Show subcommand help information.'
         )
@@ -66,7 +69,7 @@ _imgpack() {
         ;;
     arg)
         case "${words[1]}" in
-        pack|import|info|verify|validate|extract|export|cat|ls|demo|help)
+        pack|import|info|verify|validate|extract|export|cat|ls|key|sign|copy|demo|help)
             "_imgpack_${words[1]}" && ret=0
             ;;
         esac
@@ -171,6 +174,8 @@ _imgpack_info() {
     local -i ret=1
     local -ar arg_specs=(
         ':image:_files'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -186,6 +191,8 @@ _imgpack_verify() {
         ':image:_files'
         '--quick[Check structure, metadata and index only, not the chunk payloads.]'
         '--max-failures[Stop listing failures after this many.]:n:'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
@@ -222,6 +229,8 @@ _imgpack_extract() {
         '*--disk[Extract only this stream; repeat for several (default\: all).]:name:'
         '--stdout[Write the one selected disk to standard output instead of a file.]'
         '--force[Replace existing files.]'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
@@ -245,6 +254,8 @@ _imgpack_export() {
         '--level[Compression level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
         '(-o --output)'{-o,--output}'[Where to write the disk.]:file:_files'
         '--force[Replace OUTPUT if it exists.]'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
@@ -277,6 +288,81 @@ _imgpack_ls() {
         ':image:_files'
         '--disk[List only the chunks of this stream.]:name:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_key() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'generate:Write a new Ed25519 key pair: NAME (private) and NAME.pub (public).'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        generate)
+            "_imgpack_key_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_imgpack_key_generate() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-o --output)'{-o,--output}'[The private key file; the public key goes to NAME.pub.]:name:_files'
+        '--force[Replace existing key files.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_sign() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '--key[The private key file (PEM PKCS#8 Ed25519).]:file:_files'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_copy() {
+    local -i ret=1
+    local -ar ___codec=('zstd' 'zlib' 'stored')
+    local -ar arg_specs=(
+        ':image:_files'
+        '(-o --output)'{-o,--output}'[Where to write the copy.]:file:_files'
+        '--codec[Re-encode data chunks with this codec (default\: copy them as they are).]:codec:{__imgpack_complete "${___codec[@]}"}'
+        '--level[Codec level, with --codec (zstd 1-19, zlib 1-9).]:n:'
+        '--force[Replace OUTPUT if it exists.]'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
