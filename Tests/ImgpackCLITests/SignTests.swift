@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import ImagePack
 
 @Suite("imgpack key, sign and trust")
 struct SignTests {
@@ -87,6 +88,35 @@ struct SignTests {
         #expect(try cli.read("out/root.raw") == root)
         #expect(try cli.run(["extract", "-", "-o", "piped", "--trusted-key", "publisher.pub"], stdinFile: cli.path("sample.ipk")).status == 0)
         #expect(try cli.read("piped/root.raw") == root)
+    }
+}
+
+@Suite("imgpack verify: a forged signature")
+struct ForgedSignatureTests {
+    @Test("a signature by a trusted key over another image's root fails verify with exit 1 and rule V47")
+    func graftedSignature() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        _ = try cli.packSample()
+        #expect(try cli.run(["key", "generate", "-o", "publisher"]).status == 0)
+        let key = try SigningKey(contentsOf: cli.path("publisher"))
+        // A valid signature of another root, appended as a well-formed SIGN record.
+        var bytes = try cli.read("sample.ipk")
+        let footerAt = bytes.count - Layout.footerSize
+        var footer = try FileFooter.decode(Array(bytes[footerAt...]), at: UInt64(footerAt))
+        let record = ImageSigner.signatureRecord(rootDigest: Digest.sha256(Array("another image".utf8)), key: key)
+        footer.signaturesOffset = UInt64(footerAt)
+        footer.signaturesLength = UInt64(record.count)
+        footer.fileLength += UInt64(record.count)
+        bytes.replaceSubrange(footerAt..., with: record + footer.encode())
+        try Data(bytes).write(to: URL(fileURLWithPath: cli.path("sample.ipk")))
+
+        #expect(try cli.run(["verify", "sample.ipk"]).status == 0, "without keys the record is only checked for structure")
+        let r = try cli.run(["verify", "sample.ipk", "--trusted-key", "publisher.pub"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("V47"), "\(r.stderr)")
+        #expect(try cli.run(["extract", "sample.ipk", "-o", "out", "--trusted-key", "publisher.pub"]).status == 1)
+        #expect(!cli.exists("out/root.raw"))
     }
 }
 
