@@ -29,6 +29,8 @@ public struct ImagePackError: Error, Sendable, Hashable, CustomStringConvertible
         case io
         /// A library we call failed in a way the input does not explain.
         case `internal`
+        /// The image is intact but no signature on it verifies with a key the caller trusts.
+        case untrusted
     }
 
     // Read-only to callers: an error describes what was found and is not edited downstream. Inside
@@ -172,6 +174,14 @@ extension ImagePackError.Code {
     public static let sourceChanged = Self("sourceChanged", .invalidImage)
     // Caller errors.
     public static let invalidArgument = Self("invalidArgument", .usage)
+    /// A key file is not an Ed25519 key in a form imgpack reads (PEM PKCS#8, PEM SPKI, OpenSSH).
+    public static let invalidKey = Self("invalidKey", .usage)
+    /// `sign` with a key that has already signed the image.
+    public static let alreadySigned = Self("alreadySigned", .usage)
+    /// A SIGN record's signature does not verify with the public key its keyID names (rule V48).
+    public static let signatureInvalid = Self("signatureInvalid", .invalidImage)
+    /// No signature on the image verifies with a trusted key.
+    public static let untrustedImage = Self("untrustedImage", .untrusted)
     public static let destinationExists = Self("destinationExists", .usage)
     public static let noSuchStream = Self("noSuchStream", .usage)
     public static let rangeOutOfBounds = Self("rangeOutOfBounds", .usage)

@@ -48,6 +48,7 @@ struct Export: ParsableCommand {
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
 
+    @OptionGroup var trust: TrustOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var json: JSONOption
     @OptionGroup var global: GlobalOptions
@@ -74,7 +75,10 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let cancellation = Interrupts.install()
+        let policy = try trust.policy()
         let reader = try ImageReader(path: image)
+        // Signatures sign the root digest, which opening has checked: refuse before writing anything.
+        try policy?.check(reader)
         let stream: Int
         if let disk {
             stream = try reader.streamIndex(named: disk)

@@ -40,10 +40,14 @@ struct Extract: ParsableCommand {
     @Flag(help: "Replace existing files.")
     var force = false
 
+    @OptionGroup var trust: TrustOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
+        if stdout && image == "-" && trust.isRequested {
+            throw ValidationError("A stream's signatures are known only at its end, after --stdout has written the disk: extract to files (-o DIR) to check trust before anything is published.")
+        }
         for name in names { try validateStreamName(name, option: "--disk") }
         if Set(names).count != names.count { throw ValidationError("A --disk is named twice.") }
         if stdout {
@@ -59,12 +63,13 @@ struct Extract: ParsableCommand {
 
     func run() throws {
         let cancellation = Interrupts.install()
+        let policy = try trust.policy()
         let created = stdout ? false : try Self.makeDirectory(outputDirectory)
         do {
             if image == "-" {
-                try extractStream(cancellation: cancellation)
+                try extractStream(cancellation: cancellation, policy: policy)
             } else {
-                try extractFile(cancellation: cancellation)
+                try extractFile(cancellation: cancellation, policy: policy)
             }
         } catch {
             // A refused or failed extract leaves the file system as it found it: a directory it
@@ -76,8 +81,10 @@ struct Extract: ParsableCommand {
 
     // MARK: From a file (random access)
 
-    func extractFile(cancellation: Cancellation) throws {
+    func extractFile(cancellation: Cancellation, policy: TrustPolicy?) throws {
         let reader = try ImageReader(path: image)
+        // Signatures sign the root digest, which opening has checked: refuse before writing anything.
+        try policy?.check(reader)
         let selected = try select(in: reader.streams)
         if stdout {
             let bar = ProgressBar("extract \(reader.streams[selected[0]].name)", quiet: global.quiet)
@@ -100,7 +107,7 @@ struct Extract: ParsableCommand {
 
     // MARK: From standard input (one pass, publish at the end)
 
-    func extractStream(cancellation: Cancellation) throws {
+    func extractStream(cancellation: Cancellation, policy: TrustPolicy?) throws {
         let bar = ProgressBar("extract", quiet: global.quiet)
         let reader = try StreamingReader(path: "-", options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler))
         if stdout {
@@ -119,6 +126,8 @@ struct Extract: ParsableCommand {
                 let paths = try selected.map { try destination(for: all[$0].name) }
                 try checkDestinations(paths)
                 return Dictionary(uniqueKeysWithValues: zip(selected, paths))
+            } approve: { summary in
+                try policy?.check(summary.signatures, rootDigest: summary.rootDigest, path: "<stdin>")
             }
         }
         for i in result.paths.keys.sorted() { report(streams[i], path: result.paths[i]!) }

@@ -20,10 +20,11 @@ struct Imgpack: ParsableCommand {
               2    usage error: bad option or argument, unknown disk, destination exists
               3    I/O error: a file could not be opened, read or written
               4    internal error (a bug: please report it)
+              5    intact but not signed by a trusted key (--trusted-key, --trust-dir)
               130  interrupted (SIGINT or SIGTERM); no partial output was left
             """,
         version: "0.1.0 (ImagePack format \(FormatVersion.major).\(FormatVersion.minor))",
-        subcommands: [Pack.self, Import.self, Info.self, Verify.self, Validate.self, Extract.self, Export.self, Cat.self, Ls.self, Recover.self, Serve.self, Demo.self])
+        subcommands: [Pack.self, Import.self, Info.self, Verify.self, Validate.self, Extract.self, Export.self, Cat.self, Ls.self, Recover.self, Key.self, Sign.self, Copy.self, Serve.self, Demo.self])
 
     /// Parses, runs, and maps every failure to a documented exit status (see ``ExitStatus``).
     static func main() {

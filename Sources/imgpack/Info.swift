@@ -15,6 +15,7 @@ struct Info: ParsableCommand {
     @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
     var image: String
 
+    @OptionGroup var trust: TrustOptions
     @OptionGroup var json: JSONOption
 
     func validate() throws {
@@ -22,8 +23,10 @@ struct Info: ParsableCommand {
     }
 
     func run() throws {
+        let policy = try trust.policy()
         let reader = try ImageReader(path: image)
-        let report = Self.report(reader)
+        var report = Self.report(reader)
+        report.signatures = SignatureReport.list(reader.signatures, rootDigest: reader.rootDigest, policy: policy)
         if json.json {
             try printJSON(report)
         } else {
@@ -59,6 +62,13 @@ struct Info: ParsableCommand {
         rows.append(["Visibility", m.visibility.rawValue + (m.sharedWith.isEmpty ? "" : " (with \(m.sharedWith.map(shown).joined(separator: ", ")))")])
         if !m.tags.isEmpty { rows.append(["Tags", m.tags.sorted { $0.key < $1.key }.map { "\(shown($0.key))=\(shown($0.value))" }.joined(separator: ", ")]) }
         rows.append(["Root digest", r.rootDigest])
+        if r.signatures.isEmpty {
+            rows.append(["Signatures", "none"])
+        } else {
+            for (i, s) in r.signatures.enumerated() {
+                rows.append([i == 0 ? "Signatures" : "", "key \(s.keyID)" + (s.status.map { " (\($0))" } ?? "")])
+            }
+        }
         rows.append(["File", "\(ByteCount.format(r.fileLength)) (\(r.fileLength) bytes), chunk size \(ByteCount.format(UInt64(r.chunkSize)))"])
         rows.append(["Logical", "\(ByteCount.format(r.logicalBytes)) (\(r.logicalBytes) bytes), ratio \(decimal(r.ratio)):1"])
         rows.append(["Stored", "\(ByteCount.format(r.storedBytes)) in chunks, \(ByteCount.format(r.overheadBytes)) overhead"])

@@ -88,7 +88,7 @@ package final class OutputFile: ByteSink {
     private static let swept = Mutex<Set<String>>([])
 
     /// The marker in a temporary file's name; what follows it is "PID-N".
-    static let temporaryMarker = ".imgpack-tmp-"
+    package static let temporaryMarker = ".imgpack-tmp-"
 
     /// An unnamed file is published through its /proc/self/fd link, so it needs /proc.
     private static let procFileDescriptorsMounted = system_access("/proc/self/fd", _F_OK) == 0

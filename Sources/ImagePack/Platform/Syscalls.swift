@@ -30,6 +30,10 @@ package var _EEXIST: Int32 { EEXIST }
 package var _ENOENT: Int32 { ENOENT }
 package var _ENXIO: Int32 { ENXIO }
 package var _ESRCH: Int32 { ESRCH }
+package var _EXDEV: Int32 { EXDEV }
+package var _ENOSYS: Int32 { ENOSYS }
+package var _EINVAL: Int32 { EINVAL }
+package var _EOPNOTSUPP: Int32 { EOPNOTSUPP }
 
 // MARK: - Files
 
@@ -140,6 +144,19 @@ package func system_fsync_directory(_ path: String) -> Int32 {
     return result
 }
 
+/// sendfile(2) from `input` at `inputOffset` to the current position of `output`: the kernel
+/// copies file to file without the bytes passing through user space (copy_file_range(2) would
+/// also reflink, but Glibc declares it only under _GNU_SOURCE, which Swift's Glibc module does
+/// not set). Returns the bytes copied, 0 at end of input, -1 with `system_errno` (EINVAL or
+/// ENOSYS where the kernel cannot: the caller then copies by read/write).
+package func system_sendfile(_ input: Int32, _ inputOffset: Int64, _ output: Int32, _ count: Int) -> Int {
+    var from = off_t(inputOffset)
+    return sendfile(output, input, &from, count)
+}
+
+/// fchmod(2): sets a file's permission bits regardless of the umask.
+package func system_fchmod(_ fd: Int32, _ mode: UInt32) -> Int32 { fchmod(fd, mode_t(mode)) }
+
 /// What stat(2) says about a file, in the fields the code reads.
 package struct FileStatus: Sendable {
     package enum Kind { case regular, directory, blockDevice, symbolicLink, other }
@@ -153,6 +170,8 @@ package struct FileStatus: Sendable {
     package let changedNanoseconds: Int64
     /// The file system's preferred I/O size (st_blksize): its allocation block for a regular file.
     package let blockSize: Int
+    /// The permission bits (st_mode & 0o7777).
+    package let permissions: UInt32
 
     init(_ info: stat) {
         switch info.st_mode & S_IFMT {
@@ -172,6 +191,7 @@ package struct FileStatus: Sendable {
         changedNanoseconds = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
         #endif
         blockSize = Int(info.st_blksize)
+        permissions = UInt32(info.st_mode) & 0o7777
     }
 }
 

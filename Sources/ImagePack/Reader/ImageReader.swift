@@ -15,6 +15,9 @@ public final class ImageReader: Sendable {
     public let streams: [StreamInfo]
     /// The image's identity: equal digests mean equal metadata, streams and content (spec §8.3).
     public let rootDigest: Digest
+    /// The image's SIGN records, structurally checked (V44, V47) but not verified: which keys
+    /// count is the caller's policy (``TrustPolicy``).
+    public let signatures: [ImageSignature]
     /// Every chunk, in index order; held in the index's 64-byte form, each ``ChunkEntry`` made on access.
     public let entries: ChunkEntries
     public let fileLength: UInt64
@@ -81,7 +84,9 @@ public final class ImageReader: Sendable {
                 throw problem
             }
             if let (at, count) = placement.signatures {
-                try SignatureRecords.checkRegion(try file.read(at: at, count: Int(count)), at: at)
+                signatures = try SignatureRecords.decodeRegion(try file.read(at: at, count: Int(count)), at: at)
+            } else {
+                signatures = []
             }
             let root = try index.checkRoot(against: footer, footerOffset: footerOffset)
             rootDigest = root

@@ -14,10 +14,13 @@ extension StreamingReader {
     ///   - destinations: called once with the stream table, before any content; returns the path
     ///     to write each stream to extract to, by stream index (streams left out are skipped).
     ///     What it throws stops the read, unchanged.
+    ///   - approve: called with the verified summary before anything is published (a trust
+    ///     check, ``TrustPolicy/check(_:rootDigest:path:)``); what it throws publishes nothing.
     /// - Returns: the verified summary and the published paths, by stream index.
     @discardableResult
     public func extract(
-        overwrite: Bool = false, destinations: ([StreamInfo]) throws -> [Int: String]
+        overwrite: Bool = false, destinations: ([StreamInfo]) throws -> [Int: String],
+        approve: (StreamingSummary) throws -> Void = { _ in }
     ) throws -> (summary: StreamingSummary, paths: [Int: String]) {
         var outputs: [Int: OutputFile] = [:]
         var paths: [Int: String] = [:]
@@ -40,7 +43,8 @@ extension StreamingReader {
                     break  // a hole
                 }
             }
-            // Verified to the root digest: publish.
+            // Verified to the root digest: publish, if the caller accepts the image.
+            try approve(summary)
             for i in outputs.keys.sorted() {
                 try outputs[i]!.truncate(to: streams[i].logicalSize)
                 try outputs[i]!.commit()

@@ -15,6 +15,8 @@ public struct StreamingSummary: Sendable {
     public var rootDigest: Digest
     public var chunkCount: Int
     public var fileLength: UInt64
+    /// The SIGN records, structurally checked (V44, V47); ``TrustPolicy`` judges them.
+    public var signatures: [ImageSignature] = []
 }
 
 /// Reads an image front to back from any source, pipes included, verifying every chunk as it
@@ -404,13 +406,14 @@ public final class StreamingReader {
         guard let located = placement.index, located.offset == indexOffset, located.length == afterIndex - indexOffset else {
             throw ImagePackError(.malformedField, "the footer locates the index at \(footer.indexOffset) (\(footer.indexLength) bytes) but it is at \(indexOffset) (\(afterIndex - indexOffset) bytes)", rule: .v42, offset: footerAt, field: "indexOffset")
         }
+        var signatures: [ImageSignature] = []
         if signatureBytes > 0 {
             guard let (signaturesAt, _) = placement.signatures else {
                 throw ImagePackError(.malformedField, "\(signatureBytes) bytes lie between the index and the footer, but the footer gives no signature region", rule: .v42, offset: footerAt + 16, field: "signaturesOffset")
             }
-            try SignatureRecords.checkRegion(Array(tail[0..<Int(signatureBytes)]), at: signaturesAt)
+            signatures = try SignatureRecords.decodeRegion(Array(tail[0..<Int(signatureBytes)]), at: signaturesAt)
         }
         let root = try index.checkRoot(against: footer, footerOffset: footerAt)
-        return StreamingSummary(metadata: metadata, streams: streams, rootDigest: root, chunkCount: index.entries.count, fileLength: footer.fileLength)
+        return StreamingSummary(metadata: metadata, streams: streams, rootDigest: root, chunkCount: index.entries.count, fileLength: footer.fileLength, signatures: signatures)
     }
 }

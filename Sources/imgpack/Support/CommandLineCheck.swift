@@ -9,12 +9,13 @@ import Foundation
 /// option as unknown, not the subcommand. Both are checked here first, with a suggestion by edit
 /// distance, in the parser's own format ("Error: …", the usage, exit 2).
 enum CommandLineCheck {
-    /// One subcommand's names: long options (without "--") and the usage line.
+    /// One subcommand's names: long options (without "--") and its own subcommands (`key generate`).
     struct Command {
         var name: String
         /// Other names the command answers to (`info` is also `inspect`).
         var aliases: [String]
         var longOptions: Set<String>
+        var subcommands: [Command]
     }
 
     /// The subcommands and their long options, from the parser's own description of the tool
@@ -22,10 +23,13 @@ enum CommandLineCheck {
     static let commands: [Command] = {
         guard let data = Imgpack._dumpHelp().data(using: .utf8),
               let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let tool = root["command"] as? [String: Any],
-              let subcommands = tool["subcommands"] as? [[String: Any]]
+              let tool = root["command"] as? [String: Any]
         else { return [] }
-        return subcommands.compactMap { sub in
+        return subcommands(of: tool)
+    }()
+
+    static func subcommands(of command: [String: Any]) -> [Command] {
+        (command["subcommands"] as? [[String: Any]] ?? []).compactMap { sub in
             guard let name = sub["commandName"] as? String else { return nil }
             var longs: Set<String> = ["help"]
             for argument in sub["arguments"] as? [[String: Any]] ?? [] {
@@ -33,25 +37,32 @@ enum CommandLineCheck {
                     if (n["kind"] as? String) == "long", let long = n["name"] as? String { longs.insert(long) }
                 }
             }
-            return Command(name: name, aliases: sub["aliases"] as? [String] ?? [], longOptions: longs)
+            return Command(name: name, aliases: sub["aliases"] as? [String] ?? [], longOptions: longs, subcommands: subcommands(of: sub))
         }
-    }()
+    }
 
     /// The message for a command line that names an unknown subcommand or long option, or nil.
     static func problem(in arguments: [String]) -> String? {
         guard let first = arguments.first, !first.hasPrefix("-"), !commands.isEmpty else { return nil }
-        guard let command = commands.first(where: { $0.name == first || $0.aliases.contains(first) }) else {
+        guard let named = commands.first(where: { $0.name == first || $0.aliases.contains(first) }) else {
             if first == "help" { return nil }
             let suggestion = closest(to: first, among: commands.map(\.name)).map { " Did you mean '\($0)'?" } ?? ""
             return "Error: Unknown subcommand '\(first)'.\(suggestion)\nUsage: \(Imgpack.usageString(for: Imgpack.self))\n  See 'imgpack --help' for the subcommands."
         }
-        for argument in arguments.dropFirst() {
+        // A command with subcommands of its own (`key generate`): check the options of the one named.
+        var command = named
+        var rest = arguments.dropFirst()
+        while let next = rest.first, let nested = command.subcommands.first(where: { $0.name == next || $0.aliases.contains(next) }) {
+            command = nested
+            rest = rest.dropFirst()
+        }
+        for argument in rest {
             if argument == "--" { break }
             guard argument.hasPrefix("--"), argument.count > 2 else { continue }
             let name = String(argument.dropFirst(2).prefix { $0 != "=" })
             guard !command.longOptions.contains(name) else { continue }
             let suggestion = closest(to: name, among: Array(command.longOptions)).map { " Did you mean '--\($0)'?" } ?? ""
-            return "Error: Unknown option '--\(name)'.\(suggestion)\n" + usage(of: command.name)
+            return "Error: Unknown option '--\(name)'.\(suggestion)\n" + usage(of: first)
         }
         return nil
     }

@@ -99,6 +99,8 @@ struct InfoReport: Encodable {
     var ratio: Double
     var chunks: ChunkCounts
     var streams: [StreamReport]
+    /// Every SIGN record, with its status when keys were given.
+    var signatures: [SignatureReport] = []
 }
 
 /// `ls --json`.
@@ -163,6 +165,10 @@ struct VerifyJSONReport: Encodable {
     /// Logical bytes of the stored chunks decoded.
     var bytesChecked: UInt64
     var failures: [Failure]
+    /// Every SIGN record, with its status when keys were given.
+    var signatures: [SignatureReport] = []
+    /// With --trusted-key or --trust-dir: whether a trusted key's signature verified; nil without.
+    var trusted: Bool?
 
     struct Failure: Encodable {
         var code: String
