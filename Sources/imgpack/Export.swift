@@ -48,6 +48,7 @@ struct Export: ParsableCommand {
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
 
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var json: JSONOption
     @OptionGroup var global: GlobalOptions
@@ -74,7 +75,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let cancellation = Interrupts.install()
-        let reader = try ImageReader(path: image)
+        let reader = try ImageReader(path: image, parents: try parents.open())
         let stream: Int
         if let disk {
             stream = try reader.streamIndex(named: disk)

@@ -40,6 +40,7 @@ struct Extract: ParsableCommand {
     @Flag(help: "Replace existing files.")
     var force = false
 
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var global: GlobalOptions
 
@@ -70,7 +71,7 @@ struct Extract: ParsableCommand {
     // MARK: From a file (random access)
 
     func extractFile(cancellation: Cancellation) throws {
-        let reader = try ImageReader(path: image)
+        let reader = try ImageReader(path: image, parents: try parents.open())
         let selected = try select(in: reader.streams)
         if stdout {
             let bar = ProgressBar("extract \(reader.streams[selected[0]].name)", quiet: global.quiet)
@@ -95,7 +96,7 @@ struct Extract: ParsableCommand {
 
     func extractStream(cancellation: Cancellation) throws {
         let bar = ProgressBar("extract", quiet: global.quiet)
-        let reader = try StreamingReader(path: "-", options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler))
+        let reader = try StreamingReader(path: "-", options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler, parents: try parents.open()))
         if stdout {
             try extractStreamToStandardOutput(reader, bar: bar)
             return

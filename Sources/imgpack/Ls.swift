@@ -17,6 +17,7 @@ struct Ls: ParsableCommand {
     @Option(name: .customLong("disk"), help: ArgumentHelp("List only the chunks of this stream.", valueName: "name"))
     var name: String?
 
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var json: JSONOption
 
     func validate() throws {
@@ -25,7 +26,7 @@ struct Ls: ParsableCommand {
     }
 
     func run() throws {
-        let reader = try ImageReader(path: image)
+        let reader = try ImageReader(path: image, parents: try parents.open())
         let only = try name.map { (n) throws(ImagePackError) in try reader.streamIndex(named: n) }
         var rows: [ChunkListReport.Row] = []
         for (i, e) in reader.entries.enumerated() where only == nil || Int(e.stream) == only {

@@ -26,6 +26,7 @@ struct Verify: ParsableCommand {
     @Option(help: ArgumentHelp("Stop listing failures after this many.", valueName: "n"))
     var maxFailures = 100
 
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var json: JSONOption
     @OptionGroup var global: GlobalOptions
@@ -64,7 +65,7 @@ struct Verify: ParsableCommand {
     }
 
     func verifyFile(_ report: inout VerifyJSONReport, cancellation: Cancellation) throws {
-        let reader = try ImageReader(path: image)
+        let reader = try ImageReader(path: image, parents: try parents.open())
         report.rootDigest = reader.rootDigest.description
         guard !quick else { return }
         let bar = ProgressBar("verify", quiet: global.quiet)
@@ -76,7 +77,7 @@ struct Verify: ParsableCommand {
     }
 
     func verifyStream(_ report: inout VerifyJSONReport, cancellation: Cancellation) throws {
-        let reader = try StreamingReader(path: "-", options: ReadOptions(threads: threads.threads, cancellation: cancellation))
+        let reader = try StreamingReader(path: "-", options: ReadOptions(threads: threads.threads, cancellation: cancellation, parents: try parents.open()))
         let bar = ProgressBar("verify", quiet: global.quiet)
         defer { bar.finish() }
         var total: UInt64 = 0

@@ -82,7 +82,7 @@ enum InvalidSamples {
                 switch codec {
                 case .zstd: try Zstd.Compressor(level: 3).compress(src, into: dst)
                 case .zlib: try Zlib.Compressor(level: 6).compress(src, into: dst)
-                case .stored: nil
+                case .stored, .zstdPatch: nil
                 }
             }
         }

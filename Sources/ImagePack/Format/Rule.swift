@@ -32,4 +32,6 @@ extension Rule {
     public static let v35: Rule = "V35", v36: Rule = "V36"
     // Footer, root digest, signatures, parent (spec §9-§11).
     public static let v40: Rule = "V40", v41: Rule = "V41", v42: Rule = "V42", v43: Rule = "V43", v44: Rule = "V44", v45: Rule = "V45"
+    // Parents (spec §9.3, format 1.1).
+    public static let v46: Rule = "V46", v47: Rule = "V47"
 }

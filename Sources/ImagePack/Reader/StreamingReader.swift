@@ -139,6 +139,22 @@ public final class StreamingReader {
         }
         let streamBody = try readRecordBody(envelope, at: at, maxBody: limits.maxStreamTableBody, rule: .v13, code: .recordChecksumMismatch)
         let streams = try StreamTable.decodeBody(streamBody, at: at + UInt64(Layout.envelopeSize), limits: limits)
+        // A delta names its parent right after the stream table (spec §9.3); the parent images
+        // come from the caller, matched by root digest, before any content is read.
+        var parentDigest: Digest?
+        var parents = ParentChain.none
+        if header.critical.contains(.parent) {
+            (envelope, at) = try nextEnvelope()
+            guard envelope.type == .parent else {
+                throw ImagePackError(.unexpectedRecord, "the header sets the 'parent' feature but the record after STRM is \(envelope.type), not PRNT", rule: .v45, offset: at, field: "type")
+            }
+            let body = try readRecordBody(envelope, at: at, maxBody: ParentRecord.bodyLength, rule: .v45, code: .recordChecksumMismatch)
+            parentDigest = try ParentRecord.decodeBody(body, at: at + UInt64(Layout.envelopeSize))
+            parents = try ParentChain.resolve(parentDigest, from: options.parents, limits: limits)
+            if let unresolved = parents.unresolved { throw unresolved }
+        }
+        let features = header.critical
+        let chain = parents
         let dataStart = input.position
         try handler(.begin(metadata: metadata, streams: streams))
         let total = streams.reduce(UInt64(0)) { $0 + $1.logicalSize }
@@ -193,8 +209,8 @@ public final class StreamingReader {
                         envelope.encode(into: &prefix)
                         prefix.append(rest)
                         let chunk = try ChunkHeader.decodePrefix(prefix.bytes, at: at, limits: limits)
-                        // The header's features were refused above, so no reference or parent chunk may appear.
-                        try chunk.checkPlacement(in: streams, features: [], at: at)
+                        // References were refused with the header; parent chunks need the 'parent' feature.
+                        try chunk.checkPlacement(in: streams, features: features, at: at)
                         slot.header = chunk
                         slot.recordOffset = at
                         slot.payloadLength = Int(chunk.payloadLength)
@@ -209,7 +225,7 @@ public final class StreamingReader {
                             try ChunkVerifier.decode(
                                 header, payload: UnsafeRawBufferPointer(slot.payload.prefix(slot.payloadLength)),
                                 into: slot.output.prefix(Int(header.logicalLength)), decoder: slot.decoder, verifyDigest: true,
-                                payloadOffset: payloadOffset)
+                                payloadOffset: payloadOffset, parents: chain, streamName: streams[Int(header.stream)].name)
                         } catch {
                             slot.error = error
                         }
@@ -241,9 +257,10 @@ public final class StreamingReader {
         // The index must describe exactly what was seen (rule V34), then the footer closes the image.
         let indexOffset = at
         let index = try readIndex(envelope, at: at)
-        try index.checkLayout(streams: streams, dataStart: dataStart, dataEnd: indexOffset, indexOffset: indexOffset)
+        try index.checkLayout(streams: streams, features: features, dataStart: dataStart, dataEnd: indexOffset, indexOffset: indexOffset)
         if let problem = index.crossCheck(
-            metadataJSON: json, streamTableBody: streamBody, parentFeature: false, parentRecordDigest: nil, indexOffset: indexOffset
+            metadataJSON: json, streamTableBody: streamBody, parentFeature: features.contains(.parent), parentRecordDigest: parentDigest,
+            indexOffset: indexOffset
         ).first {
             throw problem
         }

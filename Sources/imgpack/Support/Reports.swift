@@ -99,6 +99,15 @@ struct InfoReport: Encodable {
     var ratio: Double
     var chunks: ChunkCounts
     var streams: [StreamReport]
+    /// For a delta: the root digest of the image it stands on (absent for a full image).
+    var parentDigest: String?
+    /// For a delta opened with its parents: the chain, direct parent first.
+    var parentChain: [ParentLink]?
+
+    struct ParentLink: Encodable {
+        var path: String
+        var rootDigest: String
+    }
 }
 
 /// `ls --json`.
