@@ -35,7 +35,10 @@ struct InvalidSampleTests {
         let dir = makeTemporaryDirectory()
         defer { removeItem(dir) }
         let samples = try InvalidSamples.generate(in: dir)
-        let valid = [("small.ipk", try InvalidSamples.baseImage(in: dir)), ("small-zlib.ipk", try InvalidSamples.baseImage(codec: .zlib, in: dir))]
+        let valid = [
+            ("small.ipk", try InvalidSamples.baseImage(in: dir)), ("small-zlib.ipk", try InvalidSamples.baseImage(codec: .zlib, in: dir)),
+            ("small-delta.ipk", try InvalidSamples.deltaImage(in: dir)),
+        ]
         if ProcessInfo.processInfo.environment["REGENERATE_SAMPLES"] == "1" {
             let fm = FileManager.default
             try? fm.removeItem(atPath: InvalidSamples.invalidDirectory)
@@ -69,6 +72,30 @@ struct InvalidSampleTests {
             #expect(randomAccessFailure(path: path) == nil)
             #expect(streamingFailure(path: path) == nil)
         }
+    }
+
+    @Test("small-delta.ipk is a delta on small.ipk: parent and zstd-patch chunks, the full image's root digest, V46 without its parent")
+    func deltaSample() throws {
+        let parentPath = InvalidSamples.validDirectory + "/small.ipk"
+        let path = InvalidSamples.validDirectory + "/small-delta.ipk"
+        let parent = try ImageReader(path: parentPath)
+        let delta = try ImageReader(path: path, parents: [parent])
+        #expect(delta.parentDigest == parent.rootDigest)
+        #expect(delta.entries.contains { $0.kind == .parent })
+        #expect(delta.entries.contains { $0.codec == .zstdPatch })
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let full = try writeImage(InvalidSamples.deltaStreams, to: dir + "/full.ipk", options: WriterOptions(chunkSize: 64 << 10, threads: 2))
+        #expect(delta.rootDigest == full.rootDigest)
+        for (i, stream) in InvalidSamples.deltaStreams.enumerated() {
+            #expect(try delta.read(stream: i, at: 0, count: stream.1.count) == stream.1)
+        }
+        #expect(try delta.verify(ReadOptions(threads: 2)).isValid)
+        let report = try ImageValidator.validate(path: path, options: ValidationOptions(read: ReadOptions(threads: 2, parents: [parent])))
+        #expect(report.isValid, "\(report)")
+        #expect(try ImageValidator.validate(path: path).isValid)
+        let alone = #expect(throws: ImagePackError.self) { try ImageReader(path: path).verify().failures.first.map { throw $0 } }
+        #expect(alone?.rule == .v46)
     }
 
     @Test("every sample is refused by the validator and both readers with its rule and code, quickly")
