@@ -173,13 +173,13 @@ _imgpack() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    pack|import|info|verify|validate|extract|export|cat|ls|demo|help)
+    pack|import|info|verify|validate|extract|export|cat|ls|flatten|diff|demo|help)
         # Offer subcommand argument completions
         "_imgpack_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls demo help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls flatten diff demo help' -- "${cur}"))
         ;;
     esac
 }
@@ -187,8 +187,8 @@ _imgpack() {
 _imgpack_pack() {
     repeating_flags=()
     non_repeating_flags=(--force --sync --json -q --quiet --version -h --help)
-    repeating_options=(--disk --section --block-size --share-with --tag)
-    non_repeating_options=(--simulate --seed --profile --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads)
+    repeating_options=(--disk --section --block-size --share-with --tag --parent-dir)
+    non_repeating_options=(--simulate --seed --profile --generation --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads --parent)
     __imgpack_offer_flags_options 0
 
     # Offer option value completions
@@ -210,6 +210,9 @@ _imgpack_pack() {
         ;;
     '--profile')
         __imgpack_add_completions -W 'server'$'\n''database'$'\n''zero-heavy'$'\n''random'
+        return
+        ;;
+    '--generation')
         return
         ;;
     '--metadata')
@@ -278,14 +281,22 @@ _imgpack_pack() {
     '--threads')
         return
         ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
     esac
 }
 
 _imgpack_import() {
     repeating_flags=()
     non_repeating_flags=(--no-provenance --force --sync --json -q --quiet --version -h --help)
-    repeating_options=(--disk-name --share-with --tag)
-    non_repeating_options=(--format --backing --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads)
+    repeating_options=(--disk-name --share-with --tag --parent-dir)
+    non_repeating_options=(--format --backing --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads --parent)
     __imgpack_offer_flags_options -1
 
     # Offer option value completions
@@ -367,6 +378,14 @@ _imgpack_import() {
     '--threads')
         return
         ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
     esac
 
     # Offer positional completions
@@ -381,9 +400,21 @@ _imgpack_import() {
 _imgpack_info() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=()
     __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    esac
 
     # Offer positional completions
     case "${positional_number}" in
@@ -397,13 +428,21 @@ _imgpack_info() {
 _imgpack_verify() {
     repeating_flags=()
     non_repeating_flags=(--quick --json -q --quiet --version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(--max-failures --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--max-failures')
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--threads')
@@ -423,13 +462,21 @@ _imgpack_verify() {
 _imgpack_validate() {
     repeating_flags=()
     non_repeating_flags=(--quick --json -q --quiet --version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(--max-problems --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--max-problems')
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--threads')
@@ -449,7 +496,7 @@ _imgpack_validate() {
 _imgpack_extract() {
     repeating_flags=()
     non_repeating_flags=(--stdout --force -q --quiet --version -h --help)
-    repeating_options=(--disk)
+    repeating_options=(--disk --parent --parent-dir)
     non_repeating_options=(-o --output --threads)
     __imgpack_offer_flags_options 1
 
@@ -460,6 +507,14 @@ _imgpack_extract() {
         return
         ;;
     '--disk')
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--threads')
@@ -479,7 +534,7 @@ _imgpack_extract() {
 _imgpack_export() {
     repeating_flags=()
     non_repeating_flags=(--force --json -q --quiet --version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(--disk --format --cluster-size --compress --level -o --output --threads)
     __imgpack_offer_flags_options 1
 
@@ -506,6 +561,14 @@ _imgpack_export() {
         __imgpack_add_completions -f
         return
         ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
     '--threads')
         return
         ;;
@@ -523,7 +586,7 @@ _imgpack_export() {
 _imgpack_cat() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(--disk --offset --length)
     __imgpack_offer_flags_options 1
 
@@ -536,6 +599,14 @@ _imgpack_cat() {
         return
         ;;
     '--length')
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     esac
@@ -552,7 +623,7 @@ _imgpack_cat() {
 _imgpack_ls() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(--disk)
     __imgpack_offer_flags_options 1
 
@@ -561,11 +632,81 @@ _imgpack_ls() {
     '--disk')
         return
         ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
     esac
 
     # Offer positional completions
     case "${positional_number}" in
     1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_flatten() {
+    repeating_flags=()
+    non_repeating_flags=(--force --sync --json -q --quiet --version -h --help)
+    repeating_options=(--parent --parent-dir)
+    non_repeating_options=(-o --output --codec --level --threads)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--codec')
+        __imgpack_add_completions -W 'zstd'$'\n''zlib'$'\n''stored'
+        return
+        ;;
+    '--level')
+        return
+        ;;
+    '--threads')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_diff() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __imgpack_offer_flags_options 2
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    2)
         __imgpack_add_completions -f
         return
         ;;

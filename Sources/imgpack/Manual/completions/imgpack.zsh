@@ -59,6 +59,8 @@ _imgpack() {
             'export:Export one disk of an image as a raw or qcow2 file.'
             'cat:Write a byte range of one disk to standard output.'
             'ls:List an image'\''s chunks: stream, kind, codec, offsets, sizes and digests.'
+            'flatten:Write a delta image as a full image that needs no parent.'
+            'diff:List the ranges that differ between two images, by chunk digest.'
             'demo:Simulate an instance, pack it, verify it and read it back.'
             'help:Show subcommand help information.'
         )
@@ -66,7 +68,7 @@ _imgpack() {
         ;;
     arg)
         case "${words[1]}" in
-        pack|import|info|verify|validate|extract|export|cat|ls|demo|help)
+        pack|import|info|verify|validate|extract|export|cat|ls|flatten|diff|demo|help)
             "_imgpack_${words[1]}" && ret=0
             ;;
         esac
@@ -90,6 +92,7 @@ _imgpack_pack() {
         '--simulate[Instead of files, pack a simulated instance of SIZE bytes in all\: a root disk (server profile, 2/3) and a data disk (database profile, 1/3), or one root disk with --profile.]:size:'
         '--seed[Seed of the simulation\: the same seed and size give the same image.]:n:'
         '--profile[Profile of a single simulated root disk.]:profile:{__imgpack_complete "${___profile[@]}"}'
+        '--generation[The simulated instance after N rounds of change (logs, package upgrades, deletions, metadata)\: successive generations make successive backups.]:n:'
         '--metadata[Metadata as JSON (the "metadata" object of `info --json`); any field may be left out and set by the flags below.]:file.json:_files -g '\''*.json'\'''
         '--name[Name of the image (required unless --metadata or --simulate gives one).]:name:'
         '--description[Free-text description.]:description:'
@@ -107,11 +110,13 @@ _imgpack_pack() {
         '--created-at[When the image was taken, RFC 3339 (default\: $SOURCE_DATE_EPOCH if set, else now, UTC).]:time:'
         '--codec[Codec for data chunks; a chunk that does not shrink is stored as it is.]:codec:{__imgpack_complete "${___codec[@]}"}'
         '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
-        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.]:size:'
+        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default\: 4M; with --parent, the parent'\''s).]:size:'
         '(-o --output)'{-o,--output}'[Where to write the image; - for standard output (pack only).]:file:_files'
         '--force[Replace OUTPUT if it exists.]'
         '--sync[Flush the image to stable storage before publishing it.]'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--parent[Write a delta on this image\: a chunk it already holds at the same place costs a 84-byte record, a changed chunk is compressed against its own (the root digest stays that of a full image).]:file:_files'
+        '*--parent-dir[A directory holding the parent'\''s own parents, when the parent is itself a delta.]:dir:_files -/'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
@@ -152,11 +157,13 @@ _imgpack_import() {
         '--created-at[When the image was taken, RFC 3339 (default\: $SOURCE_DATE_EPOCH if set, else now, UTC).]:time:'
         '--codec[Codec for data chunks; a chunk that does not shrink is stored as it is.]:codec:{__imgpack_complete "${___codec[@]}"}'
         '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
-        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.]:size:'
+        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default\: 4M; with --parent, the parent'\''s).]:size:'
         '(-o --output)'{-o,--output}'[Where to write the image; - for standard output (pack only).]:file:_files'
         '--force[Replace OUTPUT if it exists.]'
         '--sync[Flush the image to stable storage before publishing it.]'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--parent[Write a delta on this image\: a chunk it already holds at the same place costs a 84-byte record, a changed chunk is compressed against its own (the root digest stays that of a full image).]:file:_files'
+        '*--parent-dir[A directory holding the parent'\''s own parents, when the parent is itself a delta.]:dir:_files -/'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
@@ -171,6 +178,8 @@ _imgpack_info() {
     local -i ret=1
     local -ar arg_specs=(
         ':image:_files'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -186,6 +195,8 @@ _imgpack_verify() {
         ':image:_files'
         '--quick[Check structure, metadata and index only, not the chunk payloads.]'
         '--max-failures[Stop listing failures after this many.]:n:'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
@@ -203,6 +214,8 @@ _imgpack_validate() {
         ':image:_files'
         '--quick[Check structure, metadata, index and chunk headers, not the chunk payloads.]'
         '--max-problems[Stop after this many problems.]:n:'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
@@ -222,6 +235,8 @@ _imgpack_extract() {
         '*--disk[Extract only this stream; repeat for several (default\: all).]:name:'
         '--stdout[Write the one selected disk to standard output instead of a file.]'
         '--force[Replace existing files.]'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
@@ -245,6 +260,8 @@ _imgpack_export() {
         '--level[Compression level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
         '(-o --output)'{-o,--output}'[Where to write the disk.]:file:_files'
         '--force[Replace OUTPUT if it exists.]'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
@@ -263,6 +280,8 @@ _imgpack_cat() {
         '--disk[The stream to read (optional when the image has one).]:name:'
         '--offset[First byte to read.]:n:'
         '--length[Bytes to read (default\: to the end of the disk).]:n:'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -276,6 +295,45 @@ _imgpack_ls() {
     local -ar arg_specs=(
         ':image:_files'
         '--disk[List only the chunks of this stream.]:name:'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_flatten() {
+    local -i ret=1
+    local -ar ___codec=('zstd' 'zlib' 'stored')
+    local -ar arg_specs=(
+        ':image:_files'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
+        '(-o --output)'{-o,--output}'[Where to write the full image.]:file:_files'
+        '--force[Replace OUTPUT if it exists.]'
+        '--sync[Flush the image to stable storage before publishing it.]'
+        '--codec[Codec for data chunks.]:codec:{__imgpack_complete "${___codec[@]}"}'
+        '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_diff() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':a:_files'
+        ':b:_files'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -295,7 +353,7 @@ _imgpack_demo() {
         '--keep[Keep the image in this directory instead of a temporary one.]:dir:_files -/'
         '--codec[Codec for data chunks; a chunk that does not shrink is stored as it is.]:codec:{__imgpack_complete "${___codec[@]}"}'
         '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
-        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.]:size:'
+        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default\: 4M; with --parent, the parent'\''s).]:size:'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
