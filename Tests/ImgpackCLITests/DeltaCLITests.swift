@@ -49,6 +49,14 @@ struct DeltaCLITests {
         #expect(try jsonObject(flat.stdout)["rootDigest"] as? String == roots[2])
         #expect(try cli.run(["verify", "flat.ipk"]).status == 0)
 
+        // rebase: generation 2 as a delta on generation 0, same root digest, reads back.
+        let rebased = try cli.run(["rebase", "chain/g2.ipk", "--parent-dir", "chain", "--onto", "chain/g0.ipk", "--json", "-o", "g2-on-g0.ipk"])
+        #expect(rebased.status == 0, "\(rebased.stderr)")
+        #expect(try jsonObject(rebased.stdout)["rootDigest"] as? String == roots[2])
+        let onG0 = try jsonObject(try cli.run(["info", "--json", "g2-on-g0.ipk"]).stdout)
+        #expect(onG0["parentDigest"] as? String == roots[0])
+        #expect(try cli.run(["verify", "g2-on-g0.ipk", "--parent", "chain/g0.ipk"]).status == 0)
+
         // diff: from the indexes alone.
         let diff = try jsonObject(try cli.run(["diff", "--json", "full1.ipk", "chain/g2.ipk"]).stdout)
         #expect(diff["identical"] as? Bool == false)

@@ -5,7 +5,7 @@ import Testing
 /// Run with UPDATE_SNAPSHOTS=1 to rewrite the snapshots after an intended change.
 @Suite("help snapshots")
 struct HelpSnapshotTests {
-    static let commands: [[String]] = [[], ["pack"], ["import"], ["info"], ["verify"], ["validate"], ["extract"], ["export"], ["cat"], ["ls"], ["flatten"], ["diff"], ["demo"]]
+    static let commands: [[String]] = [[], ["pack"], ["import"], ["info"], ["verify"], ["validate"], ["extract"], ["export"], ["cat"], ["ls"], ["flatten"], ["rebase"], ["diff"], ["demo"]]
 
     static let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
 

@@ -173,13 +173,13 @@ _imgpack() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    pack|import|info|verify|validate|extract|export|cat|ls|flatten|diff|demo|help)
+    pack|import|info|verify|validate|extract|export|cat|ls|flatten|rebase|diff|demo|help)
         # Offer subcommand argument completions
         "_imgpack_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls flatten diff demo help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls flatten rebase diff demo help' -- "${cur}"))
         ;;
     esac
 }
@@ -677,6 +677,45 @@ _imgpack_flatten() {
         return
         ;;
     '--level')
+        return
+        ;;
+    '--threads')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_rebase() {
+    repeating_flags=()
+    non_repeating_flags=(--force --json -q --quiet --version -h --help)
+    repeating_options=(--parent --parent-dir)
+    non_repeating_options=(--onto -o --output --threads)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--onto')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '-o'|'--output')
+        __imgpack_add_completions -f
         return
         ;;
     '--threads')

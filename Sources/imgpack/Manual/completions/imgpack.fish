@@ -42,6 +42,8 @@ function __imgpack_parse_tokens -S
             __imgpack_parse_subcommand 1 'disk=' 'parent=+' 'parent-dir=+' 'json' 'version' 'h/help'
         case 'flatten'
             __imgpack_parse_subcommand 1 'parent=+' 'parent-dir=+' 'o/output=' 'force' 'sync' 'codec=' 'level=' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+        case 'rebase'
+            __imgpack_parse_subcommand 1 'parent=+' 'parent-dir=+' 'onto=' 'o/output=' 'force' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'diff'
             __imgpack_parse_subcommand 2 'json' 'version' 'h/help'
         case 'demo'
@@ -113,6 +115,7 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "img
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'cat' -d 'Write a byte range of one disk to standard output.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'ls' -d 'List an image\'s chunks: stream, kind, codec, offsets, sizes and digests.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'flatten' -d 'Write a delta image as a full image that needs no parent.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'rebase' -d 'Write a delta again as a delta on another parent image.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'diff' -d 'List the ranges that differ between two images, by chunk digest.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'demo' -d 'Simulate an instance, pack it, verify it and read it back.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'help' -d 'Show subcommand help information.'
@@ -264,6 +267,17 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack rebase" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" onto' -l 'onto' -d 'The new parent image.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" o output' -s 'o' -l 'output' -d 'Where to write the new delta.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" force' -l 'force' -d 'Replace OUTPUT if it exists.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack diff" -eq 1' -F
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack diff" -eq 2' -F
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack diff" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'

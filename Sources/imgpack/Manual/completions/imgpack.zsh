@@ -60,6 +60,7 @@ _imgpack() {
             'cat:Write a byte range of one disk to standard output.'
             'ls:List an image'\''s chunks: stream, kind, codec, offsets, sizes and digests.'
             'flatten:Write a delta image as a full image that needs no parent.'
+            'rebase:Write a delta again as a delta on another parent image.'
             'diff:List the ranges that differ between two images, by chunk digest.'
             'demo:Simulate an instance, pack it, verify it and read it back.'
             'help:Show subcommand help information.'
@@ -68,7 +69,7 @@ _imgpack() {
         ;;
     arg)
         case "${words[1]}" in
-        pack|import|info|verify|validate|extract|export|cat|ls|flatten|diff|demo|help)
+        pack|import|info|verify|validate|extract|export|cat|ls|flatten|rebase|diff|demo|help)
             "_imgpack_${words[1]}" && ret=0
             ;;
         esac
@@ -318,6 +319,26 @@ _imgpack_flatten() {
         '--sync[Flush the image to stable storage before publishing it.]'
         '--codec[Codec for data chunks.]:codec:{__imgpack_complete "${___codec[@]}"}'
         '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_rebase() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
+        '--onto[The new parent image.]:file:_files'
+        '(-o --output)'{-o,--output}'[Where to write the new delta.]:file:_files'
+        '--force[Replace OUTPUT if it exists.]'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
