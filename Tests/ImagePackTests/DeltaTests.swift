@@ -90,6 +90,8 @@ struct DeltaTests {
         #expect(error?.message.contains(base.rootDigest.description) == true)
         let streaming = #expect(throws: ImagePackError.self) { try streamAll(dir + "/delta.ipk") }
         #expect(streaming?.rule == .v46)
+        let verify = #expect(throws: ImagePackError.self) { try reader.verify() }
+        #expect(verify?.rule == .v46)
     }
 
     @Test("a parent that is not the one the delta names is refused (V46), naming the expected digest")
@@ -145,6 +147,26 @@ struct DeltaTests {
         #expect(error?.rule == .v46)
         limits.maxParentDepth = 3
         #expect(try ImageReader(path: dir + "/g3.ipk", limits: limits, parents: readers).parents.readers.count == 3)
+    }
+
+    @Test("a delta of an unchanged state has its parent's root digest; the chain resolves through the full image, and a pool with only the delta is a loop (V46)")
+    func sameDigestChain() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let disk = textBytes(Self.chunk * 3, seed: 8)
+        _ = try write(disk, to: dir + "/full.ipk")
+        let full = try ImageReader(path: dir + "/full.ipk")
+        _ = try write(disk, to: dir + "/same.ipk", parent: full)
+        let same = try ImageReader(path: dir + "/same.ipk", parents: [full])
+        #expect(same.rootDigest == full.rootDigest)
+        let next = evolvedDisk(disk, generation: 1, seed: 8)
+        _ = try write(next, to: dir + "/next.ipk", parent: same)
+        let reader = try ImageReader(path: dir + "/next.ipk", parents: [same, full])
+        #expect(reader.parents.readers.map(\.path) == [full.path])
+        #expect(try reader.read(stream: 0, at: 0, count: next.count) == next)
+        let error = #expect(throws: ImagePackError.self) { try ImageReader(path: dir + "/next.ipk", parents: [same]) }
+        #expect(error?.code == .parentMismatch)
+        #expect(error?.rule == .v46)
     }
 
     @Test("a delta's chunk size must be its parent's")

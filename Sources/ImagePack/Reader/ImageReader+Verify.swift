@@ -37,6 +37,10 @@ extension ImageReader {
     /// its limits were fixed when the reader opened.
     /// - Returns: every failing chunk (up to `maxFailures`), not just the first.
     public func verify(_ options: ReadOptions = .init(), maxFailures: Int = 100) throws(ImagePackError) -> VerifyReport {
+        // A delta opened without its parents: one failure that says what to supply, not one per chunk.
+        if let unresolved = parents.unresolved, entries.contains(where: { $0.kind == .parent || $0.codec == .zstdPatch }) {
+            throw unresolved.at(path: path)
+        }
         let threads = options.threads
         let stored = entries.indices.filter { entries[$0].kind != .zero }
         let total = entries.reduce(UInt64(0)) { $0 + ($1.kind == .zero ? 0 : UInt64($1.logicalLength)) }

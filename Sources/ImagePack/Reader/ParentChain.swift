@@ -35,10 +35,19 @@ package struct ParentChain: Sendable {
             guard chain.count < limits.maxParentDepth else {
                 throw ImagePackError(.parentMismatch, "the chain of parent images is deeper than the limit of \(limits.maxParentDepth) (ImageLimits.maxParentDepth); flatten a parent first (imgpack flatten)", rule: .v46, field: "parentDigest")
             }
-            guard let reader = pool.first(where: { $0.rootDigest == digest }) else {
+            let candidates = pool.filter { $0.rootDigest == digest }
+            guard !candidates.isEmpty else {
                 let named = chain.last.map { "its parent \($0.path) is a delta on" } ?? "the image is a delta on"
                 let supplied = pool.map { "\($0.path) (\($0.rootDigest))" }.joined(separator: ", ")
                 throw ImagePackError(.parentRequired, "\(named) the parent image \(digest), which none of the images supplied is: \(supplied)", rule: .v46, field: "parentDigest")
+            }
+            // Images with one root digest hold the same state (§8.3), and a delta of an unchanged
+            // state has its own parent's digest: prefer a full image, then a delta whose parent
+            // is not already on the way down.
+            guard let reader = candidates.first(where: { $0.parentDigest == nil })
+                ?? candidates.first(where: { !seen.contains($0.parentDigest!) })
+            else {
+                throw ImagePackError(.parentMismatch, "the chain of parent images loops back to \(digest): every image supplied with that digest is a delta on an image already in the chain; supply the full image it was made from", rule: .v46, field: "parentDigest")
             }
             chain.append(reader)
             next = reader.parentDigest
