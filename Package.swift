@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "ImagePackInterop", targets: ["ImagePackInterop"]),
         // Simulated VM instances: deterministic disks, memory and NVRAM for demos, tests and benchmarks.
         .library(name: "ImagePackSimulation", targets: ["ImagePackSimulation"]),
+        // NBD server over an image's disks (imgpack serve), with an optional copy-on-write overlay.
+        .library(name: "ImagePackNBD", targets: ["ImagePackNBD"]),
         .executable(name: "imgpack", targets: ["imgpack"]),
         // libFuzzer target over the readers and the validator (.ci/fuzz); a replay driver in a normal build.
         .executable(name: "imagepack-fuzz", targets: ["ImagePackFuzz"]),
@@ -17,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System libraries: the codecs come from the host (Debian: libzstd-dev, zlib1g-dev).
@@ -33,10 +36,18 @@ let package = Package(
         ),
         .target(name: "ImagePackInterop", dependencies: ["ImagePack"]),
         .target(name: "ImagePackSimulation", dependencies: ["ImagePack"]),
+        .target(
+            name: "ImagePackNBD",
+            dependencies: [
+                "ImagePack",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "imgpack",
             dependencies: [
-                "ImagePack", "ImagePackInterop", "ImagePackSimulation",
+                "ImagePack", "ImagePackInterop", "ImagePackSimulation", "ImagePackNBD",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["Manual"]
@@ -53,6 +64,8 @@ let package = Package(
             dependencies: ["ImagePack", "ImagePackSimulation", "imgpack"],
             exclude: ["Snapshots"]
         ),
+        // The server against a raw client in process, and against qemu-img, qemu-io, nbdinfo and nbdcopy.
+        .testTarget(name: "ImagePackNBDTests", dependencies: ["ImagePack", "ImagePackNBD"]),
     ],
     swiftLanguageModes: [.v6]
 )

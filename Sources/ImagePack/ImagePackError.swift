@@ -29,6 +29,8 @@ public struct ImagePackError: Error, Sendable, Hashable, CustomStringConvertible
         case io
         /// A library we call failed in a way the input does not explain.
         case `internal`
+        /// The image is intact but no signature on it verifies with a key the caller trusts.
+        case untrusted
     }
 
     // Read-only to callers: an error describes what was found and is not edited downstream. Inside
@@ -160,10 +162,10 @@ extension ImagePackError.Code {
     public static let unknownCodec = Self("unknownCodec", .invalidImage)
     public static let chunkLayoutInvalid = Self("chunkLayoutInvalid", .invalidImage)
     public static let indexMismatch = Self("indexMismatch", .invalidImage)
-    /// A delta image was read without the parent image it names (V46).
+    /// A delta image was read without the parent image it names (V49).
     public static let parentRequired = Self("parentRequired", .invalidImage)
-    /// The parent supplied is not the one the image names, the chain loops or is too deep (V46),
-    /// or the parent lacks a range a chunk needs (V47).
+    /// The parent supplied is not the one the image names, the chain loops or is too deep (V49),
+    /// or the parent lacks a range a chunk needs (V50).
     public static let parentMismatch = Self("parentMismatch", .invalidImage)
     // Index and root (spec §8-§9).
     public static let indexChecksumMismatch = Self("indexChecksumMismatch", .invalidImage)
@@ -171,8 +173,19 @@ extension ImagePackError.Code {
     // Imported formats.
     public static let unsupportedInput = Self("unsupportedInput", .invalidImage)
     public static let invalidInput = Self("invalidInput", .invalidImage)
+    /// A source changed while it was read (a disk in use): the image would hold a state that never
+    /// existed. Counted with invalid images (imgpack exits 1): what was read is inconsistent.
+    public static let sourceChanged = Self("sourceChanged", .invalidImage)
     // Caller errors.
     public static let invalidArgument = Self("invalidArgument", .usage)
+    /// A key file is not an Ed25519 key in a form imgpack reads (PEM PKCS#8, PEM SPKI, OpenSSH).
+    public static let invalidKey = Self("invalidKey", .usage)
+    /// `sign` with a key that has already signed the image.
+    public static let alreadySigned = Self("alreadySigned", .usage)
+    /// A SIGN record's signature does not verify with the public key its keyID names (rule V48).
+    public static let signatureInvalid = Self("signatureInvalid", .invalidImage)
+    /// No signature on the image verifies with a trusted key.
+    public static let untrustedImage = Self("untrustedImage", .untrusted)
     public static let destinationExists = Self("destinationExists", .usage)
     public static let noSuchStream = Self("noSuchStream", .usage)
     public static let rangeOutOfBounds = Self("rangeOutOfBounds", .usage)

@@ -7,7 +7,8 @@ struct Cat: ParsableCommand {
         abstract: "Write a byte range of one disk to standard output.",
         discussion: """
             Only the chunks the range touches are read, decompressed and verified against their \
-            digests. Offsets and lengths accept sizes such as 4M or 1GiB.
+            digests. Offsets and lengths accept sizes such as 4M or 1GiB. Like pack -o - and \
+            extract --stdout, cat refuses to write to a terminal: pipe or redirect its output.
 
             EXAMPLE
               imgpack cat web-1.ipk --disk root --length 512 | xxd | head
@@ -30,6 +31,10 @@ struct Cat: ParsableCommand {
     func validate() throws {
         if image == "-" { throw ValidationError("cat needs random access to a file; for standard input use: imgpack extract - --stdout") }
         if let name { try validateStreamName(name, option: "--disk") }
+        // As pack -o - and extract --stdout: raw disk bytes on a terminal garble it.
+        guard !Terminal.standardOutputIsTerminal else {
+            throw ValidationError("Refusing to write raw disk bytes to a terminal: pipe them (| xxd | less) or redirect standard output.")
+        }
     }
 
     func run() throws {

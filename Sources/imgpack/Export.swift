@@ -48,6 +48,7 @@ struct Export: ParsableCommand {
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
 
+    @OptionGroup var trust: TrustOptions
     @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var json: JSONOption
@@ -75,7 +76,10 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let cancellation = Interrupts.install()
+        let policy = try trust.policy()
         let reader = try ImageReader(path: image, parents: try parents.open())
+        // Signatures sign the root digest, which opening has checked: refuse before writing anything.
+        try policy?.check(reader)
         let stream: Int
         if let disk {
             stream = try reader.streamIndex(named: disk)

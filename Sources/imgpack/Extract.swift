@@ -40,11 +40,15 @@ struct Extract: ParsableCommand {
     @Flag(help: "Replace existing files.")
     var force = false
 
+    @OptionGroup var trust: TrustOptions
     @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
+        if stdout && image == "-" && trust.isRequested {
+            throw ValidationError("A stream's signatures are known only at its end, after --stdout has written the disk: extract to files (-o DIR) to check trust before anything is published.")
+        }
         for name in names { try validateStreamName(name, option: "--disk") }
         if Set(names).count != names.count { throw ValidationError("A --disk is named twice.") }
         if stdout {
@@ -60,18 +64,28 @@ struct Extract: ParsableCommand {
 
     func run() throws {
         let cancellation = Interrupts.install()
-        if !stdout { try makeDirectory() }
-        if image == "-" {
-            try extractStream(cancellation: cancellation)
-        } else {
-            try extractFile(cancellation: cancellation)
+        let policy = try trust.policy()
+        let created = stdout ? false : try Self.makeDirectory(outputDirectory)
+        do {
+            if image == "-" {
+                try extractStream(cancellation: cancellation, policy: policy)
+            } else {
+                try extractFile(cancellation: cancellation, policy: policy)
+            }
+        } catch {
+            // A refused or failed extract leaves the file system as it found it: a directory it
+            // created is removed again when nothing was published into it (rmdir fails otherwise).
+            if created { _ = system_rmdir(outputDirectory) }
+            throw error
         }
     }
 
     // MARK: From a file (random access)
 
-    func extractFile(cancellation: Cancellation) throws {
+    func extractFile(cancellation: Cancellation, policy: TrustPolicy?) throws {
         let reader = try ImageReader(path: image, parents: try parents.open())
+        // Signatures sign the root digest, which opening has checked: refuse before writing anything.
+        try policy?.check(reader)
         let selected = try select(in: reader.streams)
         if stdout {
             let bar = ProgressBar("extract \(reader.streams[selected[0]].name)", quiet: global.quiet)
@@ -94,7 +108,7 @@ struct Extract: ParsableCommand {
 
     // MARK: From standard input (one pass, publish at the end)
 
-    func extractStream(cancellation: Cancellation) throws {
+    func extractStream(cancellation: Cancellation, policy: TrustPolicy?) throws {
         let bar = ProgressBar("extract", quiet: global.quiet)
         let reader = try StreamingReader(path: "-", options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler, parents: try parents.open()))
         if stdout {
@@ -113,6 +127,8 @@ struct Extract: ParsableCommand {
                 let paths = try selected.map { try destination(for: all[$0].name) }
                 try checkDestinations(paths)
                 return Dictionary(uniqueKeysWithValues: zip(selected, paths))
+            } approve: { summary in
+                try policy?.check(summary.signatures, rootDigest: summary.rootDigest, path: "<stdin>")
             }
         }
         for i in result.paths.keys.sorted() { report(streams[i], path: result.paths[i]!) }
@@ -177,25 +193,33 @@ struct Extract: ParsableCommand {
         return (dir.isEmpty ? "/" : dir + "/") + name + ".raw"
     }
 
-    /// Refuses before writing anything if any destination exists and --force was not given.
+    /// Refuses before writing anything when any destination is taken: a file, a symbolic link
+    /// (even one that points nowhere) or a directory; with --force files and links are replaced
+    /// (a link by the file, never followed), a directory never. Every disk appears, or none.
     func checkDestinations(_ paths: [String]) throws(ImagePackError) {
-        guard !force else { return }
-        for path in paths where FileManager.default.fileExists(atPath: path) {
-            throw ImagePackError(.destinationExists, "\(path) exists; remove it, choose another -o DIR, or pass --force to replace it", path: path)
-        }
+        for path in paths { try OutputFile.checkDestination(path, overwrite: force) }
     }
 
-    func makeDirectory() throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw CommandFailure(.usage, "\(outputDirectory) exists and is not a directory") }
-            return
+    /// Creates the output directory `outputDirectory` if needed (recover shares it); true when
+    /// this run created it.
+    static func makeDirectory(_ outputDirectory: String) throws -> Bool {
+        if let status = system_stat(outputDirectory) {
+            guard status.kind == .directory else { throw CommandFailure(.usage, "\(outputDirectory) exists and is not a directory; -o names the directory the raw files go to") }
+            return false
         }
-        do {
-            try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw CommandFailure(.io, "\(outputDirectory): cannot create the directory: \(error.localizedDescription)")
+        // mkdir -p by hand, so a failure names the directory that could not be made and why in
+        // the system's words (Foundation said "The operation could not be completed").
+        var prefix = outputDirectory.hasPrefix("/") ? "/" : ""
+        for component in outputDirectory.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            if system_mkdir(prefix, 0o777) != 0 {
+                let code = system_errno
+                if code == _EEXIST, system_stat(prefix)?.kind == .directory { continue }
+                let which = prefix == outputDirectory ? "" : " (at \(prefix))"
+                throw CommandFailure(.io, "cannot create the directory \(outputDirectory)\(which): \(system_strerror(code))")
+            }
         }
+        return true
     }
 
     func report(_ stream: StreamInfo, path: String) {

@@ -20,16 +20,35 @@ struct Imgpack: ParsableCommand {
               2    usage error: bad option or argument, unknown disk, destination exists
               3    I/O error: a file could not be opened, read or written
               4    internal error (a bug: please report it)
+              5    intact but not signed by a trusted key (--trusted-key, --trust-dir)
               130  interrupted (SIGINT or SIGTERM); no partial output was left
             """,
         version: "0.1.0 (ImagePack format \(FormatVersion.major).\(FormatVersion.minor))",
-        subcommands: [Pack.self, Import.self, Info.self, Verify.self, Validate.self, Extract.self, Export.self, Cat.self, Ls.self, Flatten.self, Rebase.self, Diff.self, Demo.self])
+        subcommands: [
+            Pack.self, Import.self, Info.self, Verify.self, Validate.self, Extract.self, Export.self, Cat.self, Ls.self, Recover.self,
+            Key.self, Sign.self, Copy.self, Flatten.self, Rebase.self, Diff.self, Serve.self, Demo.self,
+        ])
 
     /// Parses, runs, and maps every failure to a documented exit status (see ``ExitStatus``).
     static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let problem = CommandLineCheck.problem(in: arguments) {
+            Terminal.note(problem)
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot(arguments)
+        } catch {
+            exit(reporting: error)
+        }
+        do {
             try command.run()
+        } catch let error as ValidationError {
+            // Thrown by run() (metadata checks, say), after parsing: the parser would print the
+            // root's usage ("imgpack <subcommand>"); the user needs the usage of this command.
+            Terminal.note("Error: \(error.message)\n" + CommandLineCheck.usage(of: type(of: command)._commandName))
+            Foundation.exit(ExitStatus.usage.rawValue)
         } catch {
             exit(reporting: error)
         }

@@ -79,7 +79,13 @@ struct Import: ParsableCommand {
         let requests = zip(sources, names).map { path, name in
             ImageImporter.Source(path: path, format: format.foreignFormat, diskName: name, backing: backingSource)
         }
-        let plan = try ImageImporter.plan(requests, metadata: try metadata.resolve(base: nil), recordProvenance: !noProvenance)
+        let plan: ImageImporter.Plan
+        do {
+            plan = try ImageImporter.plan(requests, metadata: try metadata.resolve(base: nil, output: output.output), recordProvenance: !noProvenance)
+        } catch let error as ImagePackError where error.code == .unsupportedInput && error.field == "backing_file_offset" {
+            // A valid overlay without its parent: the command line lacks --backing (exit 2, not 1).
+            throw CommandFailure(.usage, error.displayed.description)
+        }
         if !global.quiet && !json.json {
             for (request, disk) in zip(requests, plan.disks) { Terminal.note("imgpack: \(request.path): \(Self.describe(disk)) → disk \(request.diskName)") }
         }

@@ -15,6 +15,7 @@ struct Info: ParsableCommand {
     @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
     var image: String
 
+    @OptionGroup var trust: TrustOptions
     @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var json: JSONOption
 
@@ -23,8 +24,10 @@ struct Info: ParsableCommand {
     }
 
     func run() throws {
+        let policy = try trust.policy()
         let reader = try ImageReader(path: image, parents: try parents.open())
-        let report = Self.report(reader)
+        var report = Self.report(reader)
+        report.signatures = SignatureReport.list(reader.signatures, rootDigest: reader.rootDigest, policy: policy)
         if json.json {
             try printJSON(report)
         } else {
@@ -66,6 +69,13 @@ struct Info: ParsableCommand {
             rows.append(["Parent", parent + (r.parentChain == nil ? " (not supplied: --parent FILE)" : "")])
             for (depth, link) in (r.parentChain ?? []).enumerated() {
                 rows.append([depth == 0 ? "Chain" : "", "\(depth + 1). \(link.path) \(link.rootDigest)"])
+            }
+        }
+        if r.signatures.isEmpty {
+            rows.append(["Signatures", "none"])
+        } else {
+            for (i, s) in r.signatures.enumerated() {
+                rows.append([i == 0 ? "Signatures" : "", "key \(s.keyID)" + (s.status.map { " (\($0))" } ?? "")])
             }
         }
         rows.append(["File", "\(ByteCount.format(r.fileLength)) (\(r.fileLength) bytes), chunk size \(ByteCount.format(UInt64(r.chunkSize)))"])

@@ -7,7 +7,7 @@ struct MetadataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Metadata as JSON (the \"metadata\" object of `info --json`); any field may be left out and set by the flags below.", valueName: "file.json"), completion: .file(extensions: ["json"]))
     var metadata: String?
 
-    @Option(help: "Name of the image (required unless --metadata or --simulate gives one).")
+    @Option(help: "Name of the image (default: from --metadata or --simulate, else the stem of -o FILE).")
     var name: String?
 
     @Option(help: "Free-text description.")
@@ -58,12 +58,21 @@ struct MetadataOptions: ParsableArguments {
         for tag in tags where !keys.insert(tag.key).inserted { throw ValidationError("--tag \(tag.key) is given twice.") }
     }
 
+    /// `web-1` for `dir/web-1.ipk`; nil for standard output and for names with no stem (`.ipk`).
+    static func stem(of output: String) -> String? {
+        guard output != "-" else { return nil }
+        let stem = ((output as NSString).lastPathComponent as NSString).deletingPathExtension
+        return stem.isEmpty || stem.hasPrefix(".") ? nil : stem
+    }
+
     /// The metadata for the image: `base` (from a simulation, or nil), then the file, then the flags.
-    func resolve(base: ImageMetadata?) throws -> ImageMetadata {
+    /// - Parameter output: the -o argument: without a name from the flags, the file or `base`, the
+    ///   image is named after the file's stem (`web-1.ipk` → `web-1`); standard output has none.
+    func resolve(base: ImageMetadata?, output: String) throws -> ImageMetadata {
         var file = MetadataFile()
         if let path = metadata { file = try MetadataFile.load(path) }
-        guard let name = name ?? file.name ?? base?.name else {
-            throw ValidationError("The image needs a name: pass --name, or a --metadata file with a \"name\".")
+        guard let name = name ?? file.name ?? base?.name ?? Self.stem(of: output) else {
+            throw ValidationError("The image needs a name: pass --name, or a --metadata file with a \"name\" (with -o FILE the name defaults to the file's stem).")
         }
         var m = base ?? ImageMetadata(name: name)
         m.name = name

@@ -72,7 +72,7 @@ struct Pack: ParsableCommand {
     func run() throws {
         let cancellation = Interrupts.install()
         if let simulated = input.simulatedState() {
-            try write(SystemState(metadata: try metadata.resolve(base: simulated.metadata), streams: simulated.streams), cancellation: cancellation)
+            try write(SystemState(metadata: try metadata.resolve(base: simulated.metadata, output: output.output), streams: simulated.streams), cancellation: cancellation)
             return
         }
         var streams: [StreamSpec] = []
@@ -82,7 +82,7 @@ struct Pack: ParsableCommand {
         for section in input.sections {
             streams.append(StreamSpec(name: section.name, kind: section.kind.streamKind, blockSize: input.blockSize(of: section.name, default: section.kind.blockSize), source: try FileSource(path: section.path)))
         }
-        let state = SystemState(metadata: try metadata.resolve(base: nil), streams: streams)
+        let state = SystemState(metadata: try metadata.resolve(base: nil, output: output.output), streams: streams)
         try write(state, cancellation: cancellation)
     }
 

@@ -75,7 +75,7 @@ struct DeltaTests {
         #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/out.raw"))) == disks[depth])
     }
 
-    @Test("a delta opened without its parent shows its structure, and a read needing the parent fails with V46")
+    @Test("a delta opened without its parent shows its structure, and a read needing the parent fails with V49")
     func missingParent() throws {
         let dir = makeTemporaryDirectory()
         defer { removeItem(dir) }
@@ -86,15 +86,15 @@ struct DeltaTests {
         #expect(reader.parentDigest == base.rootDigest)
         let error = #expect(throws: ImagePackError.self) { try reader.read(stream: 0, at: 0, count: 10) }
         #expect(error?.code == .parentRequired)
-        #expect(error?.rule == .v46)
+        #expect(error?.rule == .v49)
         #expect(error?.message.contains(base.rootDigest.description) == true)
         let streaming = #expect(throws: ImagePackError.self) { try streamAll(dir + "/delta.ipk") }
-        #expect(streaming?.rule == .v46)
+        #expect(streaming?.rule == .v49)
         let verify = #expect(throws: ImagePackError.self) { try reader.verify() }
-        #expect(verify?.rule == .v46)
+        #expect(verify?.rule == .v49)
     }
 
-    @Test("a parent that is not the one the delta names is refused (V46), naming the expected digest")
+    @Test("a parent that is not the one the delta names is refused (V49), naming the expected digest")
     func wrongParent() throws {
         let dir = makeTemporaryDirectory()
         defer { removeItem(dir) }
@@ -104,10 +104,10 @@ struct DeltaTests {
         let other = try ImageReader(path: dir + "/other.ipk")
         let error = #expect(throws: ImagePackError.self) { try ImageReader(path: dir + "/delta.ipk", parents: [other]) }
         #expect(error?.code == .parentRequired)
-        #expect(error?.rule == .v46)
+        #expect(error?.rule == .v49)
         #expect(error?.message.contains(base.rootDigest.description) == true)
         let streaming = #expect(throws: ImagePackError.self) { try streamAll(dir + "/delta.ipk", parents: [other]) }
-        #expect(streaming?.rule == .v46)
+        #expect(streaming?.rule == .v49)
     }
 
     @Test("a parent chunk whose parent content does not hash to the delta's digest fails V28")
@@ -129,7 +129,7 @@ struct DeltaTests {
         #expect(error?.chunk == 0)
     }
 
-    @Test("a chain deeper than ImageLimits.maxParentDepth is refused (V46)")
+    @Test("a chain deeper than ImageLimits.maxParentDepth is refused (V49)")
     func depthLimit() throws {
         let dir = makeTemporaryDirectory()
         defer { removeItem(dir) }
@@ -144,12 +144,12 @@ struct DeltaTests {
         limits.maxParentDepth = 2
         let error = #expect(throws: ImagePackError.self) { try ImageReader(path: dir + "/g3.ipk", limits: limits, parents: readers) }
         #expect(error?.code == .parentMismatch)
-        #expect(error?.rule == .v46)
+        #expect(error?.rule == .v49)
         limits.maxParentDepth = 3
         #expect(try ImageReader(path: dir + "/g3.ipk", limits: limits, parents: readers).parents.readers.count == 3)
     }
 
-    @Test("a delta of an unchanged state has its parent's root digest; the chain resolves through the full image, and a pool with only the delta is a loop (V46)")
+    @Test("a delta of an unchanged state has its parent's root digest; the chain resolves through the full image, and a pool with only the delta is a loop (V49)")
     func sameDigestChain() throws {
         let dir = makeTemporaryDirectory()
         defer { removeItem(dir) }
@@ -166,7 +166,7 @@ struct DeltaTests {
         #expect(try reader.read(stream: 0, at: 0, count: next.count) == next)
         let error = #expect(throws: ImagePackError.self) { try ImageReader(path: dir + "/next.ipk", parents: [same]) }
         #expect(error?.code == .parentMismatch)
-        #expect(error?.rule == .v46)
+        #expect(error?.rule == .v49)
     }
 
     @Test("a delta's chunk size must be its parent's")
@@ -223,7 +223,7 @@ struct DeltaEncodingTests {
         #expect(full.checkedChunks > structural.checkedChunks)
     }
 
-    @Test("a zstd-patch chunk whose parent has no chunk at exactly its range fails V47")
+    @Test("a zstd-patch chunk whose parent has no chunk at exactly its range fails V50")
     func patchNeedsParentChunk() throws {
         let dir = makeTemporaryDirectory()
         defer { removeItem(dir) }
@@ -242,7 +242,7 @@ struct DeltaEncodingTests {
             try withMutableBytes(&out) { (raw) throws(ImagePackError) in try delta.decodeChunk(patched, into: raw, parents: chain) }
         }
         #expect(error?.code == .parentMismatch)
-        #expect(error?.rule == .v47)
+        #expect(error?.rule == .v50)
     }
 
     @Test("flattening a delta gives the full image's root digest and content")

@@ -38,6 +38,11 @@ struct InvalidSampleTests {
         let valid = [
             ("small.ipk", try InvalidSamples.baseImage(in: dir)), ("small-zlib.ipk", try InvalidSamples.baseImage(codec: .zlib, in: dir)),
             ("small-delta.ipk", try InvalidSamples.deltaImage(in: dir)),
+            ("small-signed.ipk", try InvalidSamples.signedImage(in: dir)),
+        ]
+        let keys = [
+            ("test-publisher.pem", Array(InvalidSamples.testKey.pemRepresentation.utf8)),
+            ("test-publisher.pub", Array(InvalidSamples.testKey.publicKey.pemRepresentation.utf8)),
         ]
         if ProcessInfo.processInfo.environment["REGENERATE_SAMPLES"] == "1" {
             let fm = FileManager.default
@@ -47,6 +52,8 @@ struct InvalidSampleTests {
             for (entry, bytes) in samples { try Data(bytes).write(to: URL(fileURLWithPath: InvalidSamples.invalidDirectory + "/" + entry.file)) }
             try InvalidSamples.manifestJSON(samples.map(\.0)).write(to: URL(fileURLWithPath: InvalidSamples.invalidDirectory + "/MANIFEST.json"))
             for (name, bytes) in valid { try Data(bytes).write(to: URL(fileURLWithPath: InvalidSamples.validDirectory + "/" + name)) }
+            try fm.createDirectory(atPath: InvalidSamples.keysDirectory, withIntermediateDirectories: true)
+            for (name, bytes) in keys { try Data(bytes).write(to: URL(fileURLWithPath: InvalidSamples.keysDirectory + "/" + name)) }
         }
         #expect(Set(samples.map(\.0.file)).count == samples.count, "sample names are unique")
         let manifest = try Self.manifest()
@@ -60,6 +67,22 @@ struct InvalidSampleTests {
             let committed = try? Data(contentsOf: URL(fileURLWithPath: InvalidSamples.validDirectory + "/" + name))
             #expect(committed.map(Array.init) == bytes, "samples/valid/\(name) is stale")
         }
+        for (name, bytes) in keys {
+            let committed = try? Data(contentsOf: URL(fileURLWithPath: InvalidSamples.keysDirectory + "/" + name))
+            #expect(committed.map(Array.init) == bytes, "samples/keys/\(name) is stale")
+        }
+    }
+
+    @Test("the signed sample verifies with the committed test key, and only with it")
+    func signedSample() throws {
+        let reader = try ImageReader(path: InvalidSamples.validDirectory + "/small-signed.ipk")
+        let small = try ImageReader(path: InvalidSamples.validDirectory + "/small.ipk")
+        #expect(reader.rootDigest == small.rootDigest)
+        let key = try PublicKey(contentsOf: InvalidSamples.keysDirectory + "/test-publisher.pub")
+        #expect(try TrustPolicy(trustedKeys: [key]).check(reader).map(\.status) == [.verifiedTrusted])
+        #expect(TrustPolicy(trustedKeys: []).evaluate(reader).map(\.status) == [.unknownKey])
+        #expect(try ImageValidator.validate(path: reader.path).isValid)
+        #expect(streamingFailure(path: reader.path) == nil)
     }
 
     @Test("the valid samples are valid for all three checkers")
@@ -74,7 +97,7 @@ struct InvalidSampleTests {
         }
     }
 
-    @Test("small-delta.ipk is a delta on small.ipk: parent and zstd-patch chunks, the full image's root digest, V46 without its parent")
+    @Test("small-delta.ipk is a delta on small.ipk: parent and zstd-patch chunks, the full image's root digest, V49 without its parent")
     func deltaSample() throws {
         let parentPath = InvalidSamples.validDirectory + "/small.ipk"
         let path = InvalidSamples.validDirectory + "/small-delta.ipk"
@@ -95,14 +118,14 @@ struct InvalidSampleTests {
         #expect(report.isValid, "\(report)")
         #expect(try ImageValidator.validate(path: path).isValid)
         let alone = #expect(throws: ImagePackError.self) { try ImageReader(path: path).verify().failures.first.map { throw $0 } }
-        #expect(alone?.rule == .v46)
+        #expect(alone?.rule == .v49)
     }
 
     @Test("every sample is refused by the validator and both readers with its rule and code, quickly")
     func everySampleIsRefused() throws {
         let manifest = try Self.manifest()
         let rules = Set(manifest.map(\.rule))
-        for rule in ["V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V10", "V11", "V12", "V13", "V14", "V15", "V20", "V21", "V22", "V23", "V24", "V26", "V27", "V28", "V30", "V31", "V32", "V33", "V34", "V35", "V36", "V40", "V41", "V42", "V43", "V44", "V45"] {
+        for rule in ["V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V10", "V11", "V12", "V13", "V14", "V15", "V20", "V21", "V22", "V23", "V24", "V26", "V27", "V28", "V30", "V31", "V32", "V33", "V34", "V35", "V36", "V40", "V41", "V42", "V43", "V44", "V45", "V47"] {
             #expect(rules.contains(rule), "no sample for rule \(rule)")
         }
         for entry in manifest {

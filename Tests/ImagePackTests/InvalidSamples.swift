@@ -46,6 +46,20 @@ enum InvalidSamples {
         return [("disk", disk), ("nvram", logText(2000, seed: 500))]
     }
 
+    /// The key of samples/keys/test-publisher: TEST ONLY. Its private key is committed, so a
+    /// signature by it proves nothing; it exists so that signed samples are reproducible.
+    static let testKey = try! SigningKey(seed: Array("imgpack-samples-test-only-key-01".utf8))
+    static let keysDirectory = repository + "/samples/keys"
+
+    /// The valid zstd image signed by ``testKey`` (samples/valid/small-signed.ipk).
+    static func signedImage(in dir: String) throws -> [UInt8] {
+        let path = dir + "/signed.ipk"
+        removeItem(path)
+        try Data(try baseImage(in: dir)).write(to: URL(fileURLWithPath: path))
+        try ImageSigner.sign(imageAt: path, with: testKey, sync: false)
+        return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
     /// Writes the valid image (zstd, or zlib) and returns its bytes.
     static func baseImage(codec: Codec = .zstd, in dir: String) throws -> [UInt8] {
         let path = dir + "/base-\(codec).ipk"
@@ -369,6 +383,10 @@ enum InvalidSamples {
             var body = [UInt8](repeating: 0, count: 100)
             body.setLE(UInt16(7), at: 0)
             m.signatures = encodeStructuralRecord(.signature, body: body)
+        },
+        sample("V47-same-key-twice.ipk", "V47", .malformedField, "two SIGN records by the same key") { m in
+            let record = SignatureRecords.encode(keyID: testKey.publicKey.keyID, signature: testKey.signature(forRoot: other))
+            m.signatures = record + record
         },
         sample("V45-parent-digest.ipk", "V45", .malformedField, "the index names a parent image without the 'parent' feature") { m in
             m.patchIndex = { $0.parentDigest = other }

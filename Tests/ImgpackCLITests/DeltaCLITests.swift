@@ -31,7 +31,7 @@ struct DeltaCLITests {
         #expect(try cli.run(["validate", "chain/g2.ipk"]).status == 0)
         let refused = try cli.run(["verify", "chain/g2.ipk"])
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("V46") && refused.stderr.contains(roots[1]))
+        #expect(refused.stderr.contains("V49") && refused.stderr.contains(roots[1]))
 
         // With parents (any order; a directory): info shows the chain, verify and extract work.
         let chained = try jsonObject(try cli.run(["info", "--json", "chain/g2.ipk", "--parent", "chain/g0.ipk", "--parent", "chain/g1.ipk"]).stdout)

@@ -64,7 +64,7 @@ final class PayloadDecoder: @unchecked Sendable {
             do throws(ImagePackError) {
                 if codec == .zstdPatch {
                     guard let prefix else {
-                        throw ImagePackError(.parentRequired, "a zstd-patch payload decodes only with the parent's chunk", rule: .v46)
+                        throw ImagePackError(.parentRequired, "a zstd-patch payload decodes only with the parent's chunk", rule: .v49)
                     }
                     produced = try zstd!.decompress(payload, prefix: prefix, into: output)
                 } else {

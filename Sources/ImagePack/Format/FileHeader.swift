@@ -93,7 +93,7 @@ struct FileFooter: Equatable {
             throw ImagePackError(.truncated, "the footer is incomplete: the image was cut off", rule: .v40, offset: offset)
         }
         guard Array(bytes[88..<96]) == Layout.footerMagic else {
-            throw ImagePackError(.truncated, "no ImagePack footer at the end of the file: the image was cut off or has data appended; a streaming read can recover the chunks written before the cut", rule: .v40, offset: offset + 88, field: "footerMagic")
+            throw ImagePackError(.truncated, "no ImagePack footer at the end of the file: the image was cut off or has data appended; the chunks written before the cut can be salvaged into raw files with `imgpack recover IMAGE -o DIR` (library: ImageRecovery.recover), which lists what is missing", rule: .v40, offset: offset + 88, field: "footerMagic")
         }
         var c = ByteCursor(bytes, base: offset, context: "footer")
         let stored = UInt32(bytes[84]) | UInt32(bytes[85]) << 8 | UInt32(bytes[86]) << 16 | UInt32(bytes[87]) << 24

@@ -24,8 +24,17 @@ extension ImageIndex {
         guard envelope.type == .index, envelope.bodyLength == UInt64(record.count - Layout.envelopeSize) else {
             throw ImagePackError(.unexpectedRecord, "expected the INDX record at \(offset), found \(envelope.type) of \(envelope.bodyLength) bytes", rule: .v30, offset: offset, field: "type")
         }
-        let body = try checkStructuralRecord(record, at: offset, rule: .v30, code: .indexChecksumMismatch)
-        return try decodeBody(body, at: offset + UInt64(Layout.envelopeSize), limits: limits)
+        // The CRC is checked in place rather than with checkStructuralRecord, which returns a copy
+        // of the body: the entries stay in `record`, so a 268 MB index costs 268 MB, not twice that.
+        guard record.count >= Layout.envelopeSize + 4 else {
+            throw ImagePackError(.truncated, "record too short to hold its checksum", rule: .v30, offset: offset)
+        }
+        let end = record.count - 4
+        let stored = UInt32(record[end]) | UInt32(record[end + 1]) << 8 | UInt32(record[end + 2]) << 16 | UInt32(record[end + 3]) << 24
+        guard stored == record.withUnsafeBytes({ CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<end])) }) else {
+            throw ImagePackError(.indexChecksumMismatch, "INDX record checksum does not match: the record is damaged", rule: .v30, offset: offset + UInt64(end), field: "recordCRC")
+        }
+        return try decode(record, bodyStart: Layout.envelopeSize, bodyLength: end - Layout.envelopeSize, at: offset + UInt64(Layout.envelopeSize), limits: limits)
     }
 
     /// Recomputes the root digest and checks it against the footer at `footerOffset` (V43).

@@ -39,6 +39,34 @@ public struct ChunkEntry: Sendable, Hashable {
         contentDigest = digest
     }
 
+    /// Appends the entry's 64-byte index form (spec §8.2).
+    func encode(into w: inout ByteWriter) {
+        w.u8(kind.rawValue)
+        w.u8(codec.rawValue)
+        w.u16(0)
+        w.u32(stream)
+        w.u64(logicalOffset)
+        w.u32(logicalLength)
+        w.u32(payloadLength)
+        w.u64(recordOffset)
+        w.digest(contentDigest)
+    }
+
+    /// 128 bits of the SHA-256 of the entry's index form: what the streaming reader keeps of each
+    /// chunk record to compare with the index at the end (16 bytes instead of the entry's 80, and
+    /// a forged match would need a SHA-256 collision on 128 bits).
+    var fingerprint: Fingerprint {
+        var w = ByteWriter(capacity: Layout.indexEntrySize)
+        encode(into: &w)
+        let d = Digest.sha256(w.bytes)
+        return Fingerprint(high: d.words.0, low: d.words.1)
+    }
+
+    struct Fingerprint: Hashable, Sendable {
+        var high: UInt64
+        var low: UInt64
+    }
+
     /// Whether the CHNK record's header says the same as this entry (rule V34).
     func matches(_ h: ChunkHeader) -> Bool {
         h.kind == kind && h.codec == codec && h.stream == stream && h.logicalOffset == logicalOffset
@@ -52,7 +80,19 @@ struct ImageIndex: Equatable {
     var streamTableDigest: Digest
     /// Root digest of the parent image; `.zero` when the image stands alone.
     var parentDigest: Digest = .zero
-    var entries: [ChunkEntry]
+    /// Held in their 64-byte index form (see ``ChunkEntries``).
+    var entries: ChunkEntries
+
+    init(metadataDigest: Digest, streamTableDigest: Digest, parentDigest: Digest = .zero, entries: ChunkEntries) {
+        self.metadataDigest = metadataDigest
+        self.streamTableDigest = streamTableDigest
+        self.parentDigest = parentDigest
+        self.entries = entries
+    }
+
+    init(metadataDigest: Digest, streamTableDigest: Digest, parentDigest: Digest = .zero, entries: [ChunkEntry]) {
+        self.init(metadataDigest: metadataDigest, streamTableDigest: streamTableDigest, parentDigest: parentDigest, entries: ChunkEntries(entries))
+    }
 
     func encodeBody() -> [UInt8] {
         var w = ByteWriter(capacity: Layout.indexFixedSize + entries.count * Layout.indexEntrySize)
@@ -62,36 +102,33 @@ struct ImageIndex: Equatable {
         w.digest(streamTableDigest)
         w.digest(parentDigest)
         w.zeros(8)
-        for e in entries {
-            w.u8(e.kind.rawValue)
-            w.u8(e.codec.rawValue)
-            w.u16(0)
-            w.u32(e.stream)
-            w.u64(e.logicalOffset)
-            w.u32(e.logicalLength)
-            w.u32(e.payloadLength)
-            w.u64(e.recordOffset)
-            w.digest(e.contentDigest)
-        }
+        entries.withIndexForm { w.append($0) }
         return w.bytes
     }
 
     /// Parses an INDX body (without CRC) found at file offset `offset` (rules V30-V31).
     static func decodeBody(_ body: [UInt8], at offset: UInt64, limits: ImageLimits) throws(ImagePackError) -> ImageIndex {
-        var c = ByteCursor(body, base: offset, context: "index")
+        try decode(body, bodyStart: 0, bodyLength: body.count, at: offset, limits: limits)
+    }
+
+    /// Parses the INDX body that lies in `bytes` at `bodyStart` (`bodyLength` bytes, without CRC)
+    /// and at file offset `offset` (rules V30-V31). The entries stay in `bytes`, which the index
+    /// keeps instead of copying them out (see ``ChunkEntries``).
+    static func decode(_ bytes: [UInt8], bodyStart: Int, bodyLength: Int, at offset: UInt64, limits: ImageLimits) throws(ImagePackError) -> ImageIndex {
+        var c = ByteCursor(bytes, base: offset - UInt64(bodyStart), context: "index")
+        _ = try c.take(bodyStart, "envelope")
         let count = Int(try c.u32("chunkCount"))
         guard count <= limits.maxChunks else {
             throw ImagePackError(.limitExceeded, "the index lists \(count) chunks, more than the limit \(limits.maxChunks)", rule: .v30, offset: offset, field: "chunkCount")
         }
-        guard body.count == Layout.indexFixedSize + count * Layout.indexEntrySize else {
-            throw ImagePackError(.malformedField, "the index lists \(count) chunks but its body is \(body.count) bytes", rule: .v30, offset: offset, field: "chunkCount")
+        guard bodyLength == Layout.indexFixedSize + count * Layout.indexEntrySize, bytes.count - bodyStart >= bodyLength else {
+            throw ImagePackError(.malformedField, "the index lists \(count) chunks but its body is \(bodyLength) bytes", rule: .v30, offset: offset, field: "chunkCount")
         }
         try c.reserved(4, "reserved")
-        var index = ImageIndex(
-            metadataDigest: try c.digest("metadataDigest"), streamTableDigest: try c.digest("streamTableDigest"),
-            parentDigest: try c.digest("parentDigest"), entries: [])
+        let metadataDigest = try c.digest("metadataDigest")
+        let streamTableDigest = try c.digest("streamTableDigest")
+        let parentDigest = try c.digest("parentDigest")
         try c.reserved(8, "reserved")
-        index.entries.reserveCapacity(count)
         for i in 0..<count {
             c.context = "index entry \(i)"
             let at = c.offset
@@ -108,15 +145,14 @@ struct ImageIndex: Equatable {
                 kind: kind, codec: codec, stream: try c.u32("stream"), logicalOffset: try c.u64("logicalOffset"),
                 logicalLength: try c.u32("logicalLength"), payloadLength: try c.u32("payloadLength"), payloadCRC: 0,
                 contentDigest: .zero)
-            let recordOffset = try c.u64("recordOffset")
-            var entry = ChunkEntry(header: header, recordOffset: recordOffset)
-            entry.contentDigest = try c.digest("contentDigest")
+            _ = try c.take(8 + Digest.byteCount, "recordOffset")
             do throws(ImagePackError) { try header.checkShape(at: at, limits: limits) } catch {
                 throw error.citing(.v31).enriched(chunk: i)
             }
-            index.entries.append(entry)
         }
-        return index
+        return ImageIndex(
+            metadataDigest: metadataDigest, streamTableDigest: streamTableDigest, parentDigest: parentDigest,
+            entries: ChunkEntries(storage: bytes, start: bodyStart + Layout.indexFixedSize, count: count))
     }
 
     /// Checks that the chunks tile every stream exactly and that their records lie, in order and

@@ -8,9 +8,9 @@ public enum FormatVersion {
     static func minor(for critical: FeatureFlags) -> UInt16 { critical.contains(.parent) ? 1 : 0 }
 }
 
-enum Layout {
+package enum Layout {
     /// spec §3: "\x89IPK\r\n\x1A\n": the high byte catches 7-bit transports, CR LF and ^Z catch text-mode mangling.
-    static let headerMagic: [UInt8] = [0x89, 0x49, 0x50, 0x4B, 0x0D, 0x0A, 0x1A, 0x0A]
+    package static let headerMagic: [UInt8] = [0x89, 0x49, 0x50, 0x4B, 0x0D, 0x0A, 0x1A, 0x0A]
     /// spec §9: "\x89IPKEND\n", the last eight bytes of every image.
     static let footerMagic: [UInt8] = [0x89, 0x49, 0x50, 0x4B, 0x45, 0x4E, 0x44, 0x0A]
     static let headerSize = 64
@@ -107,6 +107,19 @@ public struct ImageLimits: Sendable, Hashable {
     /// parent's parent, and so on. Every read of a parent chunk descends the chain, so the bound
     /// keeps the cost of one read (and the files a reader holds open) finite.
     public var maxParentDepth = 64
+    /// Bytes of chunk buffers a read keeps in flight, whatever its thread count (spec §10): the
+    /// pipeline gets fewer slots (and so fewer busy threads) when its chunks are large. Measured:
+    /// 16 threads over 64 MiB zstd chunks held 2 GB without it.
+    public var maxDecodeMemory = 512 << 20
+    /// Most logical bytes of all streams together (spec §10: as much as maxChunks chunks of
+    /// maxChunkSize can hold).
+    public var maxLogicalBytes: UInt64 = 1 << 48
+    /// Most logical bytes of data and fill chunks, what a reader decodes and hashes, per byte of
+    /// the file (spec §10, rule V46). The writer's densest chunk, a 64 MiB fill of its own pattern,
+    /// takes 156 bytes (record and index entry): about 430,000 per byte; zstd stays under 32,768.
+    /// The default bounds every image within maxChunkSize; lower it (to 2^15, say) to bound the
+    /// hashing a small untrusted file can ask for.
+    public var maxLogicalBytesPerStoredByte: UInt64 = 1 << 20
 
     public init() {}
 

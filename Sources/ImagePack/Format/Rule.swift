@@ -30,8 +30,12 @@ extension Rule {
     // Index (spec §8).
     public static let v30: Rule = "V30", v31: Rule = "V31", v32: Rule = "V32", v33: Rule = "V33", v34: Rule = "V34"
     public static let v35: Rule = "V35", v36: Rule = "V36"
+    // Work budget (spec §10).
+    public static let v46: Rule = "V46"
     // Footer, root digest, signatures, parent (spec §9-§11).
     public static let v40: Rule = "V40", v41: Rule = "V41", v42: Rule = "V42", v43: Rule = "V43", v44: Rule = "V44", v45: Rule = "V45"
+    // Signatures checked against each other and against keys (spec §9.2).
+    public static let v47: Rule = "V47", v48: Rule = "V48"
     // Parents (spec §9.3, format 1.1).
-    public static let v46: Rule = "V46", v47: Rule = "V47"
+    public static let v49: Rule = "V49", v50: Rule = "V50"
 }

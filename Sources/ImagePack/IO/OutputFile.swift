@@ -88,7 +88,7 @@ package final class OutputFile: ByteSink {
     private static let swept = Mutex<Set<String>>([])
 
     /// The marker in a temporary file's name; what follows it is "PID-N".
-    static let temporaryMarker = ".imgpack-tmp-"
+    package static let temporaryMarker = ".imgpack-tmp-"
 
     /// An unnamed file is published through its /proc/self/fd link, so it needs /proc.
     private static let procFileDescriptorsMounted = system_access("/proc/self/fd", _F_OK) == 0
@@ -102,9 +102,7 @@ package final class OutputFile: ByteSink {
     init(path: String, overwrite: Bool, unnamed: Bool) throws(ImagePackError) {
         self.path = path
         self.overwrite = overwrite
-        if !overwrite, system_access(path, _F_OK) == 0 {
-            throw ImagePackError(.destinationExists, "\(path) exists; choose another name or pass overwrite: true (imgpack: --force) to replace it", path: path)
-        }
+        try Self.checkDestination(path, overwrite: overwrite)
         let (directory, base) = Self.split(path)
         Self.removeStaleTemporaryFiles(in: directory)
         // 0644 as for any new file: the process's umask still applies (creat(2) semantics).
@@ -161,13 +159,25 @@ package final class OutputFile: ByteSink {
         }
     }
 
-    /// Flushes to stable storage, then moves the file into place.
+    /// Moves the file into place; with `sync`, durably (docs/imgpack.md, "Durability").
+    ///
+    /// With `sync` true, returning means the file survives a power loss or a kernel crash from now
+    /// on: its bytes are flushed (fsync of the file) before it gets its name, so the name never
+    /// points at a file whose blocks were not written, and the name itself is flushed (fsync of the
+    /// directory after the link or rename), so the file does not vanish, nor does the file it
+    /// replaced come back. Without `sync` the file is published just as atomically, but a crash
+    /// within the next seconds (the kernel's writeback delay) may lose it or leave it empty.
+    /// Commands that modify a file the user already has (sign, share) must pass `sync: true`.
+    ///
+    /// - Throws: `.ioFailed` if the flush fails before publishing (nothing is published), or if the
+    ///   directory's flush fails after it (the file is in place but may not survive a crash; the
+    ///   message says so); `.destinationExists` if the destination appeared meanwhile.
     package func commit(sync: Bool = false) throws(ImagePackError) {
         precondition(state == .open, "OutputFile committed twice")
         if sync && system_fsync(descriptor) != 0 {
             let code = system_errno
             abandon()
-            throw ImagePackError(.ioFailed, "fsync failed: \(errnoText(code))", cause: Int(code), path: path)
+            throw ImagePackError(.ioFailed, "fsync of the finished file failed, so it was not published: \(errnoText(code))", cause: Int(code), path: path)
         }
         if let temporaryPath {
             _ = system_close(descriptor)
@@ -176,6 +186,15 @@ package final class OutputFile: ByteSink {
             try publishUnnamed()
         }
         state = .committed
+        if sync {
+            let (directory, _) = Self.split(path)
+            if system_fsync_directory(directory.isEmpty ? "." : directory) != 0 {
+                let code = system_errno
+                throw ImagePackError(
+                    .ioFailed, "the file is in place, but fsync of its directory failed, so its name may not survive a crash: \(errnoText(code)); run sync(1) before relying on it",
+                    cause: Int(code), path: path)
+            }
+        }
     }
 
     /// Names the unnamed file at the destination, then closes it.

@@ -16,11 +16,18 @@ public struct ImageStreamSource: StreamSource {
         try reader.read(stream: stream, at: offset, into: buffer)
     }
 
-    /// A range inside one zero chunk reads as zeros without decoding.
+    /// A range that only zero chunks cover reads as zeros without decoding.
     public func isKnownZero(offset: UInt64, length: Int) -> Bool {
         guard length > 0 else { return true }
-        let e = reader.entries[reader.chunkIndex(stream: stream, offset: offset)]
-        return e.kind == .zero && offset + UInt64(length) <= e.logicalEnd
+        var i = reader.chunkIndex(stream: stream, offset: offset)
+        let end = offset + UInt64(length)
+        while i < reader.streamEntries[stream].upperBound {
+            let entry = reader.entries[i]
+            guard entry.logicalOffset < end else { return true }
+            if entry.kind != .zero { return false }
+            i += 1
+        }
+        return true
     }
 }
 

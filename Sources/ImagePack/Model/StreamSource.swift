@@ -16,8 +16,16 @@ public protocol StreamSource: Sendable {
     /// Whether the range is known to read as zeros without reading it (a hole in a sparse file,
     /// an unallocated cluster of a qcow2 file). Returning false is always correct.
     func isKnownZero(offset: UInt64, length: Int) -> Bool
+
+    /// What changed in the source since it was opened, in words ("its size went from ... to ...
+    /// bytes"), or nil if nothing did. The writer asks after it has read the source: a source that
+    /// changed while it was read (a disk in use) gives an image of a state that never existed, so
+    /// the write fails with `.sourceChanged` unless ``WriterOptions/allowChangingSource`` is set.
+    /// Sources that cannot change (bytes in memory, a simulation) keep the default, nil.
+    func changeSinceOpened() -> String?
 }
 
 extension StreamSource {
     public func isKnownZero(offset: UInt64, length: Int) -> Bool { false }
+    public func changeSinceOpened() -> String? { nil }
 }

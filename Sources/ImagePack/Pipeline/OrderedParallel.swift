@@ -21,6 +21,14 @@ package enum OrderedParallel {
         return t == 1 ? 1 : t * 2
     }
 
+    /// Slots for `threads` workers when each slot holds `slotBytes` of buffers: as
+    /// ``slotCount(threads:)``, but no more than `budget` bytes in all (at least one slot, so a
+    /// chunk as large as the limits allow is still read, serially). The output never depends on it.
+    package static func slotCount(threads: Int, slotBytes: Int, budget: Int) -> Int {
+        let fit = max(1, budget / max(1, slotBytes))
+        return min(slotCount(threads: threads), fit)
+    }
+
     /// Runs jobs `0..<count`.
     /// - Parameters:
     ///   - slots: one slot per in-flight job; a slot belongs to one job at a time.

@@ -27,8 +27,13 @@ package func system_strerror(_ code: Int32) -> String { String(cString: strerror
 
 package var _EINTR: Int32 { EINTR }
 package var _EEXIST: Int32 { EEXIST }
+package var _ENOENT: Int32 { ENOENT }
 package var _ENXIO: Int32 { ENXIO }
 package var _ESRCH: Int32 { ESRCH }
+package var _EXDEV: Int32 { EXDEV }
+package var _ENOSYS: Int32 { ENOSYS }
+package var _EINVAL: Int32 { EINVAL }
+package var _EOPNOTSUPP: Int32 { EOPNOTSUPP }
 
 // MARK: - Files
 
@@ -41,6 +46,7 @@ package var _O_TRUNC: Int32 { O_TRUNC }
 package var _O_CLOEXEC: Int32 { O_CLOEXEC }
 package var _F_OK: Int32 { F_OK }
 package var _W_OK: Int32 { W_OK }
+package var _O_DIRECTORY: Int32 { O_DIRECTORY }
 
 /// O_TMPFILE: an unnamed regular file in the given directory, which linkat(2) can name later.
 /// Linux only (3.11+); nil where the C library has no such flag.
@@ -109,23 +115,83 @@ package func system_ftruncate(_ fd: Int32, _ length: Int64) -> Int32 { ftruncate
 
 package func system_fsync(_ fd: Int32) -> Int32 { fsync(fd) }
 
+#if os(Linux)
+// Glibc declares fallocate(2) only under _GNU_SOURCE, which the Swift module does not define.
+@_silgen_name("fallocate64")
+private func linux_fallocate(_ fd: Int32, _ mode: Int32, _ offset: Int64, _ length: Int64) -> Int32
+#endif
+
+/// Deallocates `length` bytes at `offset` (they then read as zeros) without changing the file's
+/// size: fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE). Returns -1 (and `system_errno`)
+/// where the file system or the platform cannot; the caller then writes zeros.
+package func system_punch_hole(_ fd: Int32, _ offset: Int64, _ length: Int64) -> Int32 {
+    #if os(Linux)
+    return linux_fallocate(fd, 0x02 | 0x01, offset, length)  // <linux/falloc.h>: PUNCH_HOLE | KEEP_SIZE
+    #else
+    return -1
+    #endif
+}
+
+/// Opens the directory `path` and fsyncs it, so that the names created or replaced in it (link,
+/// rename) are on stable storage. Returns 0, or -1 with `system_errno` set.
+package func system_fsync_directory(_ path: String) -> Int32 {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { return -1 }
+    let result = fsync(fd)
+    let code = errno
+    close(fd)
+    errno = code
+    return result
+}
+
+/// sendfile(2) from `input` at `inputOffset` to the current position of `output`: the kernel
+/// copies file to file without the bytes passing through user space (copy_file_range(2) would
+/// also reflink, but Glibc declares it only under _GNU_SOURCE, which Swift's Glibc module does
+/// not set). Returns the bytes copied, 0 at end of input, -1 with `system_errno` (EINVAL or
+/// ENOSYS where the kernel cannot: the caller then copies by read/write).
+package func system_sendfile(_ input: Int32, _ inputOffset: Int64, _ output: Int32, _ count: Int) -> Int {
+    var from = off_t(inputOffset)
+    return sendfile(output, input, &from, count)
+}
+
+/// fchmod(2): sets a file's permission bits regardless of the umask.
+package func system_fchmod(_ fd: Int32, _ mode: UInt32) -> Int32 { fchmod(fd, mode_t(mode)) }
+
 /// What stat(2) says about a file, in the fields the code reads.
-package struct FileStatus {
-    package enum Kind { case regular, directory, blockDevice, other }
+package struct FileStatus: Sendable {
+    package enum Kind { case regular, directory, blockDevice, symbolicLink, other }
     package let kind: Kind
     package let size: Int64
     /// Bytes the file occupies on disk (st_blocks is in 512-byte units on Linux and Darwin).
     package let allocatedBytes: Int64
+    /// Last modification of the content (st_mtime), in nanoseconds since the epoch.
+    package let modifiedNanoseconds: Int64
+    /// Last change of the inode (st_ctime): content, size or attributes; no user can set it back.
+    package let changedNanoseconds: Int64
+    /// The file system's preferred I/O size (st_blksize): its allocation block for a regular file.
+    package let blockSize: Int
+    /// The permission bits (st_mode & 0o7777).
+    package let permissions: UInt32
 
     init(_ info: stat) {
         switch info.st_mode & S_IFMT {
         case S_IFREG: kind = .regular
         case S_IFDIR: kind = .directory
         case S_IFBLK: kind = .blockDevice
+        case S_IFLNK: kind = .symbolicLink
         default: kind = .other
         }
         size = Int64(info.st_size)
         allocatedBytes = Int64(info.st_blocks) * 512
+        #if canImport(Darwin)
+        modifiedNanoseconds = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+        changedNanoseconds = Int64(info.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(info.st_ctimespec.tv_nsec)
+        #else
+        modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        changedNanoseconds = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        #endif
+        blockSize = Int(info.st_blksize)
+        permissions = UInt32(info.st_mode) & 0o7777
     }
 }
 
@@ -140,6 +206,17 @@ package func system_stat(_ path: String) -> FileStatus? {
     var info = stat()
     return stat(path, &info) == 0 ? FileStatus(info) : nil
 }
+
+/// lstat(2): the link itself, not what it points to (a dangling link is still there); nil on
+/// failure, with `system_errno` set.
+package func system_lstat(_ path: String) -> FileStatus? {
+    var info = stat()
+    return lstat(path, &info) == 0 ? FileStatus(info) : nil
+}
+
+package func system_mkdir(_ path: String, _ mode: UInt32) -> Int32 { mkdir(path, mode_t(mode)) }
+
+package func system_rmdir(_ path: String) -> Int32 { rmdir(path) }
 
 package func system_access(_ path: String, _ mode: Int32) -> Int32 { access(path, mode) }
 

@@ -2,9 +2,12 @@
 enum ChunkVerifier {
     /// Checks the payload CRC, decodes into `output` (exactly the chunk's length) and, when asked,
     /// checks the content digest. `payloadOffset` is the payload's file offset, for errors.
+    /// - Parameter contentNeeded: false when only the check matters (verify, validate): a fill
+    ///   chunk's digest then comes from ``FillDigests`` and its content is never written out.
     static func decode(
         _ header: ChunkHeader, payload: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
-        decoder: PayloadDecoder, verifyDigest: Bool, payloadOffset: UInt64, parents: ParentChain, streamName: String
+        decoder: PayloadDecoder, verifyDigest: Bool, contentNeeded: Bool = true, payloadOffset: UInt64,
+        parents: ParentChain, streamName: String
     ) throws(ImagePackError) {
         precondition(output.count == Int(header.logicalLength))
         guard CRC32C.checksum(payload) == header.payloadCRC else {
@@ -13,7 +16,7 @@ enum ChunkVerifier {
         switch header.kind {
         case .data where header.codec == .zstdPatch:
             // The parent's chunk at exactly this range is the history the frame was compressed
-            // against (spec §7.3, V47); it is verified by the parent's own digest as it is read.
+            // against (spec §7.3, V50); it is verified by the parent's own digest as it is read.
             var prefix = [UInt8](repeating: 0, count: output.count)
             do throws(ImagePackError) {
                 try withMutableBytes(&prefix) { (raw) throws(ImagePackError) in
@@ -33,11 +36,18 @@ enum ChunkVerifier {
             }
         case .fill:
             let pattern = payload.loadUnaligned(as: UInt64.self)
+            if verifyDigest {
+                guard FillDigests.digest(pattern: pattern, length: header.logicalLength) == header.contentDigest else {
+                    throw ImagePackError(.chunkHashMismatch, "the fill chunk's content does not match its SHA-256: the content is not what was written", rule: .v28, offset: payloadOffset, field: "contentDigest")
+                }
+            }
+            guard contentNeeded else { return }
             var i = 0
             while i < output.count {
                 output.storeBytes(of: pattern, toByteOffset: i, as: UInt64.self)
                 i += 8
             }
+            return
         case .zero:
             output.initializeMemory(as: UInt8.self, repeating: 0)
         case .parent:

@@ -29,6 +29,18 @@ extension ImageReader {
     /// Largest logical chunk length in the image: the size of a decode buffer.
     package var largestChunk: Int { Int(entries.lazy.map(\.logicalLength).max() ?? 1) }
 
+    /// Largest logical chunk length in stream `stream` (0 when it has no chunks): what sizes a
+    /// unit of work over the stream, since the header's chunkSize is only informational.
+    package func largestChunk(ofStream stream: Int) -> Int {
+        Int(streamEntries[stream].lazy.map { self.entries[$0].logicalLength }.max() ?? 0)
+    }
+
+    /// In-flight slots for a pipeline over this image's chunks: a slot holds a record and its
+    /// decoded chunk, so the total stays within `limits.maxDecodeMemory` whatever `threads` is.
+    func decodeSlotCount(threads: Int) -> Int {
+        OrderedParallel.slotCount(threads: threads, slotBytes: 2 * largestChunk, budget: limits.maxDecodeMemory)
+    }
+
     /// Decodes and hashes every stored chunk on `threads` threads, checking rules V20-V28 and V34
     /// for each, and checks that the rest of the data area holds only optional records (V7, V8,
     /// V10, V34: what the validator and the streaming reader check too, so that `verify` passes no
@@ -36,6 +48,8 @@ extension ImageReader {
     /// Uses `options`' threads, cancellation and progress (logical bytes checked of the total);
     /// its limits were fixed when the reader opened.
     /// - Returns: every failing chunk (up to `maxFailures`), not just the first.
+    /// - Throws: `.ioFailed` when the operating system fails a read (EIO): that is no finding about
+    ///   the image, so the check stops; `.cancelled`.
     public func verify(_ options: ReadOptions = .init(), maxFailures: Int = 100) throws(ImagePackError) -> VerifyReport {
         // A delta opened without its parents: one failure that says what to supply, not one per chunk.
         if let unresolved = parents.unresolved, entries.contains(where: { $0.kind == .parent || $0.codec == .zstdPatch }) {
@@ -44,7 +58,7 @@ extension ImageReader {
         let threads = options.threads
         let stored = entries.indices.filter { entries[$0].kind != .zero }
         let total = entries.reduce(UInt64(0)) { $0 + ($1.kind == .zero ? 0 : UInt64($1.logicalLength)) }
-        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in DecodeSlot() }
+        let slots = (0..<decodeSlotCount(threads: threads)).map { _ in DecodeSlot() }
         var failures: [ImagePackError] = []
         var done: UInt64 = 0
         try OrderedParallel.run(
@@ -53,12 +67,15 @@ extension ImageReader {
                 let i = stored[j]
                 slot.error = nil
                 do throws(ImagePackError) {
-                    try self.decodeChunk(i, into: slot.output.prefix(Int(self.entries[i].logicalLength)), scratch: slot)
+                    try self.decodeChunk(i, into: slot.output.prefix(Int(self.entries[i].logicalLength)), contentNeeded: false, scratch: slot)
                 } catch {
                     slot.error = error
                 }
             },
-            consume: { slot, j in
+            consume: { (slot, j) throws(ImagePackError) in
+                // A read the operating system refused (EIO) says nothing about the image: it stops
+                // the check as an I/O failure (imgpack: exit 3) instead of being listed as damage.
+                if let error = slot.error, error.code.category == .io { throw error }
                 if let error = slot.error, failures.count < maxFailures { failures.append(error) }
                 done += UInt64(entries[stored[j]].logicalLength)
                 options.progress?(done, total)
@@ -91,8 +108,8 @@ extension ImageReader {
         return nil
     }
 
-    /// Writes stream `stream` to the file at `path` as a raw disk: zero chunks become holes, so the
-    /// output is as sparse as the image. The file appears only once complete and verified.
+    /// Writes stream `stream` to the file at `path` as a raw disk: zero chunks and the zero blocks
+    /// inside data chunks become holes, so the output is at least as sparse as the image. The file appears only once complete and verified.
     public func extract(stream: Int, toFile path: String, overwrite: Bool = false, options: ReadOptions = .init()) throws(ImagePackError) {
         let output = try OutputFile(path: path, overwrite: overwrite)
         do throws(ImagePackError) {
@@ -139,11 +156,12 @@ extension ImageReader {
         }
     }
 
-    /// Writes stream `stream` into `output` as a sparse raw disk, without publishing it: the caller
+    /// Writes stream `stream` into `output` as a sparse raw disk (zero chunks and zero blocks
+    /// inside data chunks are holes: ``OutputFile/writeSparse(_:at:)``), without publishing it: the caller
     /// commits once everything it extracts has succeeded (several disks appear together or not at all).
     package func extract(stream: Int, into output: OutputFile, options: ReadOptions = .init()) throws(ImagePackError) {
         try extract(stream: stream, options: options) { (bytes, offset) throws(ImagePackError) in
-            if let bytes { try output.write(bytes, at: offset) }
+            if let bytes { try output.writeSparse(bytes, at: offset) }
         }
         try output.truncate(to: streams[stream].logicalSize)
     }
@@ -171,7 +189,7 @@ extension ImageReader {
         }
         let range = streamEntries[stream]
         let total = streams[stream].logicalSize
-        let slots = (0..<OrderedParallel.slotCount(threads: options.threads)).map { _ in DecodeSlot() }
+        let slots = (0..<decodeSlotCount(threads: options.threads)).map { _ in DecodeSlot() }
         var done: UInt64 = 0
         try OrderedParallel.run(
             count: range.count, slots: slots, lanes: options.threads, cancellation: options.cancellation,

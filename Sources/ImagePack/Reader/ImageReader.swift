@@ -15,7 +15,11 @@ public final class ImageReader: Sendable {
     public let streams: [StreamInfo]
     /// The image's identity: equal digests mean equal metadata, streams and content (spec §8.3).
     public let rootDigest: Digest
-    public let entries: [ChunkEntry]
+    /// The image's SIGN records, structurally checked (V44, V47) but not verified: which keys
+    /// count is the caller's policy (``TrustPolicy``).
+    public let signatures: [ImageSignature]
+    /// Every chunk, in index order; held in the index's 64-byte form, each ``ChunkEntry`` made on access.
+    public let entries: ChunkEntries
     public let fileLength: UInt64
     public let chunkSize: UInt32
     /// Root digest of the image this one is a delta on (spec §9.3); nil for a full image.
@@ -39,7 +43,7 @@ public final class ImageReader: Sendable {
 
     /// Opens and checks the image at `path` (rules V1-V45, except chunk payloads).
     /// - Parameter parents: for a delta image, its parent and the parent's own parents, in any
-    ///   order; each is matched by root digest (V46). A delta opened without parents can be
+    ///   order; each is matched by root digest (V49). A delta opened without parents can be
     ///   inspected, but reading a chunk that needs the parent throws `.parentRequired`.
     public convenience init(path: String, limits: ImageLimits = .init(), parents: [ImageReader] = []) throws(ImagePackError) {
         let file: ReadableFile
@@ -86,6 +90,8 @@ public final class ImageReader: Sendable {
             }
             dataStart = cursor
             try index.checkLayout(streams: streams, features: header.critical, dataStart: cursor, dataEnd: footer.indexOffset, indexOffset: footer.indexOffset)
+            try limits.checkLogicalTotal(streams, at: streamAt)
+            try index.checkBudget(fileLength: length, indexOffset: footer.indexOffset, limits: limits)
             if let problem = index.crossCheck(
                 metadataJSON: metadataJSON, streamTableBody: streamBody, parentFeature: header.critical.contains(.parent),
                 parentRecordDigest: parentRecordDigest, indexOffset: footer.indexOffset
@@ -93,7 +99,9 @@ public final class ImageReader: Sendable {
                 throw problem
             }
             if let (at, count) = placement.signatures {
-                try SignatureRecords.checkRegion(try file.read(at: at, count: Int(count)), at: at)
+                signatures = try SignatureRecords.decodeRegion(try file.read(at: at, count: Int(count)), at: at)
+            } else {
+                signatures = []
             }
             let root = try index.checkRoot(against: footer, footerOffset: footerOffset)
             rootDigest = root
@@ -139,7 +147,7 @@ public final class ImageReader: Sendable {
     }
 
     /// The chunks of stream `stream`, in logical order.
-    public func chunks(ofStream stream: Int) -> ArraySlice<ChunkEntry> { entries[streamEntries[stream]] }
+    public func chunks(ofStream stream: Int) -> Slice<ChunkEntries> { entries[streamEntries[stream]] }
 
     /// Index (into ``entries``) of the chunk of `stream` that holds `offset`.
     package func chunkIndex(stream: Int, offset: UInt64) -> Int {
@@ -154,19 +162,27 @@ public final class ImageReader: Sendable {
     // MARK: Reading
 
     /// Reads chunk `i` and decodes it into `output` (exactly its length), checking every rule on the way.
-    /// - Parameter scratch: the decoder and record buffer to use; one from the shared pool when nil.
-    /// - Parameter parents: the chain `parent` and `zstd-patch` chunks read from; nil for this
-    ///   reader's own (a reader that is itself a parent in a chain gets the rest of that chain).
+    /// - Parameters:
+    ///   - scratch: the decoder and record buffer to use; one from the shared pool when nil.
+    ///   - contentNeeded: false to check the chunk without needing its content in `output`
+    ///     (verify): fill chunks are then checked from their pattern alone.
+    ///   - parents: the chain `parent` and `zstd-patch` chunks read from; nil for this reader's
+    ///     own (a reader that is itself a parent in a chain gets the rest of that chain).
     package func decodeChunk(
-        _ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, scratch: DecodeSlot? = nil, parents: ParentChain? = nil
+        _ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, contentNeeded: Bool = true,
+        scratch: DecodeSlot? = nil, parents: ParentChain? = nil
     ) throws(ImagePackError) {
         let parents = parents ?? self.parents
-        if let scratch { return try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch, parents: parents) }
-        try self.scratch.with { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, using: scratch, parents: parents) }
+        if let scratch {
+            return try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch, parents: parents)
+        }
+        try self.scratch.with { (scratch) throws(ImagePackError) in
+            try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch, parents: parents)
+        }
     }
 
     private func decodeChunk(
-        _ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool, using scratch: DecodeSlot, parents: ParentChain
+        _ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool, contentNeeded: Bool, using scratch: DecodeSlot, parents: ParentChain
     ) throws(ImagePackError) {
         let entry = entries[i]
         do throws(ImagePackError) {
@@ -189,7 +205,8 @@ public final class ImageReader: Sendable {
             }
             try ChunkVerifier.decode(
                 header, payload: UnsafeRawBufferPointer(rebasing: record[Layout.chunkPrefixSize...]), into: output,
-                decoder: scratch.decoder, verifyDigest: verifyDigest, payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize),
+                decoder: scratch.decoder, verifyDigest: verifyDigest, contentNeeded: contentNeeded,
+                payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize),
                 parents: parents, streamName: streams[Int(entry.stream)].name)
         } catch {
             throw error.enriched(chunk: i, stream: streams[Int(entry.stream)].name).at(path: path)
@@ -201,7 +218,7 @@ public final class ImageReader: Sendable {
         try read(stream: stream, at: offset, into: buffer, parents: parents)
     }
 
-    /// ``read(stream:at:into:)`` with the parent chain to use (see ``decodeChunk(_:into:verifyDigest:scratch:parents:)``).
+    /// ``read(stream:at:into:)`` with the parent chain to use (see ``decodeChunk(_:into:verifyDigest:contentNeeded:scratch:parents:)``).
     func read(stream: Int, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer, parents: ParentChain) throws(ImagePackError) {
         guard stream >= 0, stream < streams.count else {
             throw ImagePackError(.noSuchStream, "stream index \(stream) is out of range (the image has \(streams.count))", path: path)

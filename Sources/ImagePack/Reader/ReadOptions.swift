@@ -11,7 +11,7 @@ public struct ReadOptions: Sendable {
     /// verify, the stored chunks; for extract, the stream; for a streaming read, every stream).
     public var progress: ProgressHandler?
     /// For a delta image: its parent and the parent's own parents, in any order, each matched by
-    /// root digest (spec §9.3, V46). Used by ``StreamingReader`` and the validator; an
+    /// root digest (spec §9.3, V49). Used by ``StreamingReader`` and the validator; an
     /// ``ImageReader`` takes its parents when it opens.
     public var parents: [ImageReader] = []
 

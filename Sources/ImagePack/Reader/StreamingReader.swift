@@ -15,6 +15,8 @@ public struct StreamingSummary: Sendable {
     public var rootDigest: Digest
     public var chunkCount: Int
     public var fileLength: UInt64
+    /// The SIGN records, structurally checked (V44, V47); ``TrustPolicy`` judges them.
+    public var signatures: [ImageSignature] = []
 }
 
 /// Reads an image front to back from any source, pipes included, verifying every chunk as it
@@ -45,16 +47,49 @@ public final class StreamingReader {
         self.init(file: try ReadableFile(path: path), options: options)
     }
 
-    /// A chunk read from the input, waiting to be decoded by a worker.
+    /// Chunks read from the input, waiting to be decoded by a worker: one chunk, or a batch of
+    /// small ones up to ``batchBytes``, back to back in the buffers. Batching is what keeps a pipe
+    /// of tiny records cheap: a hand-over to a worker costs microseconds, and 4 M records of one
+    /// byte took 40 s one per job.
     final class Slot: @unchecked Sendable {
-        var header: ChunkHeader?
-        var recordOffset: UInt64 = 0
-        let payload = ChunkBuffer()
+        struct Item {
+            var header: ChunkHeader
+            var recordOffset: UInt64
+            var payloadStart: Int
+            var outputStart: Int
+        }
+        var items: [Item] = []
+        let payload = ChunkBuffer(capacity: StreamingReader.batchBytes)
         var payloadLength = 0
-        let output = ChunkBuffer()
+        let output = ChunkBuffer(capacity: StreamingReader.batchBytes)
+        var outputLength = 0
         let decoder = PayloadDecoder()
-        var error: ImagePackError?
+        /// The first item that failed, and why.
+        var error: (item: Int, error: ImagePackError)?
+        /// What stopped the producer after the batch's last item (the input cut off, a limit):
+        /// thrown once the items before it are handed over, as it would be one chunk per job.
+        var trailingError: ImagePackError?
+
+        func reset() {
+            items.removeAll(keepingCapacity: true)
+            payloadLength = 0
+            outputLength = 0
+            error = nil
+            trailingError = nil
+        }
+
+        /// Whether a chunk of `payload` stored and `logical` decoded bytes joins this batch: the
+        /// first always does (the buffers grow to it while empty), later ones while both fit.
+        func admits(payload: Int, logical: Int) -> Bool {
+            items.isEmpty || (items.count < StreamingReader.batchCount
+                && payloadLength + payload <= StreamingReader.batchBytes && outputLength + logical <= StreamingReader.batchBytes)
+        }
     }
+
+    /// Most stored (and decoded) bytes of small chunks gathered into one job.
+    static let batchBytes = 1 << 20
+    /// Most chunks in one job.
+    static let batchCount = 4096
 
     /// Runs the read, calling `handler` for each event in order.
     /// - Throws: the error `handler` throws, unchanged (the read stops there); otherwise an
@@ -139,6 +174,7 @@ public final class StreamingReader {
         }
         let streamBody = try readRecordBody(envelope, at: at, maxBody: limits.maxStreamTableBody, rule: .v13, code: .recordChecksumMismatch)
         let streams = try StreamTable.decodeBody(streamBody, at: at + UInt64(Layout.envelopeSize), limits: limits)
+        try limits.checkLogicalTotal(streams, at: at)
         // A delta names its parent right after the stream table (spec §9.3); the parent images
         // come from the caller, matched by root digest, before any content is read.
         var parentDigest: Digest?
@@ -171,7 +207,10 @@ public final class StreamingReader {
         }
 
         // Chunks, decoded in parallel batches and handed over in order. Gaps between them are zero.
-        var seen: [ChunkEntry] = []
+        // Of each chunk record only a fingerprint of its entry form is kept, to compare with the
+        // index at the end; at most maxChunks of them (a pipe of 1-byte chunks and no index held
+        // 1.1 GB after 87 s when every record was kept whole and without a cap).
+        var seen: [ChunkEntry.Fingerprint] = []
         var cursorStream = 0
         var cursorOffset: UInt64 = 0
         /// Emits zeros up to (stream, offset), completing earlier streams.
@@ -189,69 +228,131 @@ public final class StreamingReader {
         }
 
         // Chunks: read in order on this thread, decoded and verified on the workers, handed over in
-        // order. A run of the pipeline ends at the first record that is not a chunk.
+        // order. One run of the pipeline covers the whole data area: the producer skips optional
+        // records itself (spec §4.3 allows any number of them; ending the run at each one started
+        // and joined the worker threads per record, minutes for a million empty records) and the
+        // run ends at the index or at a record this reader cannot skip.
         let threads = options.threads
-        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in Slot() }
-        while true {
-            var stoppedAt: (RecordEnvelope, UInt64)?
-            var failed: (error: ImagePackError, recordOffset: UInt64)?
-            do throws(ImagePackError) {
-                try OrderedParallel.run(
-                    slots: slots, lanes: threads, cancellation: options.cancellation,
-                    produce: { (slot, _) throws(ImagePackError) -> Bool in
-                        let (envelope, at) = try nextEnvelope()
-                        guard envelope.type == .chunk else {
-                            stoppedAt = (envelope, at)
-                            return false
+        // A slot may hold a payload and a decoded chunk as large as the limits allow.
+        let slots = (0..<OrderedParallel.slotCount(threads: threads, slotBytes: 2 * limits.maxChunkSize, budget: limits.maxDecodeMemory)).map { _ in Slot() }
+        var stoppedAt: (RecordEnvelope, UInt64)?
+        var failed: (error: ImagePackError, recordOffset: UInt64)?
+        var produced = 0
+        /// Logical bytes of the chunks read so far: the budget of V46 holds for every prefix of
+        /// the input, since the index that would give the whole comes last.
+        var work: UInt64 = 0
+        /// A chunk record whose envelope and header were read but that did not fit the last batch.
+        var held: (header: ChunkHeader, at: UInt64)?
+        /// Set when reading failed after a batch's first item: the batch goes on, then its error.
+        var inputFailed = false
+        /// The next chunk record's envelope and header, skipping optional records; nil at the
+        /// index or at a record this reader cannot skip (kept in `stoppedAt`).
+        func nextChunk() throws(ImagePackError) -> (header: ChunkHeader, at: UInt64)? {
+            if let chunk = held {
+                held = nil
+                return chunk
+            }
+            guard stoppedAt == nil else { return nil }
+            var (envelope, at) = try nextEnvelope()
+            while envelope.type != .chunk {
+                // INDX, or a record this reader refuses (placeInDataArea says which after the
+                // run, once the chunks before it are handed over), ends the data area.
+                guard (try? envelope.placeInDataArea(at: at)) == .skipped else {
+                    stoppedAt = (envelope, at)
+                    return nil
+                }
+                try input.skip(envelope.bodyLength, what: "an optional \(envelope.type) record")
+                try options.cancellation?.check()
+                (envelope, at) = try nextEnvelope()
+            }
+            // The index may list at most maxChunks chunks, so more records cannot all be listed.
+            guard produced < limits.maxChunks else {
+                throw ImagePackError(.limitExceeded, "the data area holds more than \(limits.maxChunks) chunk records, more than an index may list", rule: .v30, offset: at)
+            }
+            produced += 1
+            let rest = try input.read(count: Layout.chunkHeaderSize, what: "a chunk header")
+            var prefix = ByteWriter(capacity: Layout.chunkPrefixSize)
+            envelope.encode(into: &prefix)
+            prefix.append(rest)
+            let chunk = try ChunkHeader.decodePrefix(prefix.bytes, at: at, limits: limits)
+            // References were refused with the header; parent chunks need the 'parent' feature.
+            try chunk.checkPlacement(in: streams, features: features, at: at)
+            return (chunk, at)
+        }
+        do throws(ImagePackError) {
+            try OrderedParallel.run(
+                slots: slots, lanes: threads, cancellation: options.cancellation,
+                produce: { (slot, _) throws(ImagePackError) -> Bool in
+                    slot.reset()
+                    guard !inputFailed else { return false }
+                    do throws(ImagePackError) {
+                        while let (chunk, at) = try nextChunk() {
+                            let payloadLength = Int(chunk.payloadLength)
+                            guard slot.admits(payload: payloadLength, logical: Int(chunk.logicalLength)) else {
+                                held = (chunk, at)
+                                break
+                            }
+                            let payload = slot.payload.prefix(slot.payloadLength + payloadLength)
+                            try input.read(into: UnsafeMutableRawBufferPointer(rebasing: payload[slot.payloadLength...]), what: "a chunk payload")
+                            work += UInt64(chunk.logicalLength)
+                            guard work <= limits.workAllowed(storedBytes: input.position) else {
+                                throw ImagePackError(.limitExceeded, "the first \(input.position) bytes hold \(work) logical bytes of chunks, more than the limit of \(limits.maxLogicalBytesPerStoredByte) per stored byte", rule: .v46, offset: at)
+                            }
+                            slot.items.append(Slot.Item(header: chunk, recordOffset: at, payloadStart: slot.payloadLength, outputStart: slot.outputLength))
+                            slot.payloadLength += payloadLength
+                            slot.outputLength += Int(chunk.logicalLength)
                         }
-                        let rest = try input.read(count: Layout.chunkHeaderSize, what: "a chunk header")
-                        var prefix = ByteWriter(capacity: Layout.chunkPrefixSize)
-                        envelope.encode(into: &prefix)
-                        prefix.append(rest)
-                        let chunk = try ChunkHeader.decodePrefix(prefix.bytes, at: at, limits: limits)
-                        // References were refused with the header; parent chunks need the 'parent' feature.
-                        try chunk.checkPlacement(in: streams, features: features, at: at)
-                        slot.header = chunk
-                        slot.recordOffset = at
-                        slot.payloadLength = Int(chunk.payloadLength)
-                        try input.read(into: slot.payload.prefix(slot.payloadLength), what: "a chunk payload")
-                        return true
-                    },
-                    work: { slot, _ in
-                        guard let header = slot.header else { return }
-                        slot.error = nil
-                        let payloadOffset = slot.recordOffset + UInt64(Layout.chunkPrefixSize)
+                    } catch {
+                        guard !slot.items.isEmpty else { throw error }
+                        slot.trailingError = error
+                        inputFailed = true
+                    }
+                    if !slot.items.isEmpty { _ = slot.output.prefix(slot.outputLength) }
+                    return !slot.items.isEmpty
+                },
+                work: { slot, _ in
+                    for (k, item) in slot.items.enumerated() {
+                        let header = item.header
                         do throws(ImagePackError) {
                             try ChunkVerifier.decode(
-                                header, payload: UnsafeRawBufferPointer(slot.payload.prefix(slot.payloadLength)),
-                                into: slot.output.prefix(Int(header.logicalLength)), decoder: slot.decoder, verifyDigest: true,
-                                payloadOffset: payloadOffset, parents: chain, streamName: streams[Int(header.stream)].name)
+                                header, payload: UnsafeRawBufferPointer(rebasing: slot.payload.prefix(item.payloadStart + Int(header.payloadLength))[item.payloadStart...]),
+                                into: UnsafeMutableRawBufferPointer(rebasing: slot.output.prefix(item.outputStart + Int(header.logicalLength))[item.outputStart...]),
+                                decoder: slot.decoder, verifyDigest: true, payloadOffset: item.recordOffset + UInt64(Layout.chunkPrefixSize),
+                                parents: chain, streamName: streams[Int(header.stream)].name)
                         } catch {
-                            slot.error = error
+                            slot.error = (k, error)
+                            return
                         }
-                    },
-                    consume: { (slot, _) throws(ImagePackError) in
-                        let header = slot.header!
-                        if let error = slot.error {
+                    }
+                },
+                consume: { (slot, _) throws(ImagePackError) in
+                    for (k, item) in slot.items.enumerated() {
+                        let header = item.header
+                        if let (bad, error) = slot.error, bad == k {
                             let failure = error.enriched(stream: streams[Int(header.stream)].name)
-                            failed = (failure, slot.recordOffset)
+                            failed = (failure, item.recordOffset)
                             throw failure
                         }
-                        try advance(to: Int(header.stream), header.logicalOffset, recordAt: slot.recordOffset)
-                        try emit(.data(stream: Int(header.stream), offset: header.logicalOffset, bytes: UnsafeRawBufferPointer(slot.output.prefix(Int(header.logicalLength)))))
+                        try advance(to: Int(header.stream), header.logicalOffset, recordAt: item.recordOffset)
+                        let bytes = UnsafeRawBufferPointer(rebasing: slot.output.prefix(item.outputStart + Int(header.logicalLength))[item.outputStart...])
+                        try emit(.data(stream: Int(header.stream), offset: header.logicalOffset, bytes: bytes))
                         cursorOffset = header.logicalOffset + UInt64(header.logicalLength)
-                        seen.append(ChunkEntry(header: header, recordOffset: slot.recordOffset))
-                    })
-            } catch {
-                guard let failed else { throw error }
-                // Number the failure as the index does (see the type's documentation).
-                throw failed.error.enriched(chunk: entryNumber(ofRecordAt: failed.recordOffset, pending: stoppedAt))
-            }
-            (envelope, at) = stoppedAt!
-            // The same decision as verify's and the validator's: INDX ends the data area, an
-            // optional record of unknown type is skipped, anything else is refused.
-            if try envelope.placeInDataArea(at: at) == .index { break }
-            try input.skip(envelope.bodyLength, what: "an optional \(envelope.type) record")
+                        seen.append(ChunkEntry(header: header, recordOffset: item.recordOffset).fingerprint)
+                    }
+                    if let error = slot.trailingError { throw error }
+                })
+        } catch {
+            guard let failed else { throw error }
+            // Number the failure as the index does (see the type's documentation), reading on
+            // from the end of the record whose header was read for the next batch, if any.
+            if let held { _ = try? input.skip(UInt64(held.header.payloadLength), what: "a chunk payload") }
+            throw failed.error.enriched(chunk: entryNumber(ofRecordAt: failed.recordOffset, pending: stoppedAt))
+        }
+        (envelope, at) = stoppedAt!
+        // The same decision as verify's and the validator's: INDX ends the data area, anything
+        // but a chunk or an optional record of unknown type (skipped above) is refused.
+        guard try envelope.placeInDataArea(at: at) == .index else {
+            throw ImagePackError(.unexpectedRecord, "a \(envelope.type) record at \(at) ended the data area", rule: .v8, offset: at, field: "type")
         }
 
         // The index must describe exactly what was seen (rule V34), then the footer closes the image.
@@ -266,7 +367,7 @@ public final class StreamingReader {
         }
         var next = 0
         for (i, e) in index.entries.enumerated() where e.kind != .zero {
-            guard next < seen.count, seen[next] == e else {
+            guard next < seen.count, seen[next] == e.fingerprint else {
                 throw ImagePackError(.indexMismatch, "index entry \(i) does not describe the chunk record found in the data area", rule: .v34, offset: ImageIndex.entryOffset(i, indexOffset: indexOffset), chunk: i)
             }
             next += 1
@@ -323,13 +424,14 @@ public final class StreamingReader {
         guard let located = placement.index, located.offset == indexOffset, located.length == afterIndex - indexOffset else {
             throw ImagePackError(.malformedField, "the footer locates the index at \(footer.indexOffset) (\(footer.indexLength) bytes) but it is at \(indexOffset) (\(afterIndex - indexOffset) bytes)", rule: .v42, offset: footerAt, field: "indexOffset")
         }
+        var signatures: [ImageSignature] = []
         if signatureBytes > 0 {
             guard let (signaturesAt, _) = placement.signatures else {
                 throw ImagePackError(.malformedField, "\(signatureBytes) bytes lie between the index and the footer, but the footer gives no signature region", rule: .v42, offset: footerAt + 16, field: "signaturesOffset")
             }
-            try SignatureRecords.checkRegion(Array(tail[0..<Int(signatureBytes)]), at: signaturesAt)
+            signatures = try SignatureRecords.decodeRegion(Array(tail[0..<Int(signatureBytes)]), at: signaturesAt)
         }
         let root = try index.checkRoot(against: footer, footerOffset: footerAt)
-        return StreamingSummary(metadata: metadata, streams: streams, rootDigest: root, chunkCount: index.entries.count, fileLength: footer.fileLength)
+        return StreamingSummary(metadata: metadata, streams: streams, rootDigest: root, chunkCount: index.entries.count, fileLength: footer.fileLength, signatures: signatures)
     }
 }

@@ -9,6 +9,10 @@ public struct ValidationOptions: Sendable {
     public var maxProblems: Int
     /// Decode and hash every chunk (rules V26-V28). Without it only structure and chunk headers are checked.
     public var checkChunks: Bool
+    /// Called in file order with each chunk whose payload decoded and matched its digest, and its
+    /// content: how ``ImageRecovery`` salvages what a damaged image still holds from the same
+    /// record walk (spec §12.3) rather than a walk of its own.
+    var verifiedChunk: (@Sendable (_ header: ChunkHeader, _ content: UnsafeRawBufferPointer) -> Void)?
 
     public init(read: ReadOptions = .init(), maxProblems: Int = 1000, checkChunks: Bool = true) {
         self.read = read

@@ -59,7 +59,11 @@ struct DataAreaWalk {
         let file = run.file
         let parents = run.parents
         let threads = run.options.read.threads
-        let slots = (0..<OrderedParallel.slotCount(threads: threads)).map { _ in DecodeJobSlot() }
+        // Recovery writes the content out; validation only checks it (fill chunks need no expansion).
+        let contentNeeded = run.options.verifiedChunk != nil
+        // A slot may hold a record and a decoded chunk as large as the limits allow.
+        let limits = run.limits
+        let slots = (0..<OrderedParallel.slotCount(threads: threads, slotBytes: 2 * limits.maxChunkSize, budget: limits.maxDecodeMemory)).map { _ in DecodeJobSlot() }
         try OrderedParallel.run(
             slots: slots, lanes: threads, cancellation: run.options.read.cancellation,
             produce: { (slot, _) throws(ImagePackError) -> Bool in
@@ -67,8 +71,13 @@ struct DataAreaWalk {
                 slot.job = job
                 return true
             },
-            work: { slot, _ in slot.decode(file: file, parents: parents) },
-            consume: { slot, _ in run.chunkChecked(slot.error) })
+            work: { slot, _ in slot.decode(file: file, contentNeeded: contentNeeded, parents: parents) },
+            consume: { slot, _ in
+                run.chunkChecked(slot.error)
+                if slot.error == nil, let job = slot.job, let verified = run.options.verifiedChunk {
+                    verified(job.header, UnsafeRawBufferPointer(slot.output.prefix(Int(job.header.logicalLength))))
+                }
+            })
         passListed(before: run.truncated ? 0 : UInt64.max)
     }
 
@@ -233,7 +242,7 @@ final class DecodeJobSlot: @unchecked Sendable {
     let output = ChunkBuffer()
 
     /// Reads, decodes and hashes the job's payload (V26-V28), keeping the problem in ``error``.
-    func decode(file: ReadableFile, parents: ParentChain) {
+    func decode(file: ReadableFile, contentNeeded: Bool, parents: ParentChain) {
         error = nil
         guard let job else { return }
         let header = job.header
@@ -243,7 +252,7 @@ final class DecodeJobSlot: @unchecked Sendable {
             if !stored.isEmpty { try file.read(at: payloadOffset, into: stored) }
             try ChunkVerifier.decode(
                 header, payload: UnsafeRawBufferPointer(stored), into: output.prefix(Int(header.logicalLength)), decoder: decoder,
-                verifyDigest: true, payloadOffset: payloadOffset, parents: parents, streamName: job.stream)
+                verifyDigest: true, contentNeeded: contentNeeded, payloadOffset: payloadOffset, parents: parents, streamName: job.stream)
         } catch {
             self.error = error.withoutPath().enriched(chunk: job.entry, stream: job.stream)
         }

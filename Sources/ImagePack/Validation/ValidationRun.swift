@@ -224,7 +224,9 @@ final class ValidationRun {
             } catch {
                 if error.rule != .v36 { add(error) }  // reported below for every such entry
             }
+            _ = attempt { () throws(ImagePackError) in try limits.checkLogicalTotal(streams, at: UInt64(Layout.headerSize)) }
         }
+        _ = attempt { () throws(ImagePackError) in try index.checkBudget(fileLength: length, indexOffset: indexAt, limits: limits) }
         for (i, e) in index.entries.enumerated() where e.kind.requiredFeature != nil {
             _ = attempt { () throws(ImagePackError) in try e.kind.checkFeature(features, at: ImageIndex.entryOffset(i, indexOffset: indexAt), chunk: i) }
         }

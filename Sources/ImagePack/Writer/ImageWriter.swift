@@ -20,22 +20,38 @@ public enum ImageWriter {
     }
 
     /// Writes `state` to the file at `path`, which appears only once complete.
-    /// - Parameter overwrite: replace an existing file; without it an existing file is an error
-    ///   (`.destinationExists`) and is left untouched.
+    ///
+    /// A source that changed while it was read (``StreamSource/changeSinceOpened()``) fails the
+    /// write with `.sourceChanged` and nothing is published. With
+    /// ``WriterOptions/allowChangingSource`` the image is written again from the start with the
+    /// changed streams named in the ``WriterOptions/sourceChangedTag`` metadata tag (the metadata
+    /// comes first in the file, so it cannot be amended afterwards): at most once more per stream.
+    /// - Parameters:
+    ///   - overwrite: replace an existing file; without it an existing file is an error
+    ///     (`.destinationExists`) and is left untouched.
+    ///   - sync: flush the file and its directory entry before returning (``OutputFile/commit(sync:)``).
     @discardableResult
     public static func write(
         _ state: SystemState, toFile path: String, overwrite: Bool = false, sync: Bool = false,
         options: WriterOptions = .init(), progress: ProgressHandler? = nil
     ) throws(ImagePackError) -> WriteSummary {
-        let output = try OutputFile(path: path, overwrite: overwrite)
-        do {
-            let summary = try write(state, to: output, options: options, progress: progress)
-            try output.commit(sync: sync)
-            return summary
-        } catch {
-            output.abandon()
-            throw error.at(path: path)
+        var state = state
+        for attempt in 0...state.streams.count {
+            let output = try OutputFile(path: path, overwrite: overwrite)
+            do {
+                let summary = try write(state, to: output, options: options, progress: progress)
+                try output.commit(sync: sync)
+                return summary
+            } catch {
+                output.abandon()
+                if error.code == .sourceChanged, options.allowChangingSource, attempt < state.streams.count {
+                    state.metadata.tags[WriterOptions.sourceChangedTag] = WriteSession.changedStreams(of: state).joined(separator: ",")
+                    continue
+                }
+                throw error.at(path: path)
+            }
         }
+        preconditionFailure("unreachable: the last attempt returns or throws")
     }
 }
 
@@ -143,6 +159,8 @@ struct WriteSession {
                 progress?(done, total)
             })
 
+        try checkSourcesUnchanged()
+
         // Index and footer.
         let index = ImageIndex(
             metadataDigest: Digest.sha256(json), streamTableDigest: Digest.sha256(streamBody), parentDigest: parent?.rootDigest ?? .zero,
@@ -165,6 +183,29 @@ struct WriteSession {
         return WriteSummary(
             rootDigest: root, fileLength: position, logicalBytes: total, payloadBytes: payloadBytes,
             chunkCount: entries.count, chunksByKind: byKind, chunksByCodec: byCodec, streams: streams)
+    }
+
+    /// The names of the streams of `state` whose sources changed since they were opened, in order.
+    static func changedStreams(of state: SystemState) -> [String] {
+        state.streams.filter { $0.source.changeSinceOpened() != nil }.map(\.name)
+    }
+
+    /// Fails with `.sourceChanged` if a source changed while it was read and the metadata does not
+    /// already say so (``WriterOptions/sourceChangedTag``, set when the caller allowed it).
+    func checkSourcesUnchanged() throws(ImagePackError) {
+        let recorded = Set((state.metadata.tags[WriterOptions.sourceChangedTag] ?? "").split(separator: ",").map(String.init))
+        let changed = state.streams.compactMap { s in s.source.changeSinceOpened().map { (name: s.name, how: $0) } }
+        let unrecorded = changed.filter { !recorded.contains($0.name) }
+        guard let first = unrecorded.first else { return }
+        let what = unrecorded.map { "\($0.name) (\($0.how))" }.joined(separator: "; ")
+        let remedy = options.allowChangingSource
+            ? "the image went to a stream that cannot be rewritten to record this; write it to a file (ImageWriter.write(_:toFile:); imgpack: -o FILE) so that it is written again with the \(WriterOptions.sourceChangedTag) tag, and discard what was sent"
+            : "pack a state that does not move: a snapshot (qemu-img snapshot / a qcow2 overlay, an LVM snapshot, a file system snapshot) or the file system frozen with fsfreeze, or stop the instance; "
+                + "or accept an image that may be inconsistent (WriterOptions.allowChangingSource; imgpack: --allow-changing-source), which records it in the \(WriterOptions.sourceChangedTag) tag"
+        throw ImagePackError(
+            .sourceChanged,
+            "\(unrecorded.count == 1 ? "a source" : "sources") changed while being read, so the image would hold a state that never existed: \(what). The image was left unfinished (no index, no footer) and a file destination is not published. To fix: \(remedy)",
+            stream: first.name)
     }
 
     /// Appends one encoded chunk: its record (unless it is a zero chunk) and its index row.

@@ -18,6 +18,14 @@ public struct WriterOptions: Sendable {
     /// with its own parents. The chunk size must be the parent's (``ImageReader/chunkSize``).
     /// The delta's root digest is that of a full image of the same state (spec §8.3).
     public var parent: ImageReader?
+    /// Write the image even when a source changed while it was read (see
+    /// ``StreamSource/changeSinceOpened()``), recording the changed streams in the metadata tag
+    /// ``sourceChangedTag`` so that whoever uses the image knows it may be inconsistent. Off by
+    /// default: such a write fails with `.sourceChanged`, and nothing is published.
+    public var allowChangingSource = false
+
+    /// The metadata tag that lists, comma-separated, the streams that changed while they were read.
+    public static let sourceChangedTag = "imagepack.source-changed"
 
     public static let defaultChunkSize = 4 << 20
     public static var defaultThreads: Int { system_online_processors() }

@@ -5,7 +5,8 @@ import ImagePack
 /// Workers decode and verify the image's chunks, find the all-zero clusters and compress the
 /// others, a batch at a time; the calling thread then places the clusters in guest order through
 /// ``Qcow2Allocator``. Zero chunks are never decoded and zero clusters never allocated. Memory is
-/// about `2 × threads × max(chunkSize, clusterSize)` (twice that with compression) plus the L1 table.
+/// at most the reader's `limits.maxDecodeMemory` of unit buffers plus the L1 table: slots are
+/// `2 × threads` or fewer when the units are large.
 struct Qcow2Writer {
     let reader: ImageReader
     let stream: Int
@@ -20,9 +21,14 @@ struct Qcow2Writer {
     }
 
     /// The guest bytes one job covers: a whole number of clusters and, when the sizes allow it,
-    /// whole chunks, so each chunk is decoded once.
+    /// whole chunks, so each chunk is decoded once (a chunk that does not line up with the units
+    /// overlaps at most two, since none is longer than a unit).
+    ///
+    /// Sized from the index (the stream's longest chunk), never from the header's chunkSize, which
+    /// is informational (spec §10): a header claiming 0 divided by zero here, one claiming 4 GiB
+    /// sized 4 GiB buffers, and one claiming 64 KiB over 64 MiB chunks decoded each chunk 1,024 times.
     var unitSize: Int {
-        let chunk = Int(reader.chunkSize)
+        let chunk = max(1, reader.largestChunk(ofStream: stream))
         let cluster = geometry.clusterSize
         if chunk % cluster == 0 { return chunk }
         if cluster % chunk == 0 { return cluster }
@@ -35,7 +41,10 @@ struct Qcow2Writer {
         let unit = unitSize
         let size = geometry.virtualSize
         let units = Int((size + UInt64(unit) - 1) / UInt64(unit))
-        let slots = try (0..<options.threads * 2).map { _ throws(ImagePackError) in try Qcow2Slot(unit: unit, options: options) }
+        // A slot holds the unit, its compressed clusters, and a chunk straddling the unit's edge.
+        let slotBytes = unit * (options.compression == .none ? 1 : 2) + reader.largestChunk(ofStream: stream)
+        let slotCount = OrderedParallel.slotCount(threads: options.threads, slotBytes: slotBytes, budget: reader.limits.maxDecodeMemory)
+        let slots = try (0..<slotCount).map { _ throws(ImagePackError) in try Qcow2Slot(unit: unit, options: options) }
         let reader = reader
         let stream = stream
 

@@ -42,13 +42,23 @@ public enum ForeignFormat: String, CaseIterable, Sendable, CustomStringConvertib
     ///
     /// Order: qcow2 magic, VMDK sparse magic (or a VMDK text descriptor, or a VMFS sparse
     /// extent), a VHD footer copy at offset 0 (dynamic/differencing), a VHD footer cookie in
-    /// the last 512 bytes (fixed; validated when opened); anything else is raw. VHDX files are refused, not read as raw.
+    /// the last 512 bytes (fixed; validated when opened); anything else is raw. VHDX files and
+    /// ImagePack images are refused, not read as raw.
     static func detect(file: ReadableFile) throws(ImagePackError) -> ForeignFormat {
         guard file.isSeekable, let size = file.size else {
             throw ImagePackError(.invalidArgument, "an imported disk must be a regular file or block device, not a pipe", path: file.path)
         }
         let headCount = Int(min(size, 512))
         let head = ForeignBytes(try file.read(at: 0, count: headCount))
+        if head.matches(0, Layout.headerMagic) {
+            // Read as raw, an image would be wrapped whole as a disk: the caller surely meant
+            // one of the commands that read images.
+            throw ImagePackError(
+                .invalidArgument,
+                "the file is already an ImagePack image, not a disk to import; extract its disks with `imgpack extract`, "
+                    + "convert one with `imgpack export`, or copy the image with `imgpack copy`",
+                offset: 0, field: "magic", path: file.path)
+        }
         if head.matches(0, qcow2Magic) { return .qcow2 }
         if head.matches(0, vmdkSparseMagic) || head.matches(0, vmdkCowdMagic) { return .vmdk }
         if VmdkSource.looksLikeDescriptor(head.bytes) { return .vmdk }
@@ -81,7 +91,7 @@ public enum ForeignFormat: String, CaseIterable, Sendable, CustomStringConvertib
     public static func open(
         path: String, format: ForeignFormat? = nil, limits: ImportLimits = .init(), backing: (any StreamSource)? = nil
     ) throws(ImagePackError) -> ImportedDisk {
-        let file = try ReadableFile(path: path)
+        let file = try ReadableFile(path: path, watching: true)
         let detected = try detect(file: file)
         if let format, format != detected {
             throw ImagePackError(

@@ -202,10 +202,13 @@ final class Qcow2Source: StreamSource {
             backingName = String(decoding: headerCluster.bytes[start..<start + Int(backingLength)], as: UTF8.self)
         }
         if let backingName, backing == nil {
+            // The file is valid; what is missing is the parent, an argument the caller can give
+            // (imgpack maps this refusal, by its field, to a usage error).
             throw ImportError.unsupported(
                 .qcow2,
-                "the image has a backing file, named in the file as \(String(reflecting: backingName))\(backingFormat.map { " (format \(String(reflecting: $0)))" } ?? ""); "
-                    + "it is never opened by name. Flatten the chain with `qemu-img convert -O qcow2 image flat.qcow2`, or open the parent yourself and pass it as the backing disk",
+                "the image is an overlay with a backing file, named in the file as \(String(reflecting: backingName))\(backingFormat.map { " (format \(String(reflecting: $0)))" } ?? ""); "
+                    + "it is never opened by name. Give the parent yourself (imgpack: --backing PARENT; library: the backing disk), "
+                    + "or flatten the chain first with `qemu-img convert -O qcow2 image flat.qcow2`",
                 offset: backingOffset, field: "backing_file_offset", path: path)
         }
         self.backing = backingName == nil ? nil : backing
@@ -422,5 +425,11 @@ final class Qcow2Source: StreamSource {
             position += count
         }
         return true
+    }
+
+    /// A change of the qcow2 file since it was opened, or of its backing disk.
+    func changeSinceOpened() -> String? {
+        if let change = file.changeSinceOpened() { return change }
+        return backing?.changeSinceOpened().map { "its backing disk changed: \($0)" }
     }
 }

@@ -247,4 +247,7 @@ final class VhdSource: StreamSource {
         let last = Int((end - 1) / UInt64(blockSize))
         return (first...last).allSatisfy { bat[$0] == Self.unallocated }
     }
+
+    /// A change of the VHD file since it was opened.
+    func changeSinceOpened() -> String? { file.changeSinceOpened() }
 }

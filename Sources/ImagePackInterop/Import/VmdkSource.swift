@@ -326,4 +326,7 @@ final class VmdkSource: StreamSource {
         }
         return true
     }
+
+    /// A change of the VMDK file since it was opened.
+    func changeSinceOpened() -> String? { file.changeSinceOpened() }
 }

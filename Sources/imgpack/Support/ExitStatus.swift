@@ -14,6 +14,8 @@ enum ExitStatus: Int32, Sendable {
     case io = 3
     /// A library failed in a way the input does not explain (a bug: please report it).
     case `internal` = 4
+    /// The image is intact but not signed by a trusted key (`--trusted-key`, `--trust-dir`).
+    case untrusted = 5
     /// Interrupted by SIGINT or SIGTERM; nothing was left at the destination.
     case interrupted = 130
 
@@ -23,6 +25,7 @@ enum ExitStatus: Int32, Sendable {
         case .usage: self = .usage
         case .io: self = .io
         case .internal: self = .internal
+        case .untrusted: self = .untrusted
         }
     }
 }

@@ -13,8 +13,11 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
 
-    @Flag(help: "Flush the image to stable storage before publishing it.")
+    @Flag(help: "Flush the image and its directory entry to stable storage before reporting success.")
     var sync = false
+
+    @Flag(help: ArgumentHelp("Write the image even if a source changes while it is read, tagged imagepack.source-changed.", discussion: "Without it, a source that changes while it is read (a disk in use) fails the command and nothing is published."))
+    var allowChangingSource = false
 
     @OptionGroup var threads: ThreadOptions
 
@@ -25,6 +28,7 @@ struct OutputOptions: ParsableArguments {
     /// except those that need the parent image (opened here).
     func writerOptions(cancellation: Cancellation?) throws -> WriterOptions {
         var options = encoding.writerOptions(threads: threads.threads, cancellation: cancellation)
+        options.allowChangingSource = allowChangingSource
         if let path = delta.parent {
             let parent = try ImageReader(path: path, parents: try ImageReader.openParents(files: [], directories: delta.directories))
             if let requested = encoding.requestedChunkSize, requested.bytes != UInt64(parent.chunkSize) {

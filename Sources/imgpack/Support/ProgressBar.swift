@@ -16,6 +16,11 @@ final class ProgressBar: Sendable {
         var lastDraw: Double = 0
         var drawn = false
         var finished = false
+        /// The fraction last drawn: a frame never shows less (reports from several threads or
+        /// streams can arrive out of order, and a bar that runs backwards looks like a bug).
+        var shown: Double = 0
+        /// Bar columns, fixed at the first frame so the line never changes shape.
+        var barWidth: Int?
     }
 
     init(_ label: String, enabled: Bool) {
@@ -37,16 +42,25 @@ final class ProgressBar: Sendable {
 
     func update(done: UInt64, total: UInt64) {
         guard isEnabled else { return }
-        let now = Terminal.now()
-        let line: String? = state.withLock { s in
+        if let line = frame(done: done, total: total, now: Terminal.now(), width: Terminal.width) {
+            Terminal.writeError("\r\u{1B}[K" + line)
+        }
+    }
+
+    /// The line to draw for this report at time `now`, or nil when it is not drawn (throttled to
+    /// ten frames a second; the first and the last are always drawn).
+    func frame(done: UInt64, total: UInt64, now: Double, width: Int) -> String? {
+        state.withLock { s in
             guard !s.finished else { return nil }
             let first = !s.drawn
             guard first || done >= total || now - s.lastDraw >= 0.1 else { return nil }
             s.drawn = true
             s.lastDraw = now
-            return Self.render(label: label, done: done, total: total, elapsed: now - s.start, width: Terminal.width)
+            let barWidth = s.barWidth ?? Self.barWidth(label: label, width: width)
+            s.barWidth = barWidth
+            s.shown = max(s.shown, total == 0 ? 1 : min(1, Double(done) / Double(total)))
+            return Self.render(label: label, fraction: s.shown, done: done, total: total, elapsed: now - s.start, barWidth: barWidth)
         }
-        if let line { Terminal.writeError("\r\u{1B}[K" + line) }
     }
 
     /// Erases the bar.
@@ -59,18 +73,26 @@ final class ProgressBar: Sendable {
         if erase { Terminal.writeError("\r\u{1B}[K") }
     }
 
+    /// The widest tail `render` writes after the bar: percent, done / total, rate and ETA.
+    static let tailWidth = 50
+
+    /// Columns for the bar on a terminal `width` wide: up to 30, what is left beside the label
+    /// and the widest tail; 0 (no bar) below 5. It depends on nothing that changes while running.
+    static func barWidth(label: String, width: Int) -> Int {
+        let room = min(30, width - label.count - tailWidth - 6)
+        return room >= 5 ? room : 0
+    }
+
     /// `pack  [#########.........]  45%  690 MiB / 1.5 GiB  250 MiB/s  ETA 0:03`
-    static func render(label: String, done: UInt64, total: UInt64, elapsed: Double, width: Int) -> String {
-        let fraction = total == 0 ? 1 : min(1, Double(done) / Double(total))
+    static func render(label: String, fraction: Double, done: UInt64, total: UInt64, elapsed: Double, barWidth: Int) -> String {
         let percent = "\(Int(fraction * 100))%"
+        guard barWidth > 0 else { return "\(label) \(percent)" }
         let rate = elapsed > 0.05 ? Double(done) / elapsed : 0
         var tail = "\(percent)  \(ByteCount.format(done)) / \(ByteCount.format(total))"
         if rate > 0 {
             tail += "  \(ByteCount.format(UInt64(rate)))/s"
             if done < total { tail += "  ETA \(duration(Double(total - done) / rate))" }
         }
-        let barWidth = min(30, width - label.count - tail.count - 8)
-        guard barWidth >= 5 else { return "\(label) \(percent)" }
         let filled = Int(fraction * Double(barWidth))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: barWidth - filled)
         return "\(label)  [\(bar)]  \(tail)"

@@ -103,6 +103,8 @@ struct InfoReport: Encodable {
     var parentDigest: String?
     /// For a delta opened with its parents: the chain, direct parent first.
     var parentChain: [ParentLink]?
+    /// Every SIGN record, with its status when keys were given.
+    var signatures: [SignatureReport] = []
 
     struct ParentLink: Encodable {
         var path: String
@@ -120,7 +122,9 @@ struct ChunkListReport: Encodable {
         var index: Int
         var stream: String
         var kind: String
-        var codec: String
+        /// The codec of a data chunk; null for other kinds (zero and fill chunks store no
+        /// payload to decode), as the text table's "-".
+        var codec: String?
         var logicalOffset: UInt64
         var logicalLength: UInt32
         var payloadLength: UInt32
@@ -131,6 +135,26 @@ struct ChunkListReport: Encodable {
         /// Offset of the payload; 0 for a zero chunk.
         var payloadOffset: UInt64
         var digest: String
+
+        enum CodingKeys: String, CodingKey {
+            case index, stream, kind, codec, logicalOffset, logicalLength, payloadLength, storedSize, recordOffset, payloadOffset, digest
+        }
+
+        /// As synthesized, except that a missing codec is written as null rather than left out.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(index, forKey: .index)
+            try c.encode(stream, forKey: .stream)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(codec, forKey: .codec)
+            try c.encode(logicalOffset, forKey: .logicalOffset)
+            try c.encode(logicalLength, forKey: .logicalLength)
+            try c.encode(payloadLength, forKey: .payloadLength)
+            try c.encode(storedSize, forKey: .storedSize)
+            try c.encode(recordOffset, forKey: .recordOffset)
+            try c.encode(payloadOffset, forKey: .payloadOffset)
+            try c.encode(digest, forKey: .digest)
+        }
     }
 }
 
@@ -142,9 +166,18 @@ struct VerifyJSONReport: Encodable {
     /// true for `--quick`: structure, metadata and index only.
     var quick: Bool
     var rootDigest: String?
+    /// Every chunk of the image (the index's entries), as `validate` counts "chunks checked":
+    /// stored chunks are decoded and hashed, zero chunks checked by their digest in the index.
+    var chunks: Int = 0
+    /// Stored chunks decoded and hashed (zero chunks store nothing to decode).
     var chunksChecked: Int
+    /// Logical bytes of the stored chunks decoded.
     var bytesChecked: UInt64
     var failures: [Failure]
+    /// Every SIGN record, with its status when keys were given.
+    var signatures: [SignatureReport] = []
+    /// With --trusted-key or --trust-dir: whether a trusted key's signature verified; nil without.
+    var trusted: Bool?
 
     struct Failure: Encodable {
         var code: String
@@ -181,7 +214,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
 }
 
 /// Stream reports from an image's streams and index.
-func streamReports(streams: [StreamInfo], entries: [ChunkEntry]) -> [StreamReport] {
+func streamReports(streams: [StreamInfo], entries: some Sequence<ChunkEntry>) -> [StreamReport] {
     var reports = streams.enumerated().map { i, s in
         StreamReport(index: i, name: s.name, kind: s.kind.description, blockSize: s.blockSize, logicalSize: s.logicalSize, storedBytes: 0, ratio: 0, chunks: ChunkCounts())
     }

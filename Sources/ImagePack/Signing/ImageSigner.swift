@@ -1,0 +1,95 @@
+/// What ``ImageSigner/sign(imageAt:with:sync:)`` did.
+public struct SignOutcome: Sendable {
+    public let rootDigest: Digest
+    public let keyID: Digest
+    /// Signatures on the image now, the new one included.
+    public let signatureCount: Int
+    public let fileLength: UInt64
+}
+
+/// Adds Ed25519 signatures to images (spec §9.2).
+///
+/// A version 1.0 image keeps its index, signatures and footer adjacent (V42), so a signature
+/// cannot be added in place: the signer writes a new file — the bytes up to the footer copied by
+/// the kernel (sendfile), then the signature records old and new, then a new footer — and
+/// renames it over the image. A kill or a full disk at any point leaves the image exactly as it
+/// was; after the rename it is fully signed. The data area is copied, never re-encoded, and the
+/// root digest does not change.
+public enum ImageSigner {
+    /// A SIGN record by `key` for the image whose root digest is `root`.
+    package static func signatureRecord(rootDigest root: Digest, key: SigningKey) -> [UInt8] {
+        SignatureRecords.encode(keyID: key.publicKey.keyID, signature: key.signature(forRoot: root))
+    }
+
+    /// Signs the image at `path` with `key`, replacing the file atomically.
+    /// - Parameter sync: flush the new file to stable storage before it replaces the old one.
+    /// - Throws: ``ImagePackError``: the image's own errors (it is opened and checked first, as
+    ///   ``ImageReader`` does), `.alreadySigned` if `key` has signed it, `.limitExceeded` when
+    ///   the signature region would pass its 1 MiB limit, `.ioFailed` from the file system.
+    @discardableResult
+    public static func sign(imageAt path: String, with key: SigningKey, sync: Bool = true) throws(ImagePackError) -> SignOutcome {
+        let reader = try ImageReader(path: path)
+        let keyID = key.publicKey.keyID
+        guard !reader.signatures.contains(where: { $0.keyID == keyID }) else {
+            throw ImagePackError(.alreadySigned, "the image is already signed by key \(keyID.hex); a key signs an image once", path: path)
+        }
+        let footer = reader.footer
+        let footerOffset = reader.fileLength - UInt64(Layout.footerSize)
+        let signaturesStart = footer.signaturesOffset != 0 ? footer.signaturesOffset : footer.indexOffset + footer.indexLength
+        let signaturesLength = footer.signaturesLength + UInt64(SignatureRecords.recordLength)
+        guard signaturesLength <= UInt64(FileFooter.maxSignatureBytes) else {
+            throw ImagePackError(.limitExceeded, "the image has \(reader.signatures.count) signatures; one more would pass the signature region's limit of \(FileFooter.maxSignatureBytes) bytes", path: path)
+        }
+        let record = signatureRecord(rootDigest: reader.rootDigest, key: key)
+        var newFooter = footer
+        newFooter.signaturesOffset = signaturesStart
+        newFooter.signaturesLength = signaturesLength
+        newFooter.fileLength = footerOffset + UInt64(record.count + Layout.footerSize)
+
+        let output = try OutputFile(path: path, overwrite: true)
+        do throws(ImagePackError) {
+            // The signed image keeps the permissions of the one it replaces.
+            if let status = system_fstat(reader.file.descriptor) { try output.setPermissions(status.permissions) }
+            try copyRange(from: reader.file, count: footerOffset, to: output)
+            try output.write(record)
+            try output.write(newFooter.encode())
+            try output.commit(sync: sync)
+        } catch {
+            output.abandon()
+            throw error.at(path: path)
+        }
+        return SignOutcome(rootDigest: reader.rootDigest, keyID: keyID, signatureCount: reader.signatures.count + 1, fileLength: newFooter.fileLength)
+    }
+
+    /// Appends the first `count` bytes of `input` to `output`: in the kernel where it can
+    /// (sendfile), else through a buffer.
+    static func copyRange(from input: ReadableFile, count: UInt64, to output: OutputFile) throws(ImagePackError) {
+        var done: UInt64 = 0
+        while done < count {
+            let n = system_sendfile(input.descriptor, Int64(done), output.descriptor, Int(min(count - done, 1 << 30)))
+            if n > 0 {
+                done += UInt64(n)
+                continue
+            }
+            let code = system_errno
+            if n == 0 {
+                throw ImagePackError(.truncated, "the image ended at \(done) bytes while being copied (expected \(count)): was it changed meanwhile?", offset: done)
+            }
+            guard [_EXDEV, _ENOSYS, _EINVAL, _EOPNOTSUPP].contains(code), done == 0 else {
+                throw ImagePackError(.ioFailed, "cannot copy the image: \(errnoText(code))", cause: Int(code), path: output.path)
+            }
+            break
+        }
+        // Buffered copy where the kernel cannot (across file systems on old kernels, some FUSE).
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while done < count {
+            let n = Int(min(UInt64(buffer.count), count - done))
+            try withMutableBytes(&buffer) { (raw) throws(ImagePackError) in
+                let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
+                try input.read(at: done, into: part)
+                try output.write(UnsafeRawBufferPointer(part))
+            }
+            done += UInt64(n)
+        }
+    }
+}

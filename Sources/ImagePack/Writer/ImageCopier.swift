@@ -1,0 +1,93 @@
+/// What ``ImageCopier/copy(imageAt:toFile:codec:level:overwrite:options:)`` did.
+public struct CopySummary: Sendable {
+    /// The same as the source's: a copy never changes what an image is.
+    public let rootDigest: Digest
+    public let fileLength: UInt64
+    /// Whether the chunks were re-encoded (a new codec or level) rather than copied verbatim.
+    public let reencoded: Bool
+    /// Signatures carried over (they sign the root digest, which did not change).
+    public let signatureCount: Int
+    /// Logical bytes whose content was decoded and checked against its digest.
+    public let bytesChecked: UInt64
+}
+
+/// Copies an image to a new file, checking every chunk, keeping its root digest and signatures.
+///
+/// With the encoding unchanged, the copy is the source's bytes, copied by the kernel (sendfile),
+/// and then the copy itself is opened and every chunk of it verified in parallel (CRC, decode,
+/// content digest) before it is published: what appears at the destination is exactly what was
+/// checked, even if the source changes meanwhile. With a new codec or level, the content is
+/// decoded, verified and re-encoded in parallel by the writer with the source's chunk size, so the
+/// chunk boundaries, and with them the root digest, stay the same (spec §8.3); a source whose
+/// chunking or metadata encoding the reference writer would not reproduce is refused rather than
+/// given a new identity. Either way the SIGN records are carried over unchanged.
+public enum ImageCopier {
+    /// Copies the image at `source` to `destination`, which appears only once complete and verified.
+    /// - Parameters:
+    ///   - codec: re-encode data chunks with this codec (nil: copy the chunks verbatim).
+    ///   - level: the codec's level (with `codec`).
+    ///   - overwrite: replace an existing destination.
+    /// - Throws: the source's own errors (``ImagePackError`` with a rule), `.invalidArgument` when
+    ///   re-encoding cannot keep the root digest, `.destinationExists`, `.ioFailed`, `.cancelled`.
+    @discardableResult
+    public static func copy(
+        imageAt source: String, toFile destination: String, codec: Codec? = nil, level: Int? = nil,
+        overwrite: Bool = false, options: ReadOptions = .init()
+    ) throws(ImagePackError) -> CopySummary {
+        let reader = try ImageReader(path: source, limits: options.limits)
+        let output = try OutputFile(path: destination, overwrite: overwrite)
+        do throws(ImagePackError) {
+            let summary: CopySummary
+            if let codec {
+                summary = try reencode(reader, codec: codec, level: level, to: output, options: options)
+            } else {
+                try ImageSigner.copyRange(from: reader.file, count: reader.fileLength, to: output)
+                let copy = try ImageReader(file: try ReadableFile(path: output.readablePath), limits: options.limits)
+                guard copy.rootDigest == reader.rootDigest, copy.fileLength == reader.fileLength else {
+                    throw ImagePackError(.ioFailed, "the copy differs from the image it was copied from: was the image changed meanwhile?", path: destination)
+                }
+                let report = try copy.verify(options, maxFailures: 1)
+                if let failure = report.failures.first { throw failure.replacing(path: source) }
+                summary = CopySummary(rootDigest: copy.rootDigest, fileLength: copy.fileLength, reencoded: false, signatureCount: copy.signatures.count, bytesChecked: report.bytesChecked)
+            }
+            try output.commit()
+            return summary
+        } catch {
+            output.abandon()
+            throw error
+        }
+    }
+
+    static func reencode(_ reader: ImageReader, codec: Codec, level: Int?, to output: OutputFile, options: ReadOptions) throws(ImagePackError) -> CopySummary {
+        var writerOptions = WriterOptions(codec: codec, level: level, chunkSize: Int(reader.chunkSize), threads: options.threads)
+        writerOptions.cancellation = options.cancellation
+        let streams = reader.streams.enumerated().map { i, s in
+            StreamSpec(name: s.name, kind: s.kind, blockSize: s.blockSize, source: ImageStreamSource(reader: reader, stream: i))
+        }
+        let written = try ImageWriter.write(SystemState(metadata: reader.metadata, streams: streams), to: output, options: writerOptions, progress: options.progress)
+        guard written.rootDigest == reader.rootDigest else {
+            throw ImagePackError(
+                .invalidArgument,
+                "re-encoding would change the image's root digest (\(reader.rootDigest) → \(written.rootDigest)): its chunk boundaries or metadata bytes are not the ones this writer makes; copy it without --codec to keep its identity",
+                path: reader.path)
+        }
+        // Carry the signatures over: the same records, between the new index and a new footer.
+        let copy = try ReadableFile(path: output.readablePath)
+        let footerAt = written.fileLength - UInt64(Layout.footerSize)
+        var footer = try FileFooter.decode(try copy.read(at: footerAt, count: Layout.footerSize), at: footerAt)
+        if reader.footer.signaturesLength > 0 {
+            let region = try reader.file.read(at: reader.footer.signaturesOffset, count: Int(reader.footer.signaturesLength))
+            footer.signaturesOffset = footerAt
+            footer.signaturesLength = UInt64(region.count)
+            footer.fileLength = footerAt + UInt64(region.count + Layout.footerSize)
+            var tail = region + footer.encode()
+            try withMutableBytes(&tail) { (raw) throws(ImagePackError) in try output.write(UnsafeRawBufferPointer(raw), at: footerAt) }
+        }
+        let check = try ImageReader(file: try ReadableFile(path: output.readablePath), limits: options.limits)
+        guard check.rootDigest == reader.rootDigest, check.signatures.map(\.keyID) == reader.signatures.map(\.keyID) else {
+            throw ImagePackError(.ioFailed, "the re-encoded copy does not read back as written", path: output.path)
+        }
+        let checked = reader.entries.reduce(UInt64(0)) { $0 + ($1.kind == .zero ? 0 : UInt64($1.logicalLength)) }
+        return CopySummary(rootDigest: check.rootDigest, fileLength: check.fileLength, reencoded: true, signatureCount: check.signatures.count, bytesChecked: checked)
+    }
+}

@@ -1,0 +1,321 @@
+import ImagePack
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// One disk of the image as an NBD export: verified reads through the chunk cache, block status
+/// from the chunk kinds, and writes into the overlay when there is one.
+///
+/// Every method blocks (decoding, file I/O) and runs on the server's thread pool.
+final class NBDExport: Sendable {
+    /// A stretch of a read's answer, in order.
+    enum Piece: Sendable {
+        /// Bytes: a slice of a decoded chunk or of the overlay.
+        case data(ByteBuffer)
+        /// Zeros that nothing stores: a zero chunk of the image.
+        case zero(Int)
+
+        var count: Int {
+            switch self {
+            case .data(let b): b.readableBytes
+            case .zero(let n): n
+            }
+        }
+    }
+
+    let name: String
+    let size: UInt64
+    let reader: ImageReader
+    let stream: Int
+    /// The stream's chunks; indices are those of `reader.entries`, the cache's keys.
+    let chunks: Slice<ChunkEntries>
+    let cache: ChunkCache
+    let overlay: Overlay?
+    let threadPool: NIOThreadPool
+    let allocator = ByteBufferAllocator()
+    let log: @Sendable (String) -> Void
+    /// Where the last few reads ended: a read starting at one of them is sequential.
+    private let recentEnds = Mutex<[UInt64]>([])
+
+    init(reader: ImageReader, stream: Int, cache: ChunkCache, overlay: Overlay?, threadPool: NIOThreadPool, log: @escaping @Sendable (String) -> Void) {
+        self.reader = reader
+        self.stream = stream
+        name = reader.streams[stream].name
+        size = reader.streams[stream].logicalSize
+        chunks = reader.chunks(ofStream: stream)
+        self.cache = cache
+        self.overlay = overlay
+        self.threadPool = threadPool
+        self.log = log
+    }
+
+    var isWritable: Bool { overlay != nil }
+
+    /// What NBD_OPT_LIST and NBD_INFO_DESCRIPTION say about the export.
+    var description: String { "disk \"\(name)\" of \(size) bytes" + (isWritable ? ", writable through an overlay" : ", read-only") }
+
+    /// NBD transmission flags: read-only without an overlay; several connections may share the
+    /// export because they share this object (one cache, one overlay, one flush for all).
+    var transmissionFlags: UInt16 {
+        var flags = NBDProtocol.flagHasFlags | NBDProtocol.flagCanMultiConn | NBDProtocol.flagSendDF
+        if isWritable {
+            flags |= NBDProtocol.flagSendFlush | NBDProtocol.flagSendFUA | NBDProtocol.flagSendTrim | NBDProtocol.flagSendWriteZeroes
+        } else {
+            flags |= NBDProtocol.flagReadOnly
+        }
+        return flags
+    }
+
+    // MARK: Reading
+
+    /// The chunk holding `offset` (a binary search over the stream's chunks).
+    func chunkIndex(containing offset: UInt64) -> Int {
+        var range = chunks.startIndex..<chunks.endIndex
+        while range.count > 1 {
+            let mid = range.lowerBound + range.count / 2
+            if chunks[mid].logicalOffset <= offset { range = mid..<range.upperBound } else { range = range.lowerBound..<mid }
+        }
+        return range.lowerBound
+    }
+
+    /// Decodes chunk `index` whole, through the reader, which checks its SHA-256.
+    private func decode(_ index: Int) throws(ImagePackError) -> ByteBuffer {
+        let entry = chunks[index]
+        let length = Int(entry.logicalLength)
+        var buffer = allocator.buffer(capacity: length)
+        var failure: ImagePackError?
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
+            do throws(ImagePackError) {
+                try reader.read(stream: stream, at: entry.logicalOffset, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]))
+            } catch { failure = error }
+            return length
+        }
+        if let failure { throw failure }
+        return buffer
+    }
+
+    /// The bytes `offset..<offset+length` (checked by the caller to lie inside the disk).
+    func read(offset: UInt64, length: Int) throws(NBDRequestFailure) -> [Piece] {
+        guard let overlay else { return try readImage(offset: offset, length: length) }
+        var pieces: [Piece] = []
+        for run in overlay.runs(offset: offset, length: length) {
+            if run.inOverlay {
+                do throws(NBDServerError) {
+                    pieces.append(.data(try overlay.read(offset: run.offset, length: run.length, allocator: allocator)))
+                } catch {
+                    log("imgpack serve: overlay read failed: \(error)")
+                    throw NBDRequestFailure(.io, error.description, offset: run.offset)
+                }
+            } else {
+                pieces += try readImage(offset: run.offset, length: run.length)
+            }
+        }
+        return pieces
+    }
+
+    /// The bytes `offset..<offset+length` if answering needs no decoding and no file I/O (every
+    /// chunk in range is cached or zero, and there is no overlay); nil otherwise.
+    ///
+    /// Runs on the event loop: most reads of a sequential copy land in a chunk an earlier read
+    /// decoded, and answering them there saves two thread hand-offs per request, which on a busy
+    /// machine cost more than the copy itself (nbdcopy of a 1.3 GiB disk to null: went from a median
+    /// of 3.2 s to 1.9 s over 4 runs on 2 busy cores, server CPU time unchanged at ~1.3 s).
+    func cachedRead(offset: UInt64, length: Int) -> [Piece]? {
+        guard overlay == nil else { return nil }
+        let end = offset + UInt64(length)
+        var pieces: [Piece] = []
+        var position = offset
+        var i = chunkIndex(containing: offset)
+        while position < end {
+            let entry = chunks[i]
+            let take = Int(min(entry.logicalEnd, end) - position)
+            if entry.kind == .zero {
+                if case .zero(let n) = pieces.last { pieces[pieces.count - 1] = .zero(n + take) } else { pieces.append(.zero(take)) }
+            } else {
+                guard let chunk = cache.cached(i) else { return nil }
+                pieces.append(.data(chunk.getSlice(at: chunk.readerIndex + Int(position - entry.logicalOffset), length: take)!))
+            }
+            position += UInt64(take)
+            i += 1
+        }
+        readAhead(from: offset, to: end, next: i)
+        return pieces
+    }
+
+    /// The image's bytes `offset..<offset+length`, decoded on this (pool) thread where not cached:
+    /// the overlay's reads and partial-block copies, which run on the pool already.
+    func readImage(offset: UInt64, length: Int) throws(NBDRequestFailure) -> [Piece] {
+        let end = offset + UInt64(length)
+        var pieces: [Piece] = []
+        var position = offset
+        var i = chunkIndex(containing: offset)
+        while position < end {
+            let entry = chunks[i]
+            let take = Int(min(entry.logicalEnd, end) - position)
+            if entry.kind == .zero {
+                if case .zero(let n) = pieces.last { pieces[pieces.count - 1] = .zero(n + take) } else { pieces.append(.zero(take)) }
+            } else {
+                let chunk: ByteBuffer
+                do throws(ImagePackError) {
+                    chunk = try cache.chunkNow(i) { () throws(ImagePackError) in try decode(i) }
+                } catch {
+                    log("imgpack serve: export \"\(name)\": read at \(position) failed: \(error)")
+                    throw NBDRequestFailure(error, at: entry.logicalOffset)
+                }
+                pieces.append(.data(chunk.getSlice(at: chunk.readerIndex + Int(position - entry.logicalOffset), length: take)!))
+            }
+            position += UInt64(take)
+            i += 1
+        }
+        return pieces
+    }
+
+    /// The bytes `offset..<offset+length`, completed on `loop`: chunks not cached are decoded on
+    /// the pool, several at once; requests for a chunk being decoded wait without a thread.
+    func read(offset: UInt64, length: Int, on loop: any EventLoop) -> EventLoopFuture<[Piece]> {
+        if overlay != nil {
+            return threadPool.runIfActive(eventLoop: loop) { try self.read(offset: offset, length: length) }
+        }
+        enum Part { case zero(Int), chunk(future: Int, index: Int, within: Int, take: Int) }
+        let end = offset + UInt64(length)
+        var parts: [Part] = []
+        var futures: [EventLoopFuture<ByteBuffer>] = []
+        var position = offset
+        var i = chunkIndex(containing: offset)
+        while position < end {
+            let entry = chunks[i]
+            let take = Int(min(entry.logicalEnd, end) - position)
+            if entry.kind == .zero {
+                parts.append(.zero(take))
+            } else {
+                parts.append(.chunk(future: futures.count, index: i, within: Int(position - entry.logicalOffset), take: take))
+                futures.append(cache.chunk(i, on: loop, start: decodeOnPool))
+            }
+            position += UInt64(take)
+            i += 1
+        }
+        readAhead(from: offset, to: end, next: i)
+        return EventLoopFuture.whenAllComplete(futures, on: loop).flatMapThrowing { [chunks, parts] results in
+            var pieces: [Piece] = []
+            for part in parts {
+                switch part {
+                case .zero(let n):
+                    if case .zero(let m) = pieces.last { pieces[pieces.count - 1] = .zero(m + n) } else { pieces.append(.zero(n)) }
+                case .chunk(let future, let index, let within, let take):
+                    switch results[future] {
+                    case .success(let chunk):
+                        pieces.append(.data(chunk.getSlice(at: chunk.readerIndex + within, length: take)!))
+                    case .failure(let error as ImagePackError):
+                        throw NBDRequestFailure(error, at: chunks[index].logicalOffset)
+                    case .failure(let error):
+                        throw NBDRequestFailure(.shutdown, "\(error)", offset: chunks[index].logicalOffset)
+                    }
+                }
+            }
+            return pieces
+        }
+    }
+
+    /// Decodes chunk `index` on a pool thread and hands the result to the cache (and its waiters).
+    private func decodeOnPool(_ index: Int) {
+        threadPool.submit { [self] state in
+            let result: ChunkCache.Loaded
+            if state != .active {
+                result = .failure(ImagePackError(.cancelled, "the server is shutting down"))
+            } else {
+                do throws(ImagePackError) { result = .success(try decode(index)) } catch {
+                    log("imgpack serve: export \"\(name)\": chunk at \(chunks[index].logicalOffset) failed: \(error)")
+                    result = .failure(error)
+                }
+            }
+            cache.finish(index, with: result)
+        }
+    }
+
+    /// Decodes chunk `next` in the background if this read continues an earlier one.
+    private func readAhead(from offset: UInt64, to end: UInt64, next: Int) {
+        let sequential = recentEnds.withLock { ends in
+            let hit = ends.firstIndex(of: offset)
+            if let hit { ends.remove(at: hit) }
+            ends.append(end)
+            if ends.count > 16 { ends.removeFirst() }
+            return hit != nil
+        }
+        guard sequential, next < chunks.endIndex, chunks[next].kind != .zero, cache.claim(next) else { return }
+        decodeOnPool(next)
+    }
+
+    /// `base:allocation` of `offset..<offset+length`: (length, flags) runs, zero chunks as hole+zero.
+    func blockStatus(offset: UInt64, length: UInt64, onlyOne: Bool) -> [(length: UInt32, flags: UInt32)] {
+        var runs: [(length: UInt32, flags: UInt32)] = []
+        func add(_ count: UInt64, _ flags: UInt32) -> Bool {
+            var count = count
+            if let last = runs.last, last.flags == flags, UInt64(last.length) + count <= UInt64(UInt32.max) {
+                runs[runs.count - 1].length += UInt32(count)
+                return true
+            }
+            if onlyOne && !runs.isEmpty { return false }
+            count = min(count, UInt64(UInt32.max) / 4096 * 4096)
+            runs.append((UInt32(count), flags))
+            return runs.count < 65536
+        }
+        let overlayRuns = overlay?.runs(offset: offset, length: Int(length)) ?? [(offset, Int(length), false)]
+        outer: for run in overlayRuns {
+            if run.inOverlay {
+                if !add(UInt64(run.length), 0) { break }
+                continue
+            }
+            var position = run.offset
+            let runEnd = run.offset + UInt64(run.length)
+            var i = chunkIndex(containing: position)
+            while position < runEnd {
+                let entry = chunks[i]
+                let take = min(entry.logicalEnd, runEnd) - position
+                let flags = entry.kind == .zero ? NBDProtocol.stateHole | NBDProtocol.stateZero : 0
+                if !add(take, flags) { break outer }
+                position += take
+                i += 1
+            }
+        }
+        return runs
+    }
+
+    // MARK: Writing
+
+    /// Fills `buffer` with the image's bytes at `offset` (a partial block copied into the overlay).
+    private func baseBytes(_ offset: UInt64, _ buffer: UnsafeMutableRawBufferPointer) throws(NBDRequestFailure) {
+        var done = 0
+        for piece in try readImage(offset: offset, length: buffer.count) {
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + piece.count])
+            switch piece {
+            case .zero: target.initializeMemory(as: UInt8.self, repeating: 0)
+            case .data(let b): b.withUnsafeReadableBytes { target.copyMemory(from: $0) }
+            }
+            done += piece.count
+        }
+    }
+
+    func write(offset: UInt64, data: ByteBuffer) throws(NBDRequestFailure) {
+        guard let overlay else { throw NBDRequestFailure(.permission, "the export is read-only (serve with --overlay to write)") }
+        var failure: NBDRequestFailure?
+        data.withUnsafeReadableBytes { raw in
+            do throws(NBDRequestFailure) {
+                try overlay.write(at: offset, raw, base: baseBytes)
+            } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    func writeZeroes(offset: UInt64, length: Int) throws(NBDRequestFailure) {
+        guard let overlay else { throw NBDRequestFailure(.permission, "the export is read-only (serve with --overlay to write)") }
+        try overlay.writeZeroes(at: offset, length: length, base: baseBytes)
+    }
+
+    func flush() throws(NBDRequestFailure) {
+        guard let overlay else { return }
+        do throws(NBDServerError) { try overlay.flush() } catch {
+            log("imgpack serve: overlay flush failed: \(error)")
+            throw NBDRequestFailure(.io, error.description)
+        }
+    }
+}

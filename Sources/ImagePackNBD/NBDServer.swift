@@ -1,0 +1,214 @@
+import Dispatch
+import ImagePack
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// An NBD server over the disks of one image: every disk an export (by stream name, "" the
+/// first), reads verified chunk by chunk, writes into an optional copy-on-write overlay.
+///
+/// ```swift
+/// let server = try NBDServer(configuration: .init(imagePath: "web-1.ipk"))
+/// try server.listen(on: .unix(path: "/run/web-1.sock"))
+/// server.wait()          // until shutdown() is called, from a signal handler say
+/// ```
+public final class NBDServer: Sendable {
+    public struct Configuration: Sendable {
+        public var imagePath: String
+        /// Makes the one served disk writable; its writes go to this file (created if missing).
+        public var overlayPath: String?
+        /// The disk to serve with an overlay (default: the first disk).
+        public var overlayDisk: String?
+        /// The decoded-chunk cache budget in bytes (default: 4 chunks per thread).
+        public var cacheBytes: Int?
+        /// Connections beyond this are closed as soon as they are accepted.
+        public var maxConnections = 64
+        /// Threads that decode chunks and do file I/O (default: one per core).
+        public var threads = System.coreCount
+        /// A client that has not finished the handshake after this long is disconnected, so idle
+        /// connections cannot hold every slot of `maxConnections`.
+        public var handshakeTimeout: TimeAmount = .seconds(30)
+        /// Where the server reports failed reads, refused connections and protocol errors.
+        public var log: @Sendable (String) -> Void = NBDServer.standardError
+
+        public init(imagePath: String) { self.imagePath = imagePath }
+    }
+
+    /// Where the server listens.
+    public enum Address: Sendable, Hashable, CustomStringConvertible {
+        case unix(path: String)
+        case tcp(host: String, port: Int)
+
+        public var description: String {
+            switch self {
+            case .unix(let path): "unix:\(path)"
+            case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            }
+        }
+    }
+
+    public let configuration: Configuration
+    public let reader: ImageReader
+    let context: NBDServerContext
+    let group: MultiThreadedEventLoopGroup
+    let threadPool: NIOThreadPool
+
+    /// Listeners and live connections, shared with the channel initializer (a Mutex cannot be captured).
+    private final class Registry: Sendable {
+        struct State {
+            var listeners: [(channel: any Channel, address: Address)] = []
+            var connections: [ObjectIdentifier: any Channel] = [:]
+            var refused = 0
+            var stopped = false
+        }
+        let state = Mutex(State())
+    }
+    private let registry = Registry()
+    private let finished = DispatchGroup()
+
+    /// Opens the image (checking its structure) and the overlay, and starts the thread pool.
+    /// - Throws: `ImagePackError` for the image, ``NBDServerError`` for the disk choice and the overlay.
+    public init(configuration: Configuration) throws {
+        self.configuration = configuration
+        let reader = try ImageReader(path: configuration.imagePath)
+        self.reader = reader
+        let disks = reader.streams.indices.filter { reader.streams[$0].kind == .disk }
+        guard let first = disks.first else {
+            throw NBDServerError(.noSuchExport, "the image has no disk to serve", path: configuration.imagePath)
+        }
+        let threads = max(1, configuration.threads)
+        let pool = NIOThreadPool(numberOfThreads: threads)
+        // The largest chunk of the served disks stands for the image's chunk size.
+        let chunkSize = disks.lazy.flatMap { reader.chunks(ofStream: $0) }.map { Int($0.logicalLength) }.max() ?? 0
+        let cache = ChunkCache(capacity: configuration.cacheBytes ?? 4 * chunkSize * threads)
+        var exports: [NBDExport] = []
+        if let overlayPath = configuration.overlayPath {
+            var stream = first
+            if let name = configuration.overlayDisk {
+                guard let s = disks.first(where: { reader.streams[$0].name == name }) else {
+                    let known = disks.map { reader.streams[$0].name }.joined(separator: ", ")
+                    throw NBDServerError(.noSuchExport, "no disk named \"\(name)\"; the image has: \(known)", path: configuration.imagePath)
+                }
+                stream = s
+            }
+            let info = reader.streams[stream]
+            let overlay = try Overlay(path: overlayPath, rootDigest: reader.rootDigest, diskName: info.name, diskSize: info.logicalSize)
+            exports = [NBDExport(reader: reader, stream: stream, cache: cache, overlay: overlay, threadPool: pool, log: configuration.log)]
+        } else {
+            exports = disks.map { NBDExport(reader: reader, stream: $0, cache: cache, overlay: nil, threadPool: pool, log: configuration.log) }
+        }
+        pool.start()
+        threadPool = pool
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        context = NBDServerContext(exports: exports, threadPool: pool, handshakeTimeout: configuration.handshakeTimeout, log: configuration.log)
+        finished.enter()
+    }
+
+    /// The names clients can ask for, in image order.
+    public var exportNames: [String] { context.exports.map(\.name) }
+
+    /// Cache hits and misses so far.
+    public var cacheStatistics: (hits: Int, misses: Int) { context.exports.first!.cache.statistics }
+
+    /// Starts listening; returns the bound address (the port chosen when `port` was 0).
+    /// - Parameter allowRemote: accept a TCP address that is not loopback.
+    @discardableResult
+    public func listen(on address: Address, allowRemote: Bool = false) throws -> Address {
+        let maxConnections = configuration.maxConnections
+        let context = self.context
+        let log = configuration.log
+        var bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 4 << 20, high: 8 << 20))
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [registry] channel in
+                let id = ObjectIdentifier(channel)
+                let admitted = registry.state.withLock { s -> Bool in
+                    guard !s.stopped, s.connections.count < maxConnections else {
+                        s.refused += 1
+                        return false
+                    }
+                    s.connections[id] = channel
+                    return true
+                }
+                guard admitted else {
+                    log("imgpack serve: refusing a connection: \(maxConnections) clients are connected (--max-connections)")
+                    return channel.eventLoop.makeFailedFuture(NBDServerError(.io, "too many connections"))
+                }
+                channel.closeFuture.whenComplete { _ in _ = registry.state.withLock { $0.connections.removeValue(forKey: id) } }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(NBDFrameDecoder()), NBDReplyEncoder(), NBDConnectionHandler(server: context),
+                    ])
+                }
+            }
+        let channel: any Channel
+        var bound = address
+        switch address {
+        case .unix(let path):
+            channel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).wait()
+        case .tcp(let host, let port):
+            let socketAddress: SocketAddress
+            do { socketAddress = try SocketAddress.makeAddressResolvingHost(host, port: port) } catch {
+                throw NBDServerError(.refusedAddress, "cannot resolve \(host): \(error)")
+            }
+            guard allowRemote || Self.isLoopback(socketAddress) else {
+                throw NBDServerError(.refusedAddress, "\(address) is not a loopback address; clients on the network could read the disks (pass --allow-remote to serve them anyway)")
+            }
+            bootstrap = bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            channel = try bootstrap.bind(to: socketAddress).wait()
+            bound = .tcp(host: host, port: channel.localAddress?.port ?? port)
+        }
+        registry.state.withLock { $0.listeners.append((channel, bound)) }
+        return bound
+    }
+
+    static func isLoopback(_ address: SocketAddress) -> Bool {
+        guard let ip = address.ipAddress else { return false }
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+
+    /// Blocks until ``shutdown()`` has finished.
+    public func wait() { finished.wait() }
+
+    /// Stops listening, closes every connection, makes overlay writes durable and removes the
+    /// Unix socket. Safe to call more than once and from any thread but the server's own.
+    public func shutdown() {
+        let (listeners, connections, first) = registry.state.withLock { s in
+            defer { s.stopped = true }
+            return (s.listeners, Array(s.connections.values), !s.stopped)
+        }
+        guard first else { return }
+        for (channel, address) in listeners {
+            try? channel.close().wait()
+            if case .unix(let path) = address { _ = system_unlink(path) }
+        }
+        for channel in connections { try? channel.close().wait() }
+        for export in context.exports {
+            do throws(NBDRequestFailure) { try export.flush() } catch {
+                configuration.log("imgpack serve: flushing the overlay at shutdown failed: \(error.message)")
+            }
+        }
+        try? threadPool.syncShutdownGracefully()
+        let (hits, misses) = cacheStatistics
+        configuration.log("imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes")
+        // Only now that no request can run: another server may take the overlay once this returns.
+        for export in context.exports { export.overlay?.close() }
+        try? group.syncShutdownGracefully()
+        finished.leave()
+    }
+
+    /// Writes a line to standard error (the default log).
+    public static let standardError: @Sendable (String) -> Void = { line in
+        let bytes = Array((line + "\n").utf8)
+        bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = write(2, raw.baseAddress! + done, raw.count - done)
+                if n <= 0 { return }
+                done += n
+            }
+        }
+    }
+}

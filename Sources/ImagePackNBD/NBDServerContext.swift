@@ -1,0 +1,43 @@
+import NIOCore
+import NIOPosix
+
+/// What every connection of a server shares: the exports, the thread pool, the log.
+final class NBDServerContext: Sendable {
+    let exports: [NBDExport]
+    let threadPool: NIOThreadPool
+    let handshakeTimeout: TimeAmount
+    let log: @Sendable (String) -> Void
+    /// Zeros for simple replies over zero chunks: slices of one buffer, nothing allocated per read.
+    let zeroes: ByteBuffer
+
+    init(exports: [NBDExport], threadPool: NIOThreadPool, handshakeTimeout: TimeAmount, log: @escaping @Sendable (String) -> Void) {
+        self.exports = exports
+        self.handshakeTimeout = handshakeTimeout
+        self.threadPool = threadPool
+        self.log = log
+        var zeroes = ByteBufferAllocator().buffer(capacity: 1 << 20)
+        zeroes.writeRepeatingByte(0, count: 1 << 20)
+        self.zeroes = zeroes
+    }
+
+    /// The export called `name`; "" is the first disk.
+    func export(named name: String) -> NBDExport? {
+        name.isEmpty ? exports.first : exports.first { $0.name == name }
+    }
+
+    /// The bytes of a piece for a simple reply: the data, or slices of the shared zeros.
+    func bytes(_ piece: NBDExport.Piece) -> [ByteBuffer] {
+        switch piece {
+        case .data(let b):
+            return [b]
+        case .zero(var n):
+            var parts: [ByteBuffer] = []
+            while n > 0 {
+                let take = min(n, zeroes.readableBytes)
+                parts.append(zeroes.getSlice(at: zeroes.readerIndex, length: take)!)
+                n -= take
+            }
+            return parts
+        }
+    }
+}
