@@ -162,7 +162,11 @@ extension ImagePackError.Code {
     public static let unknownCodec = Self("unknownCodec", .invalidImage)
     public static let chunkLayoutInvalid = Self("chunkLayoutInvalid", .invalidImage)
     public static let indexMismatch = Self("indexMismatch", .invalidImage)
+    /// A delta image was read without the parent image it names (V49).
     public static let parentRequired = Self("parentRequired", .invalidImage)
+    /// The parent supplied is not the one the image names, the chain loops or is too deep (V49),
+    /// or the parent lacks a range a chunk needs (V50).
+    public static let parentMismatch = Self("parentMismatch", .invalidImage)
     // Index and root (spec §8-§9).
     public static let indexChecksumMismatch = Self("indexChecksumMismatch", .invalidImage)
     public static let rootDigestMismatch = Self("rootDigestMismatch", .invalidImage)

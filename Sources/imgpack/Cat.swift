@@ -26,6 +26,8 @@ struct Cat: ParsableCommand {
     @Option(help: ArgumentHelp("Bytes to read (default: to the end of the disk).", valueName: "n"))
     var length: ByteCount?
 
+    @OptionGroup(title: "Parents") var parents: ParentOptions
+
     func validate() throws {
         if image == "-" { throw ValidationError("cat needs random access to a file; for standard input use: imgpack extract - --stdout") }
         if let name { try validateStreamName(name, option: "--disk") }
@@ -36,7 +38,7 @@ struct Cat: ParsableCommand {
     }
 
     func run() throws {
-        let reader = try ImageReader(path: image)
+        let reader = try ImageReader(path: image, parents: try parents.open())
         let stream: Int
         if let name {
             stream = try reader.streamIndex(named: name)

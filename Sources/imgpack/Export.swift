@@ -49,6 +49,7 @@ struct Export: ParsableCommand {
     var force = false
 
     @OptionGroup var trust: TrustOptions
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var json: JSONOption
     @OptionGroup var global: GlobalOptions
@@ -76,7 +77,7 @@ struct Export: ParsableCommand {
     func run() throws {
         let cancellation = Interrupts.install()
         let policy = try trust.policy()
-        let reader = try ImageReader(path: image)
+        let reader = try ImageReader(path: image, parents: try parents.open())
         // Signatures sign the root digest, which opening has checked: refuse before writing anything.
         try policy?.check(reader)
         let stream: Int

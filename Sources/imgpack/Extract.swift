@@ -41,6 +41,7 @@ struct Extract: ParsableCommand {
     var force = false
 
     @OptionGroup var trust: TrustOptions
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var global: GlobalOptions
 
@@ -82,7 +83,7 @@ struct Extract: ParsableCommand {
     // MARK: From a file (random access)
 
     func extractFile(cancellation: Cancellation, policy: TrustPolicy?) throws {
-        let reader = try ImageReader(path: image)
+        let reader = try ImageReader(path: image, parents: try parents.open())
         // Signatures sign the root digest, which opening has checked: refuse before writing anything.
         try policy?.check(reader)
         let selected = try select(in: reader.streams)
@@ -109,7 +110,7 @@ struct Extract: ParsableCommand {
 
     func extractStream(cancellation: Cancellation, policy: TrustPolicy?) throws {
         let bar = ProgressBar("extract", quiet: global.quiet)
-        let reader = try StreamingReader(path: "-", options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler))
+        let reader = try StreamingReader(path: "-", options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler, parents: try parents.open()))
         if stdout {
             try extractStreamToStandardOutput(reader, bar: bar)
             return

@@ -24,7 +24,10 @@ struct Imgpack: ParsableCommand {
               130  interrupted (SIGINT or SIGTERM); no partial output was left
             """,
         version: "0.1.0 (ImagePack format \(FormatVersion.major).\(FormatVersion.minor))",
-        subcommands: [Pack.self, Import.self, Info.self, Verify.self, Validate.self, Extract.self, Export.self, Cat.self, Ls.self, Recover.self, Key.self, Sign.self, Copy.self, Serve.self, Demo.self])
+        subcommands: [
+            Pack.self, Import.self, Info.self, Verify.self, Validate.self, Extract.self, Export.self, Cat.self, Ls.self, Recover.self,
+            Key.self, Sign.self, Copy.self, Flatten.self, Rebase.self, Diff.self, Serve.self, Demo.self,
+        ])
 
     /// Parses, runs, and maps every failure to a documented exit status (see ``ExitStatus``).
     static func main() {

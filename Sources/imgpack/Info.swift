@@ -16,6 +16,7 @@ struct Info: ParsableCommand {
     var image: String
 
     @OptionGroup var trust: TrustOptions
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var json: JSONOption
 
     func validate() throws {
@@ -24,7 +25,7 @@ struct Info: ParsableCommand {
 
     func run() throws {
         let policy = try trust.policy()
-        let reader = try ImageReader(path: image)
+        let reader = try ImageReader(path: image, parents: try parents.open())
         var report = Self.report(reader)
         report.signatures = SignatureReport.list(reader.signatures, rootDigest: reader.rootDigest, policy: policy)
         if json.json {
@@ -42,7 +43,9 @@ struct Info: ParsableCommand {
             path: reader.path, fileLength: reader.fileLength, chunkSize: reader.chunkSize, rootDigest: reader.rootDigest.description,
             metadata: reader.metadata, logicalBytes: logical, storedBytes: stored, payloadBytes: payload,
             overheadBytes: reader.fileLength - payload, ratio: compressionRatio(logical, reader.fileLength),
-            chunks: ChunkCounts(reader.entries), streams: streamReports(streams: reader.streams, entries: reader.entries))
+            chunks: ChunkCounts(reader.entries), streams: streamReports(streams: reader.streams, entries: reader.entries),
+            parentDigest: reader.parentDigest?.description,
+            parentChain: reader.parents.readers.isEmpty ? nil : reader.parents.readers.map { .init(path: $0.path, rootDigest: $0.rootDigest.description) })
     }
 
     /// The human report. Metadata strings come from the image: they are printed through
@@ -62,6 +65,12 @@ struct Info: ParsableCommand {
         rows.append(["Visibility", m.visibility.rawValue + (m.sharedWith.isEmpty ? "" : " (with \(m.sharedWith.map(shown).joined(separator: ", ")))")])
         if !m.tags.isEmpty { rows.append(["Tags", m.tags.sorted { $0.key < $1.key }.map { "\(shown($0.key))=\(shown($0.value))" }.joined(separator: ", ")]) }
         rows.append(["Root digest", r.rootDigest])
+        if let parent = r.parentDigest {
+            rows.append(["Parent", parent + (r.parentChain == nil ? " (not supplied: --parent FILE)" : "")])
+            for (depth, link) in (r.parentChain ?? []).enumerated() {
+                rows.append([depth == 0 ? "Chain" : "", "\(depth + 1). \(link.path) \(link.rootDigest)"])
+            }
+        }
         if r.signatures.isEmpty {
             rows.append(["Signatures", "none"])
         } else {

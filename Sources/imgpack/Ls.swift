@@ -19,6 +19,7 @@ struct Ls: ParsableCommand {
     @Option(name: .customLong("disk"), help: ArgumentHelp("List only the chunks of this stream.", valueName: "name"))
     var name: String?
 
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var json: JSONOption
 
     func validate() throws {
@@ -27,7 +28,7 @@ struct Ls: ParsableCommand {
     }
 
     func run() throws {
-        let reader = try ImageReader(path: image)
+        let reader = try ImageReader(path: image, parents: try parents.open())
         let only = try name.map { (n) throws(ImagePackError) in try reader.streamIndex(named: n) }
         let listed = only.map { reader.chunks(ofStream: $0).indices } ?? 0..<reader.entries.count
         // Rows are written as they are made, never gathered: a maximal index (4 M entries) took

@@ -43,8 +43,9 @@ struct Pack: ParsableCommand {
         if let size = input.simulate {
             guard disks.isEmpty && sections.isEmpty && input.blockSizes.isEmpty else { throw ValidationError("--simulate replaces --disk, --section and --block-size: give one or the other.") }
             guard size.bytes >= 8192 else { throw ValidationError("--simulate needs at least 8K, got \(size.bytes).") }
+            if let g = input.generation, !(0...100_000).contains(g) { throw ValidationError("--generation must be 0 to 100000, got \(g).") }
         } else {
-            guard input.seed == nil, input.profile == nil else { throw ValidationError("--seed and --profile go with --simulate SIZE.") }
+            guard input.seed == nil, input.profile == nil, input.generation == nil else { throw ValidationError("--seed, --profile and --generation go with --simulate SIZE.") }
             guard !disks.isEmpty || !sections.isEmpty else {
                 throw ValidationError("Nothing to pack: give at least one --disk NAME=PATH, or --simulate SIZE.")
             }
@@ -98,7 +99,7 @@ struct Pack: ParsableCommand {
     /// Writes `state` where `output` says, with a progress bar labelled `label`, and reports it:
     /// the part of `pack` that `import` shares.
     static func write(_ state: SystemState, output: OutputOptions, cancellation: Cancellation, label: String, quiet: Bool) throws -> PackReport {
-        let options = output.writerOptions(cancellation: cancellation)
+        let options = try output.writerOptions(cancellation: cancellation)
         let bar = ProgressBar(label, quiet: quiet)
         let start = Terminal.now()
         let summary: WriteSummary
@@ -160,6 +161,9 @@ struct PackInput: ParsableArguments {
     @Option(help: "Profile of a single simulated root disk.")
     var profile: SimulationProfile?
 
+    @Option(help: ArgumentHelp("The simulated instance after N rounds of change (logs, package upgrades, deletions, metadata): successive generations make successive backups.", valueName: "n"))
+    var generation: Int?
+
     /// The block size of stream `name`: --block-size, else `fallback`.
     func blockSize(of name: String, default fallback: UInt32) -> UInt32 {
         blockSizes.last { $0.key == name }.flatMap { UInt32($0.value) } ?? fallback
@@ -180,11 +184,12 @@ struct PackInput: ParsableArguments {
         guard let size = simulate?.bytes else { return nil }
         let seed = seed ?? 1
         let total = size & ~4095
+        let generation = generation ?? 0
         if let profile {
-            return SimulatedInstance.state(seed: seed, disks: [(name: "root", size: total, profile: profile)])
+            return SimulatedInstance.state(seed: seed, disks: [(name: "root", size: total, profile: profile)], generation: generation)
         }
         let root = (total / 3 * 2) & ~4095
-        return SimulatedInstance.state(seed: seed, rootSize: root, dataSize: total - root)
+        return SimulatedInstance.state(seed: seed, disks: [(name: "root", size: root, profile: .server), (name: "data", size: total - root, profile: .database)], generation: generation)
     }
 }
 

@@ -26,6 +26,7 @@ struct Validate: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many problems.", valueName: "n"))
     var maxProblems = 1000
 
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var json: JSONOption
     @OptionGroup var global: GlobalOptions
@@ -36,7 +37,7 @@ struct Validate: ParsableCommand {
     }
 
     func run() throws {
-        let options = ValidationOptions(read: ReadOptions(threads: threads.threads, cancellation: Interrupts.install()), maxProblems: maxProblems, checkChunks: !quick)
+        let options = ValidationOptions(read: ReadOptions(threads: threads.threads, cancellation: Interrupts.install(), parents: try parents.open()), maxProblems: maxProblems, checkChunks: !quick)
         let report = try ImageValidator.validate(path: image, options: options)
         if json.json {
             try printJSON(ValidateJSONReport(report: report))

@@ -32,6 +32,7 @@ struct Verify: ParsableCommand {
     var maxFailures = 100
 
     @OptionGroup var trust: TrustOptions
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var json: JSONOption
     @OptionGroup var global: GlobalOptions
@@ -95,7 +96,7 @@ struct Verify: ParsableCommand {
     typealias Signed = (signatures: [ImageSignature], root: Digest?)
 
     func verifyFile(_ report: inout VerifyJSONReport, cancellation: Cancellation) throws -> Signed {
-        let reader = try ImageReader(path: image)
+        let reader = try ImageReader(path: image, parents: try parents.open())
         report.rootDigest = reader.rootDigest.description
         report.chunks = reader.entries.count
         let signed: Signed = (reader.signatures, reader.rootDigest)
@@ -110,7 +111,7 @@ struct Verify: ParsableCommand {
     }
 
     func verifyStream(_ report: inout VerifyJSONReport, cancellation: Cancellation) throws -> Signed {
-        let reader = try StreamingReader(path: "-", options: ReadOptions(threads: threads.threads, cancellation: cancellation))
+        let reader = try StreamingReader(path: "-", options: ReadOptions(threads: threads.threads, cancellation: cancellation, parents: try parents.open()))
         let bar = ProgressBar("verify", quiet: global.quiet)
         defer { bar.finish() }
         var total: UInt64 = 0

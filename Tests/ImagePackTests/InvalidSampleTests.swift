@@ -37,6 +37,7 @@ struct InvalidSampleTests {
         let samples = try InvalidSamples.generate(in: dir)
         let valid = [
             ("small.ipk", try InvalidSamples.baseImage(in: dir)), ("small-zlib.ipk", try InvalidSamples.baseImage(codec: .zlib, in: dir)),
+            ("small-delta.ipk", try InvalidSamples.deltaImage(in: dir)),
             ("small-signed.ipk", try InvalidSamples.signedImage(in: dir)),
         ]
         let keys = [
@@ -94,6 +95,30 @@ struct InvalidSampleTests {
             #expect(randomAccessFailure(path: path) == nil)
             #expect(streamingFailure(path: path) == nil)
         }
+    }
+
+    @Test("small-delta.ipk is a delta on small.ipk: parent and zstd-patch chunks, the full image's root digest, V49 without its parent")
+    func deltaSample() throws {
+        let parentPath = InvalidSamples.validDirectory + "/small.ipk"
+        let path = InvalidSamples.validDirectory + "/small-delta.ipk"
+        let parent = try ImageReader(path: parentPath)
+        let delta = try ImageReader(path: path, parents: [parent])
+        #expect(delta.parentDigest == parent.rootDigest)
+        #expect(delta.entries.contains { $0.kind == .parent })
+        #expect(delta.entries.contains { $0.codec == .zstdPatch })
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let full = try writeImage(InvalidSamples.deltaStreams, to: dir + "/full.ipk", options: WriterOptions(chunkSize: 64 << 10, threads: 2))
+        #expect(delta.rootDigest == full.rootDigest)
+        for (i, stream) in InvalidSamples.deltaStreams.enumerated() {
+            #expect(try delta.read(stream: i, at: 0, count: stream.1.count) == stream.1)
+        }
+        #expect(try delta.verify(ReadOptions(threads: 2)).isValid)
+        let report = try ImageValidator.validate(path: path, options: ValidationOptions(read: ReadOptions(threads: 2, parents: [parent])))
+        #expect(report.isValid, "\(report)")
+        #expect(try ImageValidator.validate(path: path).isValid)
+        let alone = #expect(throws: ImagePackError.self) { try ImageReader(path: path).verify().failures.first.map { throw $0 } }
+        #expect(alone?.rule == .v49)
     }
 
     @Test("every sample is refused by the validator and both readers with its rule and code, quickly")

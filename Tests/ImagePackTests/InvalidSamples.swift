@@ -68,6 +68,28 @@ enum InvalidSamples {
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
+    /// The base image's streams one backup later: a few bytes of the first chunk rewritten (a
+    /// zstd-patch chunk), a short tail appended to the disk, everything else unchanged (parent chunks).
+    static var deltaStreams: [(String, [UInt8])] {
+        var streams = baseStreams
+        streams[0].1.replaceSubrange(100..<140, with: Array("a log line written after the first backup".utf8.prefix(40)))
+        streams[0].1 += logText(1000, seed: 2)
+        return streams
+    }
+
+    /// Writes the valid delta on ``baseImage(codec:in:)`` (zstd) and returns its bytes.
+    static func deltaImage(in dir: String) throws -> [UInt8] {
+        let parentPath = dir + "/delta-parent.ipk"
+        let path = dir + "/delta.ipk"
+        removeItem(parentPath)
+        removeItem(path)
+        _ = try writeImage(baseStreams, to: parentPath, options: WriterOptions(chunkSize: 64 << 10, threads: 2))
+        var options = WriterOptions(chunkSize: 64 << 10, threads: 2)
+        options.parent = try ImageReader(path: parentPath)
+        _ = try writeImage(deltaStreams, to: path, options: options)
+        return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
     struct Sample {
         var entry: ManifestEntry
         var make: (inout ImageModel) throws -> Void
@@ -96,7 +118,7 @@ enum InvalidSamples {
                 switch codec {
                 case .zstd: try Zstd.Compressor(level: 3).compress(src, into: dst)
                 case .zlib: try Zlib.Compressor(level: 6).compress(src, into: dst)
-                case .stored: nil
+                case .stored, .zstdPatch: nil
                 }
             }
         }

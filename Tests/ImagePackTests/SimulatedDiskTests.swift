@@ -203,3 +203,27 @@ struct SimulatedInstanceTests {
         #expect(SimulatedInstance.state(seed: 9).disks.count == 2)
     }
 }
+
+@Suite("Simulated generations")
+struct SimulatedGenerationTests {
+    @Test("a generation is deterministic in (seed, N), changes a little of the disk each round, and generation 0 is the disk")
+    func generations() throws {
+        let base = SimulatedDisk(seed: 9, size: 16 << 20, profile: .server)
+        func bytes(_ source: any StreamSource) throws -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: Int(source.logicalSize))
+            try withMutableBytes(&out) { (raw) throws(ImagePackError) in try source.read(at: 0, into: raw) }
+            return out
+        }
+        let g0 = try bytes(base)
+        #expect(try bytes(EvolvedDisk(base: base, generation: 0)) == g0)
+        let g1 = try bytes(EvolvedDisk(base: base, generation: 1))
+        let g2 = try bytes(EvolvedDisk(base: base, generation: 2))
+        #expect(try bytes(EvolvedDisk(base: base, generation: 2)) == g2)
+        func changedBlocks(_ a: [UInt8], _ b: [UInt8]) -> Int {
+            stride(from: 0, to: a.count, by: 4096).filter { a[$0..<$0 + 4096] != b[$0..<$0 + 4096] }.count
+        }
+        let one = changedBlocks(g0, g1), two = changedBlocks(g0, g2)
+        #expect(one > 0 && one < g0.count / 4096 / 20, "round 1 changed \(one) of \(g0.count / 4096) blocks")
+        #expect(two > 0 && g2 != g1, "round 2 changes more")
+    }
+}

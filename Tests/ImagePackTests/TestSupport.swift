@@ -58,8 +58,8 @@ func testMetadata(_ name: String = "test-image") -> ImageMetadata {
 }
 
 /// Collects everything a streaming read produces, per stream.
-func streamAll(_ path: String, threads: Int = 2) throws -> (StreamingSummary, [[UInt8]]) {
-    let reader = try StreamingReader(path: path, options: ReadOptions(threads: threads))
+func streamAll(_ path: String, threads: Int = 2, parents: [ImageReader] = []) throws -> (StreamingSummary, [[UInt8]]) {
+    let reader = try StreamingReader(path: path, options: ReadOptions(threads: threads, parents: parents))
     var disks: [[UInt8]] = []
     let summary = try reader.read { event in
         switch event {

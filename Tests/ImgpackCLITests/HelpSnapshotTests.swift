@@ -5,7 +5,10 @@ import Testing
 /// Run with UPDATE_SNAPSHOTS=1 to rewrite the snapshots after an intended change.
 @Suite("help snapshots")
 struct HelpSnapshotTests {
-    static let commands: [[String]] = [[], ["pack"], ["import"], ["info"], ["verify"], ["validate"], ["extract"], ["export"], ["cat"], ["ls"], ["recover"], ["key", "generate"], ["sign"], ["copy"], ["serve"], ["demo"]]
+    static let commands: [[String]] = [
+        [], ["pack"], ["import"], ["info"], ["verify"], ["validate"], ["extract"], ["export"], ["cat"], ["ls"], ["recover"], ["key", "generate"], ["sign"],
+        ["copy"], ["flatten"], ["rebase"], ["diff"], ["serve"], ["demo"],
+    ]
 
     static let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
 

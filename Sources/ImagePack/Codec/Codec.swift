@@ -6,12 +6,16 @@ public enum Codec: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case zstd = 1
     /// One zlib stream (RFC 1950: deflate with an Adler-32 trailer).
     case zlib = 2
+    /// One Zstandard frame compressed with the parent's chunk at the same range as a raw-content
+    /// prefix (spec §7.3, format 1.1): only in delta images, chosen per chunk by the writer.
+    case zstdPatch = 3
 
     public var description: String {
         switch self {
         case .stored: "stored"
         case .zstd: "zstd"
         case .zlib: "zlib"
+        case .zstdPatch: "zstd-patch"
         }
     }
 
@@ -24,7 +28,7 @@ public enum Codec: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     public var defaultLevel: Int {
         switch self {
         case .stored: 0
-        case .zstd: 3
+        case .zstd, .zstdPatch: 3
         case .zlib: 6
         }
     }
@@ -33,7 +37,7 @@ public enum Codec: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     public var levels: ClosedRange<Int> {
         switch self {
         case .stored: 0...0
-        case .zstd: 1...19
+        case .zstd, .zstdPatch: 1...19
         case .zlib: 1...9
         }
     }

@@ -29,6 +29,7 @@ final class PayloadEncoder: @unchecked Sendable {
         case .stored: produced = nil
         case .zstd: produced = try zstd!.compress(input, into: out)
         case .zlib: produced = try zlib!.compress(input, into: out)
+        case .zstdPatch: produced = nil  // chosen per chunk by the writer, never the image's codec (WriterOptions.validate)
         }
         guard let produced, produced < input.count else { return (.stored, input) }
         return (codec, UnsafeRawBufferPointer(rebasing: buffer[0..<produced]))
@@ -47,19 +48,29 @@ final class PayloadDecoder: @unchecked Sendable {
     /// Throws `.decompressionFailed` if the payload is not one valid stream of the codec (for zstd:
     /// exactly one RFC 8878 frame within the bounds of spec §7.3), and `.chunkSizeMismatch` if it
     /// decodes, or declares it decodes, to any other length (a bomb stops at `output.count`).
-    func decode(_ codec: Codec, _ payload: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
+    /// - Parameter prefix: for `zstd-patch`, the parent's chunk at the same range (spec §7.3).
+    func decode(_ codec: Codec, _ payload: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, prefix: UnsafeRawBufferPointer? = nil) throws(ImagePackError) {
         switch codec {
         case .stored:
             guard payload.count == output.count else {
                 throw ImagePackError(.chunkSizeMismatch, "stored payload is \(payload.count) bytes but the chunk is \(output.count)", rule: .v27)
             }
             if let dst = output.baseAddress, let src = payload.baseAddress { dst.copyMemory(from: src, byteCount: payload.count) }
-        case .zstd:
+        case .zstd, .zstdPatch:
             // libzstd alone would accept more than spec §7.3 allows (see Zstd+Frame.swift).
             _ = try Zstd.checkFrame(payload, logicalLength: output.count)
             if zstd == nil { zstd = try Zstd.Decompressor() }
             let produced: Int
-            do { produced = try zstd!.decompress(payload, into: output) } catch {
+            do throws(ImagePackError) {
+                if codec == .zstdPatch {
+                    guard let prefix else {
+                        throw ImagePackError(.parentRequired, "a zstd-patch payload decodes only with the parent's chunk", rule: .v49)
+                    }
+                    produced = try zstd!.decompress(payload, prefix: prefix, into: output)
+                } else {
+                    produced = try zstd!.decompress(payload, into: output)
+                }
+            } catch {
                 if error.message.contains("Destination buffer is too small") {
                     throw ImagePackError(.chunkSizeMismatch, "zstd payload decodes to more than the chunk's \(output.count) bytes (decompression bomb or lie)", rule: .v27, offset: error.offset, cause: error.cause)
                 }

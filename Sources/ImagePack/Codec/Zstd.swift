@@ -47,6 +47,42 @@ package enum Zstd {
         }
     }
 
+    /// Compresses against a prefix (the `zstd-patch` codec, spec §7.3): the parent's chunk is
+    /// referenced as raw content before the input, so unchanged runs become matches into it.
+    package final class PatchCompressor: @unchecked Sendable {
+        private let context: OpaquePointer
+
+        /// - Parameter chunkSize: the largest chunk: the window covers prefix and input, both up to
+        ///   that size (4 MiB chunks: windowLog 23), or matches at the start of the prefix are lost.
+        package init(level: Int, chunkSize: Int) throws(ImagePackError) {
+            guard let context = ZSTD_createCCtx() else {
+                throw ImagePackError(.compressionFailed, "zstd could not allocate a compression context")
+            }
+            self.context = context
+            ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level))
+            ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1)
+            ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 0)
+            let needed = Int32(Int.bitWidth - (2 * max(chunkSize, 2) - 1).leadingZeroBitCount)
+            ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, min(max(needed, 10), Int32(maxWindowLog)))
+        }
+        deinit { ZSTD_freeCCtx(context) }
+
+        /// Compresses `input` with `prefix` as raw-content history; nil when it does not fit `output`.
+        package func compress(_ input: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int? {
+            let set = ZSTD_CCtx_refPrefix(context, prefix.baseAddress, prefix.count)
+            if isError(set) {
+                throw ImagePackError(.compressionFailed, "zstd could not take the parent chunk as prefix: \(errorName(set))", cause: errorCode(set))
+            }
+            let result = ZSTD_compress2(context, output.baseAddress, output.count, input.baseAddress, input.count)
+            if isError(result) {
+                ZSTD_CCtx_reset(context, ZSTD_reset_session_only)
+                if ZSTD_getErrorCode(result) == ZSTD_error_dstSize_tooSmall { return nil }
+                throw ImagePackError(.compressionFailed, "zstd-patch compression failed: \(errorName(result))", cause: errorCode(result))
+            }
+            return result
+        }
+    }
+
     /// A reusable decompression context (one per worker thread).
     package final class Decompressor: @unchecked Sendable {
         private let context: OpaquePointer
@@ -73,6 +109,16 @@ package enum Zstd {
                 throw ImagePackError(.decompressionFailed, "zstd payload does not decode: \(errorName(result))", cause: errorCode(result))
             }
             return result
+        }
+
+        /// Decompresses one `zstd-patch` payload with `prefix` (the parent's chunk) as history.
+        func decompress(_ input: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
+            let set = ZSTD_DCtx_refPrefix(context, prefix.baseAddress, prefix.count)
+            if isError(set) {
+                throw ImagePackError(.decompressionFailed, "zstd could not take the parent chunk as prefix: \(errorName(set))", cause: errorCode(set))
+            }
+            // The prefix is used once: by this frame (ZSTD_decompressDCtx honours it, then drops it).
+            return try decompress(input, into: output)
         }
 
         /// Streams frames from `input` until `output` is full or the input ends; trailing input is ignored.

@@ -53,7 +53,7 @@ struct ChunkHeader: Equatable {
         }
         let codecRaw = try c.u8("codec")
         guard let codec = Codec(rawValue: codecRaw) else {
-            throw ImagePackError(.unknownCodec, "codec \(codecRaw) is unknown (0 stored, 1 zstd, 2 zlib)", rule: .v21, offset: kindAt + 1, field: "codec")
+            throw ImagePackError(.unknownCodec, "codec \(codecRaw) is unknown (0 stored, 1 zstd, 2 zlib, 3 zstd-patch)", rule: .v21, offset: kindAt + 1, field: "codec")
         }
         try c.reserved(2, "chunkFlags")
         let header = ChunkHeader(

@@ -9,7 +9,7 @@ struct FileHeader: Equatable {
         var w = ByteWriter(capacity: Layout.headerSize)
         w.append(Layout.headerMagic)
         w.u16(FormatVersion.major)
-        w.u16(FormatVersion.minor)
+        w.u16(FormatVersion.minor(for: critical))
         w.u32(UInt32(Layout.headerSize))
         w.u64(critical.rawValue)
         w.u64(optional)
@@ -58,9 +58,6 @@ struct FileHeader: Equatable {
 extension FileHeader {
     /// Refuses features that are defined in v1 but that this library's readers do not implement yet.
     func checkSupported() throws(ImagePackError) {
-        if critical.contains(.parent) {
-            throw ImagePackError(.parentRequired, "the image is a delta on a parent image (critical feature 'parent'); this reader does not read delta images yet", rule: .v5, offset: 16, field: "criticalFeatures")
-        }
         if critical.contains(.references) {
             throw ImagePackError(.unknownCriticalFeature, "the image uses deduplicated reference chunks (critical feature 'references'), which this reader does not read yet", rule: .v5, offset: 16, field: "criticalFeatures")
         }

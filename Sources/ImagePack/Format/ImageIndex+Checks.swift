@@ -68,6 +68,15 @@ extension ChunkKind {
     }
 }
 
+extension Codec {
+    /// Checks that the image's critical `features` allow a chunk of this codec (V36): `zstd-patch`
+    /// decodes against the parent, so only a delta may hold it.
+    func checkFeature(_ features: FeatureFlags, at offset: UInt64, chunk: Int? = nil) throws(ImagePackError) {
+        guard self == .zstdPatch, !features.contains(.parent) else { return }
+        throw ImagePackError(.unknownCriticalFeature, "a zstd-patch chunk decodes against the parent image, but this image does not set the header's parent feature flag", rule: .v36, offset: offset, chunk: chunk, field: "codec")
+    }
+}
+
 extension ChunkHeader {
     /// Checks that the CHNK record at `offset` names a stream of `streams` and ends inside it (V23),
     /// and that the image's `features` allow its kind (V36): what a chunk record must satisfy
@@ -85,5 +94,6 @@ extension ChunkHeader {
             }
         }
         try kind.checkFeature(features, at: offset + 16)
+        try codec.checkFeature(features, at: offset + 17)
     }
 }

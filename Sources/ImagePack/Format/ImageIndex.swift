@@ -157,7 +157,10 @@ struct ImageIndex: Equatable {
 
     /// Checks that the chunks tile every stream exactly and that their records lie, in order and
     /// without overlap, inside the data area `dataStart ..< dataEnd` (rules V32-V33).
-    func checkLayout(streams: [StreamInfo], dataStart: UInt64, dataEnd: UInt64, indexOffset: UInt64) throws(ImagePackError) {
+    /// `features` are the header's critical features: `parent` chunks (which have records, with an
+    /// empty payload) are allowed only with feature `parent` (V36); `reference` chunks are refused,
+    /// as the readers do not resolve them.
+    func checkLayout(streams: [StreamInfo], features: FeatureFlags, dataStart: UInt64, dataEnd: UInt64, indexOffset: UInt64) throws(ImagePackError) {
         var streamIndex = 0
         var expectedOffset: UInt64 = 0
         var lastRecordEnd = dataStart
@@ -181,10 +184,12 @@ struct ImageIndex: Equatable {
             }
             expectedOffset = end
             switch e.kind {
-            case .reference, .parent:
-                // The readers do not resolve these kinds: refused here whatever the header says.
+            case .reference:
+                // The readers do not resolve references: refused here whatever the header says.
                 try e.kind.checkFeature([], at: entryOffset(i), chunk: i)
-            case .data, .fill:
+            case .data, .fill, .parent:
+                try e.kind.checkFeature(features.intersection(.parent), at: entryOffset(i), chunk: i)
+                try e.codec.checkFeature(features, at: entryOffset(i) + 1, chunk: i)
                 guard e.recordOffset >= lastRecordEnd else {
                     throw ImagePackError(.chunkLayoutInvalid, "chunk record at \(e.recordOffset) lies before the data area or overlaps the previous chunk's record (which ends at \(lastRecordEnd))", rule: .v33, offset: entryOffset(i), chunk: i, field: "recordOffset")
                 }
@@ -242,14 +247,17 @@ struct ImageIndex: Equatable {
         return problems
     }
 
-    /// The image's identity (spec §8.3): covers metadata, streams, parent and every chunk's content,
-    /// but not codecs or file positions, so recompressing an image keeps its root digest.
+    /// The image's identity (spec §8.3): covers metadata, streams and every chunk's content, but
+    /// not codecs, file positions or the parent, so recompressing an image keeps its root digest
+    /// and a delta has the root digest of the full image of the same state (format 1.1): the
+    /// digest says what a launched instance sees, not how it is stored. The parent slot of the
+    /// input is kept, always zero, so that images without a parent keep their 1.0 digests.
     func rootDigest() -> Digest {
         var b = DigestBuilder()
         b.update(Layout.rootDomain)
         b.update(metadataDigest)
         b.update(streamTableDigest)
-        b.update(parentDigest)
+        b.update(Digest.zero)
         b.update(UInt64(entries.count))
         for e in entries {
             b.update(e.stream)

@@ -1,7 +1,11 @@
 /// Fixed numbers of the ImagePack container, version 1 (spec/FORMAT.md).
 public enum FormatVersion {
     public static let major: UInt16 = 1
-    public static let minor: UInt16 = 0
+    /// The newest minor version this library reads and writes (1.1: delta images, spec §14).
+    public static let minor: UInt16 = 1
+    /// The minor version a writer puts in a header: the lowest whose features the image uses, so
+    /// that an image without 1.1 features stays byte for byte what a 1.0 writer produced.
+    static func minor(for critical: FeatureFlags) -> UInt16 { critical.contains(.parent) ? 1 : 0 }
 }
 
 package enum Layout {
@@ -99,6 +103,10 @@ public struct ImageLimits: Sendable, Hashable {
     public var maxStreamSize: UInt64 = 1 << 46
     /// Longest stream name in bytes.
     public var maxNameLength = 64
+    /// Longest chain of parent images a delta may stand on (spec §9.3): the delta's parent, its
+    /// parent's parent, and so on. Every read of a parent chunk descends the chain, so the bound
+    /// keeps the cost of one read (and the files a reader holds open) finite.
+    public var maxParentDepth = 64
     /// Bytes of chunk buffers a read keeps in flight, whatever its thread count (spec §10): the
     /// pipeline gets fewer slots (and so fewer busy threads) when its chunks are large. Measured:
     /// 16 threads over 64 MiB zstd chunks held 2 GB without it.

@@ -36,4 +36,6 @@ extension Rule {
     public static let v40: Rule = "V40", v41: Rule = "V41", v42: Rule = "V42", v43: Rule = "V43", v44: Rule = "V44", v45: Rule = "V45"
     // Signatures checked against each other and against keys (spec §9.2).
     public static let v47: Rule = "V47", v48: Rule = "V48"
+    // Parents (spec §9.3, format 1.1).
+    public static let v49: Rule = "V49", v50: Rule = "V50"
 }

@@ -6,13 +6,30 @@ enum ChunkVerifier {
     ///   chunk's digest then comes from ``FillDigests`` and its content is never written out.
     static func decode(
         _ header: ChunkHeader, payload: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
-        decoder: PayloadDecoder, verifyDigest: Bool, contentNeeded: Bool = true, payloadOffset: UInt64
+        decoder: PayloadDecoder, verifyDigest: Bool, contentNeeded: Bool = true, payloadOffset: UInt64,
+        parents: ParentChain, streamName: String
     ) throws(ImagePackError) {
         precondition(output.count == Int(header.logicalLength))
         guard CRC32C.checksum(payload) == header.payloadCRC else {
             throw ImagePackError(.chunkChecksumMismatch, "stored bytes of the chunk do not match their CRC-32C: the payload is damaged", rule: .v26, offset: payloadOffset, field: "payload")
         }
         switch header.kind {
+        case .data where header.codec == .zstdPatch:
+            // The parent's chunk at exactly this range is the history the frame was compressed
+            // against (spec §7.3, V50); it is verified by the parent's own digest as it is read.
+            var prefix = [UInt8](repeating: 0, count: output.count)
+            do throws(ImagePackError) {
+                try withMutableBytes(&prefix) { (raw) throws(ImagePackError) in
+                    try parents.read(stream: streamName, at: header.logicalOffset, into: raw, wholeChunk: true)
+                }
+            } catch {
+                throw error.located(at: payloadOffset - UInt64(Layout.chunkPrefixSize))
+            }
+            do throws(ImagePackError) {
+                try withBytes(prefix) { (raw) throws(ImagePackError) in try decoder.decode(header.codec, payload, into: output, prefix: raw) }
+            } catch {
+                throw error.located(at: payloadOffset)
+            }
         case .data:
             do throws(ImagePackError) { try decoder.decode(header.codec, payload, into: output) } catch {
                 throw error.located(at: payloadOffset)
@@ -33,7 +50,18 @@ enum ChunkVerifier {
             return
         case .zero:
             output.initializeMemory(as: UInt8.self, repeating: 0)
-        case .reference, .parent:
+        case .parent:
+            do throws(ImagePackError) {
+                try parents.read(stream: streamName, at: header.logicalOffset, into: output, wholeChunk: false)
+            } catch {
+                throw error.located(at: payloadOffset - UInt64(Layout.chunkPrefixSize))
+            }
+            // Always checked: this is where a wrong or damaged parent shows (V28).
+            guard Digest.sha256(UnsafeRawBufferPointer(output)) == header.contentDigest else {
+                throw ImagePackError(.chunkHashMismatch, "the parent image's content at \(header.logicalOffset)..<\(header.logicalOffset + UInt64(header.logicalLength)) does not match the delta's SHA-256: the parent supplied is not the image this delta was made on, or it is damaged", rule: .v28, offset: payloadOffset - UInt64(Layout.chunkPrefixSize), field: "contentDigest")
+            }
+            return
+        case .reference:
             throw ImagePackError(.unknownCriticalFeature, "\(header.kind) chunks are not supported by this reader", rule: .v5, offset: payloadOffset)
         }
         if verifyDigest {

@@ -51,6 +51,10 @@ extension ImageReader {
     /// - Throws: `.ioFailed` when the operating system fails a read (EIO): that is no finding about
     ///   the image, so the check stops; `.cancelled`.
     public func verify(_ options: ReadOptions = .init(), maxFailures: Int = 100) throws(ImagePackError) -> VerifyReport {
+        // A delta opened without its parents: one failure that says what to supply, not one per chunk.
+        if let unresolved = parents.unresolved, entries.contains(where: { $0.kind == .parent || $0.codec == .zstdPatch }) {
+            throw unresolved.at(path: path)
+        }
         let threads = options.threads
         let stored = entries.indices.filter { entries[$0].kind != .zero }
         let total = entries.reduce(UInt64(0)) { $0 + ($1.kind == .zero ? 0 : UInt64($1.logicalLength)) }

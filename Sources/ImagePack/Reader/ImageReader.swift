@@ -22,6 +22,11 @@ public final class ImageReader: Sendable {
     public let entries: ChunkEntries
     public let fileLength: UInt64
     public let chunkSize: UInt32
+    /// Root digest of the image this one is a delta on (spec §9.3); nil for a full image.
+    public let parentDigest: Digest?
+    /// The parent images below this one, direct parent first (empty when it has none, or when it
+    /// was opened without them: ``ParentChain/unresolved`` then says what is missing).
+    package let parents: ParentChain
     package let limits: ImageLimits
     let file: ReadableFile
     let footer: FileFooter
@@ -36,14 +41,17 @@ public final class ImageReader: Sendable {
     /// each chunk once.
     private let recent = Mutex<DecodeSlot?>(nil)
 
-    /// Opens and checks the image at `path` (rules V1-V43, except chunk payloads).
-    public convenience init(path: String, limits: ImageLimits = .init()) throws(ImagePackError) {
+    /// Opens and checks the image at `path` (rules V1-V45, except chunk payloads).
+    /// - Parameter parents: for a delta image, its parent and the parent's own parents, in any
+    ///   order; each is matched by root digest (V49). A delta opened without parents can be
+    ///   inspected, but reading a chunk that needs the parent throws `.parentRequired`.
+    public convenience init(path: String, limits: ImageLimits = .init(), parents: [ImageReader] = []) throws(ImagePackError) {
         let file: ReadableFile
         do { file = try ReadableFile(path: path) } catch { throw error.at(path: path) }
-        try self.init(file: file, limits: limits)
+        try self.init(file: file, limits: limits, parents: parents)
     }
 
-    init(file: ReadableFile, limits: ImageLimits) throws(ImagePackError) {
+    init(file: ReadableFile, limits: ImageLimits, parents pool: [ImageReader] = []) throws(ImagePackError) {
         do throws(ImagePackError) {
             guard file.isSeekable, let length = file.size else {
                 throw ImagePackError(.invalidArgument, "random access needs a regular file; read pipes with the streaming reader")
@@ -74,12 +82,19 @@ public final class ImageReader: Sendable {
             let streamAt = cursor
             let streamBody = try Self.readStructural(file, at: &cursor, type: .streams, maxBody: limits.maxStreamTableBody, limit: footer.indexOffset, rule: .v13, code: .recordChecksumMismatch)
             streams = try StreamTable.decodeBody(streamBody, at: streamAt + UInt64(Layout.envelopeSize), limits: limits)
+            var parentRecordDigest: Digest?
+            if header.critical.contains(.parent) {
+                let parentAt = cursor
+                let body = try Self.readStructural(file, at: &cursor, type: .parent, maxBody: ParentRecord.bodyLength, limit: footer.indexOffset, rule: .v45, code: .recordChecksumMismatch)
+                parentRecordDigest = try ParentRecord.decodeBody(body, at: parentAt + UInt64(Layout.envelopeSize))
+            }
             dataStart = cursor
-            try index.checkLayout(streams: streams, dataStart: cursor, dataEnd: footer.indexOffset, indexOffset: footer.indexOffset)
+            try index.checkLayout(streams: streams, features: header.critical, dataStart: cursor, dataEnd: footer.indexOffset, indexOffset: footer.indexOffset)
             try limits.checkLogicalTotal(streams, at: streamAt)
             try index.checkBudget(fileLength: length, indexOffset: footer.indexOffset, limits: limits)
             if let problem = index.crossCheck(
-                metadataJSON: metadataJSON, streamTableBody: streamBody, parentFeature: false, parentRecordDigest: nil, indexOffset: footer.indexOffset
+                metadataJSON: metadataJSON, streamTableBody: streamBody, parentFeature: header.critical.contains(.parent),
+                parentRecordDigest: parentRecordDigest, indexOffset: footer.indexOffset
             ).first {
                 throw problem
             }
@@ -90,6 +105,8 @@ public final class ImageReader: Sendable {
             }
             let root = try index.checkRoot(against: footer, footerOffset: footerOffset)
             rootDigest = root
+            parentDigest = parentRecordDigest
+            parents = try ParentChain.resolve(parentRecordDigest, from: pool, limits: limits)
             entries = index.entries
             var ranges: [Range<Int>] = []
             var start = 0
@@ -149,21 +166,33 @@ public final class ImageReader: Sendable {
     ///   - scratch: the decoder and record buffer to use; one from the shared pool when nil.
     ///   - contentNeeded: false to check the chunk without needing its content in `output`
     ///     (verify): fill chunks are then checked from their pattern alone.
-    package func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, contentNeeded: Bool = true, scratch: DecodeSlot? = nil) throws(ImagePackError) {
-        if let scratch { return try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch) }
-        try self.scratch.with { (scratch) throws(ImagePackError) in try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch) }
+    ///   - parents: the chain `parent` and `zstd-patch` chunks read from; nil for this reader's
+    ///     own (a reader that is itself a parent in a chain gets the rest of that chain).
+    package func decodeChunk(
+        _ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool = true, contentNeeded: Bool = true,
+        scratch: DecodeSlot? = nil, parents: ParentChain? = nil
+    ) throws(ImagePackError) {
+        let parents = parents ?? self.parents
+        if let scratch {
+            return try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch, parents: parents)
+        }
+        try self.scratch.with { (scratch) throws(ImagePackError) in
+            try decodeChunk(i, into: output, verifyDigest: verifyDigest, contentNeeded: contentNeeded, using: scratch, parents: parents)
+        }
     }
 
-    private func decodeChunk(_ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool, contentNeeded: Bool, using scratch: DecodeSlot) throws(ImagePackError) {
+    private func decodeChunk(
+        _ i: Int, into output: UnsafeMutableRawBufferPointer, verifyDigest: Bool, contentNeeded: Bool, using scratch: DecodeSlot, parents: ParentChain
+    ) throws(ImagePackError) {
         let entry = entries[i]
         do throws(ImagePackError) {
             switch entry.kind {
             case .zero:
                 output.initializeMemory(as: UInt8.self, repeating: 0)
                 return
-            case .reference, .parent:
+            case .reference:
                 throw ImagePackError(.unknownCriticalFeature, "\(entry.kind) chunks are not supported by this reader", rule: .v5)
-            case .data, .fill:
+            case .data, .fill, .parent:
                 break
             }
             // One pread of prefix and payload into the reused record buffer.
@@ -177,7 +206,8 @@ public final class ImageReader: Sendable {
             try ChunkVerifier.decode(
                 header, payload: UnsafeRawBufferPointer(rebasing: record[Layout.chunkPrefixSize...]), into: output,
                 decoder: scratch.decoder, verifyDigest: verifyDigest, contentNeeded: contentNeeded,
-                payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize))
+                payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize),
+                parents: parents, streamName: streams[Int(entry.stream)].name)
         } catch {
             throw error.enriched(chunk: i, stream: streams[Int(entry.stream)].name).at(path: path)
         }
@@ -185,6 +215,11 @@ public final class ImageReader: Sendable {
 
     /// Reads `buffer.count` bytes of stream `stream` at `offset`, touching only the chunks in range.
     public func read(stream: Int, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
+        try read(stream: stream, at: offset, into: buffer, parents: parents)
+    }
+
+    /// ``read(stream:at:into:)`` with the parent chain to use (see ``decodeChunk(_:into:verifyDigest:contentNeeded:scratch:parents:)``).
+    func read(stream: Int, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer, parents: ParentChain) throws(ImagePackError) {
         guard stream >= 0, stream < streams.count else {
             throw ImagePackError(.noSuchStream, "stream index \(stream) is out of range (the image has \(streams.count))", path: path)
         }
@@ -203,7 +238,7 @@ public final class ImageReader: Sendable {
             if entry.kind == .zero {
                 target.initializeMemory(as: UInt8.self, repeating: 0)
             } else if take == Int(entry.logicalLength) {
-                try decodeChunk(i, into: target)
+                try decodeChunk(i, into: target, parents: parents)
             } else {
                 let hit = recent.withLock { (cached) -> Bool in
                     guard let cached, cached.chunk == i else { return false }
@@ -214,7 +249,7 @@ public final class ImageReader: Sendable {
                     let slot = try scratch.take()
                     slot.chunk = -1
                     do throws(ImagePackError) {
-                        try decodeChunk(i, into: slot.output.prefix(Int(entry.logicalLength)), scratch: slot)
+                        try decodeChunk(i, into: slot.output.prefix(Int(entry.logicalLength)), scratch: slot, parents: parents)
                     } catch {
                         scratch.put(slot)
                         throw error

@@ -175,6 +175,22 @@ public final class StreamingReader {
         let streamBody = try readRecordBody(envelope, at: at, maxBody: limits.maxStreamTableBody, rule: .v13, code: .recordChecksumMismatch)
         let streams = try StreamTable.decodeBody(streamBody, at: at + UInt64(Layout.envelopeSize), limits: limits)
         try limits.checkLogicalTotal(streams, at: at)
+        // A delta names its parent right after the stream table (spec §9.3); the parent images
+        // come from the caller, matched by root digest, before any content is read.
+        var parentDigest: Digest?
+        var parents = ParentChain.none
+        if header.critical.contains(.parent) {
+            (envelope, at) = try nextEnvelope()
+            guard envelope.type == .parent else {
+                throw ImagePackError(.unexpectedRecord, "the header sets the 'parent' feature but the record after STRM is \(envelope.type), not PRNT", rule: .v45, offset: at, field: "type")
+            }
+            let body = try readRecordBody(envelope, at: at, maxBody: ParentRecord.bodyLength, rule: .v45, code: .recordChecksumMismatch)
+            parentDigest = try ParentRecord.decodeBody(body, at: at + UInt64(Layout.envelopeSize))
+            parents = try ParentChain.resolve(parentDigest, from: options.parents, limits: limits)
+            if let unresolved = parents.unresolved { throw unresolved }
+        }
+        let features = header.critical
+        let chain = parents
         let dataStart = input.position
         try handler(.begin(metadata: metadata, streams: streams))
         let total = streams.reduce(UInt64(0)) { $0 + $1.logicalSize }
@@ -259,8 +275,8 @@ public final class StreamingReader {
             envelope.encode(into: &prefix)
             prefix.append(rest)
             let chunk = try ChunkHeader.decodePrefix(prefix.bytes, at: at, limits: limits)
-            // The header's features were refused above, so no reference or parent chunk may appear.
-            try chunk.checkPlacement(in: streams, features: [], at: at)
+            // References were refused with the header; parent chunks need the 'parent' feature.
+            try chunk.checkPlacement(in: streams, features: features, at: at)
             return (chunk, at)
         }
         do throws(ImagePackError) {
@@ -301,7 +317,8 @@ public final class StreamingReader {
                             try ChunkVerifier.decode(
                                 header, payload: UnsafeRawBufferPointer(rebasing: slot.payload.prefix(item.payloadStart + Int(header.payloadLength))[item.payloadStart...]),
                                 into: UnsafeMutableRawBufferPointer(rebasing: slot.output.prefix(item.outputStart + Int(header.logicalLength))[item.outputStart...]),
-                                decoder: slot.decoder, verifyDigest: true, payloadOffset: item.recordOffset + UInt64(Layout.chunkPrefixSize))
+                                decoder: slot.decoder, verifyDigest: true, payloadOffset: item.recordOffset + UInt64(Layout.chunkPrefixSize),
+                                parents: chain, streamName: streams[Int(header.stream)].name)
                         } catch {
                             slot.error = (k, error)
                             return
@@ -341,9 +358,10 @@ public final class StreamingReader {
         // The index must describe exactly what was seen (rule V34), then the footer closes the image.
         let indexOffset = at
         let index = try readIndex(envelope, at: at)
-        try index.checkLayout(streams: streams, dataStart: dataStart, dataEnd: indexOffset, indexOffset: indexOffset)
+        try index.checkLayout(streams: streams, features: features, dataStart: dataStart, dataEnd: indexOffset, indexOffset: indexOffset)
         if let problem = index.crossCheck(
-            metadataJSON: json, streamTableBody: streamBody, parentFeature: false, parentRecordDigest: nil, indexOffset: indexOffset
+            metadataJSON: json, streamTableBody: streamBody, parentFeature: features.contains(.parent), parentRecordDigest: parentDigest,
+            indexOffset: indexOffset
         ).first {
             throw problem
         }

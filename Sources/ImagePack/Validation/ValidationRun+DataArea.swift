@@ -57,6 +57,7 @@ struct DataAreaWalk {
         position = start
         let run = self.run
         let file = run.file
+        let parents = run.parents
         let threads = run.options.read.threads
         // Recovery writes the content out; validation only checks it (fill chunks need no expansion).
         let contentNeeded = run.options.verifiedChunk != nil
@@ -70,7 +71,7 @@ struct DataAreaWalk {
                 slot.job = job
                 return true
             },
-            work: { slot, _ in slot.decode(file: file, contentNeeded: contentNeeded) },
+            work: { slot, _ in slot.decode(file: file, contentNeeded: contentNeeded, parents: parents) },
             consume: { slot, _ in
                 run.chunkChecked(slot.error)
                 if slot.error == nil, let job = slot.job, let verified = run.options.verifiedChunk {
@@ -212,9 +213,10 @@ struct DataAreaWalk {
             run.add(error.enriched(chunk: entryIndex, stream: error.rule == .v36 ? stream : nil))
             return recordEnd
         }
-        // Content of reference and parent chunks lives elsewhere; this library does not resolve it
-        // yet (reported as V5).
-        guard header.kind.requiredFeature == nil else { return recordEnd }
+        // Content of reference chunks is not resolved by this library (reported as V5); that of
+        // parent and zstd-patch chunks is checked when the parents were supplied.
+        guard header.kind != .reference else { return recordEnd }
+        if header.kind == .parent || header.codec == .zstdPatch, run.parents.readers.isEmpty { return recordEnd }
         if run.options.checkChunks {
             ready = ChunkJob(header: header, offset: position, entry: entryIndex, stream: stream)
         }
@@ -240,7 +242,7 @@ final class DecodeJobSlot: @unchecked Sendable {
     let output = ChunkBuffer()
 
     /// Reads, decodes and hashes the job's payload (V26-V28), keeping the problem in ``error``.
-    func decode(file: ReadableFile, contentNeeded: Bool) {
+    func decode(file: ReadableFile, contentNeeded: Bool, parents: ParentChain) {
         error = nil
         guard let job else { return }
         let header = job.header
@@ -250,7 +252,7 @@ final class DecodeJobSlot: @unchecked Sendable {
             if !stored.isEmpty { try file.read(at: payloadOffset, into: stored) }
             try ChunkVerifier.decode(
                 header, payload: UnsafeRawBufferPointer(stored), into: output.prefix(Int(header.logicalLength)), decoder: decoder,
-                verifyDigest: true, contentNeeded: contentNeeded, payloadOffset: payloadOffset)
+                verifyDigest: true, contentNeeded: contentNeeded, payloadOffset: payloadOffset, parents: parents, streamName: job.stream)
         } catch {
             self.error = error.withoutPath().enriched(chunk: job.entry, stream: job.stream)
         }

@@ -18,6 +18,9 @@ final class ValidationRun {
     /// Where the chunk records begin (after STRM, or PRNT); nil when META or STRM cannot be located.
     var dataStart: UInt64?
     var parentRecordDigest: Digest?
+    /// The parents supplied (``ReadOptions/parents``), resolved: without them, the content of
+    /// parent and zstd-patch chunks is not checked (their structure is).
+    var parents = ParentChain.none
     var footer: FileFooter?
     /// Footer offset when the file is long enough to hold one.
     var footerOffset: UInt64?
@@ -170,20 +173,16 @@ final class ValidationRun {
             streams = attempt { () throws(ImagePackError) in try StreamTable.decodeBody(body, at: streamAt + UInt64(Layout.envelopeSize), limits: limits) }
         }
         if features.contains(.parent), let at = cursor {
-            if let body = structural(at: &cursor, type: .parent, maxBody: 36, limit: limit, rule: .v45, code: .recordChecksumMismatch) {
-                _ = attempt { () throws(ImagePackError) in
-                    var c = ByteCursor(body, base: at + UInt64(Layout.envelopeSize), context: "parent record")
-                    parentRecordDigest = try c.digest("parentDigest")
-                    try c.reserved(4, "reserved")
-                    guard c.remaining == 0 else {
-                        throw ImagePackError(.malformedField, "the PRNT record has \(c.remaining) bytes after its fields", rule: .v45, offset: c.offset)
-                    }
-                }
+            if let body = structural(at: &cursor, type: .parent, maxBody: ParentRecord.bodyLength, limit: limit, rule: .v45, code: .recordChecksumMismatch) {
+                parentRecordDigest = attempt { () throws(ImagePackError) in try ParentRecord.decodeBody(body, at: at + UInt64(Layout.envelopeSize)) }
             } else if cursor == nil {
                 add(ImagePackError(.unexpectedRecord, "the header sets the 'parent' feature but no PRNT record follows the stream table", rule: .v45, offset: at, field: "type"))
             }
         }
         dataStart = cursor
+        if let parentRecordDigest, !options.read.parents.isEmpty {
+            parents = attempt { () throws(ImagePackError) in try ParentChain.resolve(parentRecordDigest, from: options.read.parents, limits: limits) } ?? .none
+        }
     }
 
     /// Reads the structural record of `type` at `cursor` (rules V7, V8, V10), reports a checksum
@@ -221,7 +220,7 @@ final class ValidationRun {
         let indexAt = indexOffset
         if let streams, let dataStart {
             do throws(ImagePackError) {
-                try index.checkLayout(streams: streams, dataStart: dataStart, dataEnd: indexAt, indexOffset: indexAt)
+                try index.checkLayout(streams: streams, features: features, dataStart: dataStart, dataEnd: indexAt, indexOffset: indexAt)
             } catch {
                 if error.rule != .v36 { add(error) }  // reported below for every such entry
             }

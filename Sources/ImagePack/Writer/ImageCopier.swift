@@ -91,28 +91,3 @@ public enum ImageCopier {
         return CopySummary(rootDigest: check.rootDigest, fileLength: check.fileLength, reencoded: true, signatureCount: check.signatures.count, bytesChecked: checked)
     }
 }
-
-/// One stream of an open image as a writer's source: every read decodes and verifies the chunks
-/// it touches, and zero chunks are known to be zero without reading.
-struct ImageStreamSource: StreamSource {
-    let reader: ImageReader
-    let stream: Int
-    var logicalSize: UInt64 { reader.streams[stream].logicalSize }
-
-    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
-        try reader.read(stream: stream, at: offset, into: buffer)
-    }
-
-    func isKnownZero(offset: UInt64, length: Int) -> Bool {
-        guard length > 0 else { return true }
-        var i = reader.chunkIndex(stream: stream, offset: offset)
-        let end = offset + UInt64(length)
-        while i < reader.streamEntries[stream].upperBound {
-            let entry = reader.entries[i]
-            guard entry.logicalOffset < end else { return true }
-            if entry.kind != .zero { return false }
-            i += 1
-        }
-        return true
-    }
-}

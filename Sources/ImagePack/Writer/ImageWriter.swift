@@ -107,7 +107,8 @@ struct WriteSession {
 
     mutating func run(progress: ProgressHandler?) throws(ImagePackError) -> WriteSummary {
         // Header, metadata, stream table (spec §2: everything a streaming reader needs comes first).
-        try emit(FileHeader(chunkSize: UInt32(options.chunkSize)).encode())
+        let parent = options.parent
+        try emit(FileHeader(critical: parent == nil ? [] : .parent, chunkSize: UInt32(options.chunkSize)).encode())
         let json = try MetadataRecord.canonicalJSON(state.metadata)
         guard json.count <= ImageLimits().maxMetadataSize else {
             throw ImagePackError(.invalidArgument, "metadata is \(json.count) bytes of JSON, over the limit of \(ImageLimits().maxMetadataSize)")
@@ -115,15 +116,23 @@ struct WriteSession {
         try emit(encodeStructuralRecord(.metadata, body: MetadataRecord.encodeBody(json: json, schemaVersion: state.metadata.schemaVersion)))
         let streamBody = StreamTable.encodeBody(streams)
         try emit(encodeStructuralRecord(.streams, body: streamBody))
+        if let parent { try emit(encodeStructuralRecord(.parent, body: ParentRecord.encodeBody(parentDigest: parent.rootDigest))) }
 
         // Chunks: workers read, hash and compress in parallel; records are emitted in order.
         let total = streams.reduce(UInt64(0)) { $0 + $1.logicalSize }
-        var jobs: [(stream: Int, offset: UInt64, length: Int)] = []
+        var jobs: [(stream: Int, offset: UInt64, length: Int, parentDigest: Digest?, parentStream: Int?)] = []
         for (streamIndex, spec) in state.streams.enumerated() {
+            // The parent's stream of the same name, if any: its chunk at the same range is compared by digest.
+            let parentStream = parent.flatMap { p in p.streams.firstIndex { $0.name == spec.name } }
             var offset: UInt64 = 0
             while offset < spec.source.logicalSize {
                 let length = Int(min(UInt64(options.chunkSize), spec.source.logicalSize - offset))
-                jobs.append((streamIndex, offset, length))
+                var parentDigest: Digest?
+                if let parent, let parentStream, offset < parent.streams[parentStream].logicalSize {
+                    let e = parent.entries[parent.chunkIndex(stream: parentStream, offset: offset)]
+                    if e.logicalOffset == offset, e.logicalLength == UInt32(length) { parentDigest = e.contentDigest }
+                }
+                jobs.append((streamIndex, offset, length, parentDigest, parentStream))
                 offset += UInt64(length)
             }
         }
@@ -139,6 +148,8 @@ struct WriteSession {
                 slot.stream = UInt32(job.stream)
                 slot.offset = job.offset
                 slot.length = job.length
+                slot.parentDigest = job.parentDigest
+                slot.parentStream = job.parentStream
                 slot.knownZero = sources[job.stream].isKnownZero(offset: job.offset, length: job.length)
                 slot.run(source: sources[job.stream], detectFill: detectFill)
             },
@@ -151,7 +162,9 @@ struct WriteSession {
         try checkSourcesUnchanged()
 
         // Index and footer.
-        let index = ImageIndex(metadataDigest: Digest.sha256(json), streamTableDigest: Digest.sha256(streamBody), entries: entries)
+        let index = ImageIndex(
+            metadataDigest: Digest.sha256(json), streamTableDigest: Digest.sha256(streamBody), parentDigest: parent?.rootDigest ?? .zero,
+            entries: entries)
         let indexOffset = position
         let indexRecord = encodeStructuralRecord(.index, body: index.encodeBody())
         try emit(indexRecord)
@@ -220,8 +233,12 @@ struct WriteSession {
             try emit(slot.payload)
             payloadBytes += UInt64(slot.payload.count)
             entries.append(ChunkEntry(header: header, recordOffset: recordOffset))
-        case .reference, .parent:
-            preconditionFailure("the v1 writer does not produce \(slot.kind) chunks")
+        case .parent:
+            let recordOffset = position
+            try emit(header.encodePrefix())
+            entries.append(ChunkEntry(header: header, recordOffset: recordOffset))
+        case .reference:
+            preconditionFailure("the writer does not produce \(slot.kind) chunks")
         }
     }
 }

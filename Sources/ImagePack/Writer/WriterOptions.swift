@@ -12,6 +12,12 @@ public struct WriterOptions: Sendable {
     public var detectFill = true
     /// Polled between chunks; when set the write stops with `.cancelled`.
     public var cancellation: Cancellation?
+    /// Write a delta on this image (spec §9.3): a chunk whose content the parent has at the same
+    /// stream name, offset and length (equal content digests in the parent's index, nothing is
+    /// decoded) becomes a `parent` chunk with no payload. The parent may itself be a delta, opened
+    /// with its own parents. The chunk size must be the parent's (``ImageReader/chunkSize``).
+    /// The delta's root digest is that of a full image of the same state (spec §8.3).
+    public var parent: ImageReader?
     /// Write the image even when a source changed while it was read (see
     /// ``StreamSource/changeSinceOpened()``), recording the changed streams in the metadata tag
     /// ``sourceChangedTag`` so that whoever uses the image knows it may be inconsistent. Off by
@@ -40,6 +46,9 @@ public struct WriterOptions: Sendable {
     ///
     /// - Throws: `.invalidArgument` whose `field` names the option: `chunkSize`, `level` or `threads`.
     public func validate(limits: ImageLimits = .init()) throws(ImagePackError) {
+        guard codec != .zstdPatch else {
+            throw ImagePackError(.invalidArgument, "zstd-patch is not an image's codec: a delta writer (WriterOptions.parent) chooses it per chunk over zstd; ask for zstd", field: "codec")
+        }
         guard chunkSize >= 64 << 10, chunkSize <= limits.maxChunkSize, chunkSize % 4096 == 0 else {
             throw ImagePackError(.invalidArgument, "chunk size \(chunkSize) must be a multiple of 4096 between 64 KiB and \(limits.maxChunkSize >> 20) MiB", field: "chunkSize")
         }
@@ -48,6 +57,9 @@ public struct WriterOptions: Sendable {
         }
         guard (1...256).contains(threads) else {
             throw ImagePackError(.invalidArgument, "threads must be 1...256, got \(threads)", field: "threads")
+        }
+        if let parent, UInt32(chunkSize) != parent.chunkSize {
+            throw ImagePackError(.invalidArgument, "the parent image \(parent.path) has \(parent.chunkSize)-byte chunks; a delta's chunks must line up with its parent's, so its chunk size must be the same (imgpack: leave out --chunk-size)", field: "chunkSize")
         }
     }
 }

@@ -40,8 +40,11 @@ struct EncodingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Codec level (zstd 1-19, default 3; zlib 1-9, default 6).", valueName: "n"))
     var level: Int?
 
-    @Option(help: ArgumentHelp("Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.", valueName: "size"))
-    var chunkSize = ByteCount(UInt64(WriterOptions.defaultChunkSize))
+    @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default: 4M; with --parent, the parent's).", valueName: "size"))
+    var requestedChunkSize: ByteCount?
+
+    /// The chunk size asked for, or the default.
+    var chunkSize: ByteCount { requestedChunkSize ?? ByteCount(UInt64(WriterOptions.defaultChunkSize)) }
 
     /// The library's checks (``WriterOptions/validate(limits:)``), reported as usage errors in
     /// the words of the options they concern.

@@ -21,10 +21,22 @@ struct OutputOptions: ParsableArguments {
 
     @OptionGroup var threads: ThreadOptions
 
-    /// The writer's options; checked already, by the library, when the arguments were parsed.
-    func writerOptions(cancellation: Cancellation?) -> WriterOptions {
+    @OptionGroup(title: "Delta")
+    var delta: DeltaOptions
+
+    /// The writer's options; checked already, by the library, when the arguments were parsed,
+    /// except those that need the parent image (opened here).
+    func writerOptions(cancellation: Cancellation?) throws -> WriterOptions {
         var options = encoding.writerOptions(threads: threads.threads, cancellation: cancellation)
         options.allowChangingSource = allowChangingSource
+        if let path = delta.parent {
+            let parent = try ImageReader(path: path, parents: try ImageReader.openParents(files: [], directories: delta.directories))
+            if let requested = encoding.requestedChunkSize, requested.bytes != UInt64(parent.chunkSize) {
+                throw ValidationError("--chunk-size \(requested.bytes) differs from the parent's chunk size \(parent.chunkSize): a delta's chunks line up with its parent's; leave out --chunk-size.")
+            }
+            options.chunkSize = Int(parent.chunkSize)
+            options.parent = parent
+        }
         return options
     }
 

@@ -99,8 +99,17 @@ struct InfoReport: Encodable {
     var ratio: Double
     var chunks: ChunkCounts
     var streams: [StreamReport]
+    /// For a delta: the root digest of the image it stands on (absent for a full image).
+    var parentDigest: String?
+    /// For a delta opened with its parents: the chain, direct parent first.
+    var parentChain: [ParentLink]?
     /// Every SIGN record, with its status when keys were given.
     var signatures: [SignatureReport] = []
+
+    struct ParentLink: Encodable {
+        var path: String
+        var rootDigest: String
+    }
 }
 
 /// `ls --json`.

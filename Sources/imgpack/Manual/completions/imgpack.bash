@@ -173,13 +173,13 @@ _imgpack() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    pack|import|info|verify|validate|extract|export|cat|ls|recover|demo|help)
+    pack|import|info|verify|validate|extract|export|cat|ls|recover|key|sign|copy|flatten|rebase|diff|serve|demo|help)
         # Offer subcommand argument completions
         "_imgpack_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls recover demo help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls recover key sign copy flatten rebase diff serve demo help' -- "${cur}"))
         ;;
     esac
 }
@@ -187,8 +187,8 @@ _imgpack() {
 _imgpack_pack() {
     repeating_flags=()
     non_repeating_flags=(--force --sync --allow-changing-source --json -q --quiet --version -h --help)
-    repeating_options=(--disk --section --block-size --share-with --tag)
-    non_repeating_options=(--simulate --seed --profile --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads)
+    repeating_options=(--disk --section --block-size --share-with --tag --parent-dir)
+    non_repeating_options=(--simulate --seed --profile --generation --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads --parent)
     __imgpack_offer_flags_options 0
 
     # Offer option value completions
@@ -210,6 +210,9 @@ _imgpack_pack() {
         ;;
     '--profile')
         __imgpack_add_completions -W 'server'$'\n''database'$'\n''zero-heavy'$'\n''random'
+        return
+        ;;
+    '--generation')
         return
         ;;
     '--metadata')
@@ -278,14 +281,22 @@ _imgpack_pack() {
     '--threads')
         return
         ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
     esac
 }
 
 _imgpack_import() {
     repeating_flags=()
     non_repeating_flags=(--no-provenance --force --sync --allow-changing-source --json -q --quiet --version -h --help)
-    repeating_options=(--disk-name --share-with --tag)
-    non_repeating_options=(--format --backing --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads)
+    repeating_options=(--disk-name --share-with --tag --parent-dir)
+    non_repeating_options=(--format --backing --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads --parent)
     __imgpack_offer_flags_options -1
 
     # Offer option value completions
@@ -367,6 +378,14 @@ _imgpack_import() {
     '--threads')
         return
         ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
     esac
 
     # Offer positional completions
@@ -381,9 +400,29 @@ _imgpack_import() {
 _imgpack_info() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
+    repeating_options=(--trusted-key --parent --parent-dir)
+    non_repeating_options=(--trust-dir)
     __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    esac
 
     # Offer positional completions
     case "${positional_number}" in
@@ -397,13 +436,29 @@ _imgpack_info() {
 _imgpack_verify() {
     repeating_flags=()
     non_repeating_flags=(--quick --json -q --quiet --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--max-failures --threads)
+    repeating_options=(--trusted-key --parent --parent-dir)
+    non_repeating_options=(--max-failures --trust-dir --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--max-failures')
+        return
+        ;;
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--threads')
@@ -423,13 +478,21 @@ _imgpack_verify() {
 _imgpack_validate() {
     repeating_flags=()
     non_repeating_flags=(--quick --json -q --quiet --version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(--max-problems --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--max-problems')
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--threads')
@@ -449,8 +512,8 @@ _imgpack_validate() {
 _imgpack_extract() {
     repeating_flags=()
     non_repeating_flags=(--stdout --force -q --quiet --version -h --help)
-    repeating_options=(--disk)
-    non_repeating_options=(-o --output --threads)
+    repeating_options=(--disk --trusted-key --parent --parent-dir)
+    non_repeating_options=(-o --output --trust-dir --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -460,6 +523,22 @@ _imgpack_extract() {
         return
         ;;
     '--disk')
+        return
+        ;;
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--threads')
@@ -479,8 +558,8 @@ _imgpack_extract() {
 _imgpack_export() {
     repeating_flags=()
     non_repeating_flags=(--force --json -q --quiet --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--disk --format --cluster-size --compress --level -o --output --threads)
+    repeating_options=(--trusted-key --parent --parent-dir)
+    non_repeating_options=(--disk --format --cluster-size --compress --level -o --output --trust-dir --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -506,6 +585,22 @@ _imgpack_export() {
         __imgpack_add_completions -f
         return
         ;;
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
     '--threads')
         return
         ;;
@@ -523,7 +618,7 @@ _imgpack_export() {
 _imgpack_cat() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(--disk --offset --length)
     __imgpack_offer_flags_options 1
 
@@ -536,6 +631,14 @@ _imgpack_cat() {
         return
         ;;
     '--length')
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     esac
@@ -552,13 +655,21 @@ _imgpack_cat() {
 _imgpack_ls() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(--disk)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--disk')
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     esac
@@ -583,6 +694,247 @@ _imgpack_recover() {
     case "${prev}" in
     '-o'|'--output')
         __imgpack_add_completions -d
+        return
+        ;;
+    '--threads')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_key() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __imgpack_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    generate)
+        # Offer subcommand argument completions
+        "_imgpack_key_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'generate' -- "${cur}"))
+        ;;
+    esac
+}
+
+_imgpack_key_generate() {
+    repeating_flags=()
+    non_repeating_flags=(--force --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-o --output)
+    __imgpack_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-o'|'--output')
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_sign() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--key)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_copy() {
+    repeating_flags=()
+    non_repeating_flags=(--force --json -q --quiet --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-o --output --codec --level --threads)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-o'|'--output')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--codec')
+        __imgpack_add_completions -W 'zstd'$'\n''zlib'$'\n''stored'
+        return
+        ;;
+    '--level')
+        return
+        ;;
+    '--threads')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_flatten() {
+    repeating_flags=()
+    non_repeating_flags=(--force --sync --json -q --quiet --version -h --help)
+    repeating_options=(--parent --parent-dir)
+    non_repeating_options=(-o --output --codec --level --threads)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--codec')
+        __imgpack_add_completions -W 'zstd'$'\n''zlib'$'\n''stored'
+        return
+        ;;
+    '--level')
+        return
+        ;;
+    '--threads')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_rebase() {
+    repeating_flags=()
+    non_repeating_flags=(--force --json -q --quiet --version -h --help)
+    repeating_options=(--parent --parent-dir)
+    non_repeating_options=(--onto -o --output --threads)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--onto')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '-o'|'--output')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--threads')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_diff() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __imgpack_offer_flags_options 2
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    2)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_serve() {
+    repeating_flags=()
+    non_repeating_flags=(--allow-remote --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --listen --overlay --disk --cache --max-connections --threads)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    '--overlay')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--disk')
+        return
+        ;;
+    '--cache')
+        return
+        ;;
+    '--max-connections')
         return
         ;;
     '--threads')

@@ -23,25 +23,43 @@ function __imgpack_parse_tokens -S
         __imgpack_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'pack'
-            __imgpack_parse_subcommand 0 'disk=+' 'section=+' 'block-size=+' 'simulate=' 'seed=' 'profile=' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 0 'disk=+' 'section=+' 'block-size=+' 'simulate=' 'seed=' 'profile=' 'generation=' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'parent=' 'parent-dir=+' 'json' 'q/quiet' 'version' 'h/help'
         case 'import'
-            __imgpack_parse_subcommand -r 1 'format=' 'disk-name=+' 'backing=' 'no-provenance' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand -r 1 'format=' 'disk-name=+' 'backing=' 'no-provenance' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'parent=' 'parent-dir=+' 'json' 'q/quiet' 'version' 'h/help'
         case 'info'
-            __imgpack_parse_subcommand 1 'json' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'json' 'version' 'h/help'
         case 'verify'
-            __imgpack_parse_subcommand 1 'quick' 'max-failures=' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'quick' 'max-failures=' 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'validate'
-            __imgpack_parse_subcommand 1 'quick' 'max-problems=' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'quick' 'max-problems=' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'extract'
-            __imgpack_parse_subcommand 1 'o/output=' 'disk=+' 'stdout' 'force' 'threads=' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'o/output=' 'disk=+' 'stdout' 'force' 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'threads=' 'q/quiet' 'version' 'h/help'
         case 'export'
-            __imgpack_parse_subcommand 1 'disk=' 'format=' 'cluster-size=' 'compress=' 'level=' 'o/output=' 'force' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'disk=' 'format=' 'cluster-size=' 'compress=' 'level=' 'o/output=' 'force' 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'cat'
-            __imgpack_parse_subcommand 1 'disk=' 'offset=' 'length=' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'disk=' 'offset=' 'length=' 'parent=+' 'parent-dir=+' 'version' 'h/help'
         case 'ls'
-            __imgpack_parse_subcommand 1 'disk=' 'json' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'disk=' 'parent=+' 'parent-dir=+' 'json' 'version' 'h/help'
         case 'recover'
             __imgpack_parse_subcommand 1 'o/output=' 'force' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+        case 'key'
+            __imgpack_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'generate'
+                __imgpack_parse_subcommand 0 'o/output=' 'force' 'version' 'h/help'
+            end
+        case 'sign'
+            __imgpack_parse_subcommand 1 'key=' 'json' 'version' 'h/help'
+        case 'copy'
+            __imgpack_parse_subcommand 1 'o/output=' 'codec=' 'level=' 'force' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+        case 'flatten'
+            __imgpack_parse_subcommand 1 'parent=+' 'parent-dir=+' 'o/output=' 'force' 'sync' 'codec=' 'level=' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+        case 'rebase'
+            __imgpack_parse_subcommand 1 'parent=+' 'parent-dir=+' 'onto=' 'o/output=' 'force' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+        case 'diff'
+            __imgpack_parse_subcommand 2 'json' 'version' 'h/help'
+        case 'serve'
+            __imgpack_parse_subcommand 1 'socket=' 'listen=' 'allow-remote' 'overlay=' 'disk=' 'cache=' 'max-connections=' 'threads=' 'version' 'h/help'
         case 'demo'
             __imgpack_parse_subcommand 0 'size=' 'seed=' 'reads=' 'keep=' 'codec=' 'level=' 'chunk-size=' 'threads=' 'q/quiet' 'version' 'h/help'
         case 'help'
@@ -111,6 +129,13 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "img
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'cat' -d 'Write a byte range of one disk to standard output.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'ls' -d 'List an image\'s chunks: stream, kind, codec, offsets, sizes and digests.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'recover' -d 'Salvage every verifiable chunk of a damaged or truncated image into raw files.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'key' -d 'Make Ed25519 keys for signing images.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'sign' -d 'Sign an image with an Ed25519 private key.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'copy' -d 'Copy an image, checking every chunk; the root digest and signatures are kept.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'flatten' -d 'Write a delta image as a full image that needs no parent.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'rebase' -d 'Write a delta again as a delta on another parent image.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'diff' -d 'List the ranges that differ between two images, by chunk digest.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'serve' -d 'Serve an image\'s disks over NBD to qemu and nbd clients.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'demo' -d 'Simulate an instance, pack it, verify it and read it back.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack"' -l 'disk' -d 'A raw disk file (or block device) stored as stream NAME; repeat for several disks, in order.' -rfka ''
@@ -119,6 +144,7 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" simulate' -l 'simulate' -d 'Instead of files, pack a simulated instance of SIZE bytes in all: a root disk (server profile, 2/3) and a data disk (database profile, 1/3), or one root disk with --profile.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" seed' -l 'seed' -d 'Seed of the simulation: the same seed and size give the same image.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" profile' -l 'profile' -d 'Profile of a single simulated root disk.' -rfka 'server database zero-heavy random'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" generation' -l 'generation' -d 'The simulated instance after N rounds of change (logs, package upgrades, deletions, metadata): successive generations make successive backups.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" metadata' -l 'metadata' -d 'Metadata as JSON (the "metadata" object of `info --json`); any field may be left out and set by the flags below.' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'json\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" name' -l 'name' -d 'Name of the image (default: from --metadata or --simulate, else the stem of -o FILE).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" description' -l 'description' -d 'Free-text description.' -rfka ''
@@ -136,12 +162,14 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" created-at' -l 'created-at' -d 'When the image was taken, RFC 3339 (default: $SOURCE_DATE_EPOCH if set, else now, UTC).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" codec' -l 'codec' -d 'Codec for data chunks; a chunk that does not shrink is stored as it is.' -rfka 'zstd zlib stored'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" level' -l 'level' -d 'Codec level (zstd 1-19, default 3; zlib 1-9, default 6).' -rfka ''
-complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default: 4M; with --parent, the parent\'s).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" o output' -s 'o' -l 'output' -d 'Where to write the image; - for standard output (pack only).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" force' -l 'force' -d 'Replace OUTPUT if it exists.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" sync' -l 'sync' -d 'Flush the image and its directory entry to stable storage before reporting success.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" allow-changing-source' -l 'allow-changing-source' -d 'Write the image even if a source changes while it is read, tagged imagepack.source-changed.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" parent' -l 'parent' -d 'Write a delta on this image: a chunk it already holds at the same place costs a 84-byte record, a changed chunk is compressed against its own (the root digest stays that of a full image).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack"' -l 'parent-dir' -d 'A directory holding the parent\'s own parents, when the parent is itself a delta.' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" version' -l 'version' -d 'Show the version.'
@@ -168,23 +196,33 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" created-at' -l 'created-at' -d 'When the image was taken, RFC 3339 (default: $SOURCE_DATE_EPOCH if set, else now, UTC).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" codec' -l 'codec' -d 'Codec for data chunks; a chunk that does not shrink is stored as it is.' -rfka 'zstd zlib stored'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" level' -l 'level' -d 'Codec level (zstd 1-19, default 3; zlib 1-9, default 6).' -rfka ''
-complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default: 4M; with --parent, the parent\'s).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" o output' -s 'o' -l 'output' -d 'Where to write the image; - for standard output (pack only).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" force' -l 'force' -d 'Replace OUTPUT if it exists.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" sync' -l 'sync' -d 'Flush the image and its directory entry to stable storage before reporting success.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" allow-changing-source' -l 'allow-changing-source' -d 'Write the image even if a source changes while it is read, tagged imagepack.source-changed.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" parent' -l 'parent' -d 'Write a delta on this image: a chunk it already holds at the same place costs a 84-byte record, a changed chunk is compressed against its own (the root digest stays that of a full image).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import"' -l 'parent-dir' -d 'A directory holding the parent\'s own parents, when the parent is itself a delta.' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack info" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info"' -l 'trusted-key' -d 'A publisher\'s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" trust-dir' -l 'trust-dir' -d 'Trust every *.pub key file in this directory.' -rfa '(__imgpack_complete_directories)'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack verify" -eq 1' -F
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" quick' -l 'quick' -d 'Check structure, metadata and index only, not the chunk payloads.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" max-failures' -l 'max-failures' -d 'Stop listing failures after this many.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify"' -l 'trusted-key' -d 'A publisher\'s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" trust-dir' -l 'trust-dir' -d 'Trust every *.pub key file in this directory.' -rfa '(__imgpack_complete_directories)'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack verify" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
@@ -193,6 +231,8 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack validate" -eq 1' -F
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate" quick' -l 'quick' -d 'Check structure, metadata, index and chunk headers, not the chunk payloads.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate" max-problems' -l 'max-problems' -d 'Stop after this many problems.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
@@ -203,6 +243,10 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract"' -l 'disk' -d 'Extract only this stream; repeat for several (default: all).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" stdout' -l 'stdout' -d 'Write the one selected disk to standard output instead of a file.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" force' -l 'force' -d 'Replace existing files.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract"' -l 'trusted-key' -d 'A publisher\'s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" trust-dir' -l 'trust-dir' -d 'Trust every *.pub key file in this directory.' -rfa '(__imgpack_complete_directories)'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack extract" version' -l 'version' -d 'Show the version.'
@@ -215,6 +259,10 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" level' -l 'level' -d 'Compression level (zstd 1-19, default 3; zlib 1-9, default 6).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" o output' -s 'o' -l 'output' -d 'Where to write the disk.' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" force' -l 'force' -d 'Replace OUTPUT if it exists.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export"' -l 'trusted-key' -d 'A publisher\'s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" trust-dir' -l 'trust-dir' -d 'Trust every *.pub key file in this directory.' -rfa '(__imgpack_complete_directories)'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
@@ -224,10 +272,14 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "img
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat" disk' -l 'disk' -d 'The stream to read (optional when the image has one).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat" offset' -l 'offset' -d 'First byte to read.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat" length' -l 'length' -d 'Bytes to read (default: to the end of the disk).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack cat" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack ls" -eq 1' -F
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack ls" disk' -l 'disk' -d 'List only the chunks of this stream.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack ls"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack ls"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack ls" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack ls" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack ls" h help' -s 'h' -l 'help' -d 'Show help information.'
@@ -239,13 +291,75 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack recover" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack recover" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack recover" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack key" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack key" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack key" -eq 1' -fa 'generate' -d 'Write a new Ed25519 key pair: NAME (private) and NAME.pub (public).'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack key generate" o output' -s 'o' -l 'output' -d 'The private key file; the public key goes to NAME.pub.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack key generate" force' -l 'force' -d 'Replace existing key files.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack key generate" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack key generate" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack sign" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" key' -l 'key' -d 'The private key file (PEM PKCS#8 Ed25519).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack copy" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" o output' -s 'o' -l 'output' -d 'Where to write the copy.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" codec' -l 'codec' -d 'Re-encode data chunks with this codec (default: copy them as they are).' -rfka 'zstd zlib stored'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" level' -l 'level' -d 'Codec level, with --codec (zstd 1-19, zlib 1-9).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" force' -l 'force' -d 'Replace OUTPUT if it exists.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack flatten" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" o output' -s 'o' -l 'output' -d 'Where to write the full image.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" force' -l 'force' -d 'Replace OUTPUT if it exists.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" sync' -l 'sync' -d 'Flush the image to stable storage before publishing it.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" codec' -l 'codec' -d 'Codec for data chunks.' -rfka 'zstd zlib stored'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" level' -l 'level' -d 'Codec level (zstd 1-19, default 3; zlib 1-9, default 6).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack flatten" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack rebase" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" onto' -l 'onto' -d 'The new parent image.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" o output' -s 'o' -l 'output' -d 'Where to write the new delta.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" force' -l 'force' -d 'Replace OUTPUT if it exists.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack rebase" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack diff" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack diff" -eq 2' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack diff" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack diff" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack diff" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack serve" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" socket' -l 'socket' -d 'Listen on this Unix socket (replaced if it exists, removed at exit).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" listen' -l 'listen' -d 'Listen on TCP: HOST:PORT, HOST or PORT (default 127.0.0.1:10809).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" allow-remote' -l 'allow-remote' -d 'Accept a --listen address that is not loopback (anyone who reaches it reads the disks).'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" overlay' -l 'overlay' -d 'Make the served disk writable, its writes kept in this file.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" disk' -l 'disk' -d 'With --overlay, the disk to serve (default: the first).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" cache' -l 'cache' -d 'Memory for decoded chunks (default: 4 chunks per thread).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" max-connections' -l 'max-connections' -d 'Clients served at once; more are disconnected.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" size' -l 'size' -d 'Logical size of the instance: 2/3 root disk, 1/3 data disk.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" seed' -l 'seed' -d 'Seed of the simulation.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" reads' -l 'reads' -d 'Random-access reads to compare.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" keep' -l 'keep' -d 'Keep the image in this directory instead of a temporary one.' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" codec' -l 'codec' -d 'Codec for data chunks; a chunk that does not shrink is stored as it is.' -rfka 'zstd zlib stored'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" level' -l 'level' -d 'Codec level (zstd 1-19, default 3; zlib 1-9, default 6).' -rfka ''
-complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default: 4M; with --parent, the parent\'s).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" version' -l 'version' -d 'Show the version.'

@@ -60,6 +60,13 @@ _imgpack() {
             'cat:Write a byte range of one disk to standard output.'
             'ls:List an image'\''s chunks: stream, kind, codec, offsets, sizes and digests.'
             'recover:Salvage every verifiable chunk of a damaged or truncated image into raw files.'
+            'key:Make Ed25519 keys for signing images.'
+            'sign:Sign an image with an Ed25519 private key.'
+            'copy:Copy an image, checking every chunk; the root digest and signatures are kept.'
+            'flatten:Write a delta image as a full image that needs no parent.'
+            'rebase:Write a delta again as a delta on another parent image.'
+            'diff:List the ranges that differ between two images, by chunk digest.'
+            'serve:Serve an image'\''s disks over NBD to qemu and nbd clients.'
             'demo:Simulate an instance, pack it, verify it and read it back.'
             'help:Show subcommand help information.'
         )
@@ -67,7 +74,7 @@ _imgpack() {
         ;;
     arg)
         case "${words[1]}" in
-        pack|import|info|verify|validate|extract|export|cat|ls|recover|demo|help)
+        pack|import|info|verify|validate|extract|export|cat|ls|recover|key|sign|copy|flatten|rebase|diff|serve|demo|help)
             "_imgpack_${words[1]}" && ret=0
             ;;
         esac
@@ -91,6 +98,7 @@ _imgpack_pack() {
         '--simulate[Instead of files, pack a simulated instance of SIZE bytes in all\: a root disk (server profile, 2/3) and a data disk (database profile, 1/3), or one root disk with --profile.]:size:'
         '--seed[Seed of the simulation\: the same seed and size give the same image.]:n:'
         '--profile[Profile of a single simulated root disk.]:profile:{__imgpack_complete "${___profile[@]}"}'
+        '--generation[The simulated instance after N rounds of change (logs, package upgrades, deletions, metadata)\: successive generations make successive backups.]:n:'
         '--metadata[Metadata as JSON (the "metadata" object of `info --json`); any field may be left out and set by the flags below.]:file.json:_files -g '\''*.json'\'''
         '--name[Name of the image (default\: from --metadata or --simulate, else the stem of -o FILE).]:name:'
         '--description[Free-text description.]:description:'
@@ -108,12 +116,14 @@ _imgpack_pack() {
         '--created-at[When the image was taken, RFC 3339 (default\: $SOURCE_DATE_EPOCH if set, else now, UTC).]:time:'
         '--codec[Codec for data chunks; a chunk that does not shrink is stored as it is.]:codec:{__imgpack_complete "${___codec[@]}"}'
         '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
-        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.]:size:'
+        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default\: 4M; with --parent, the parent'\''s).]:size:'
         '(-o --output)'{-o,--output}'[Where to write the image; - for standard output (pack only).]:file:_files'
         '--force[Replace OUTPUT if it exists.]'
         '--sync[Flush the image and its directory entry to stable storage before reporting success.]'
         '--allow-changing-source[Write the image even if a source changes while it is read, tagged imagepack.source-changed.]'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--parent[Write a delta on this image\: a chunk it already holds at the same place costs a 84-byte record, a changed chunk is compressed against its own (the root digest stays that of a full image).]:file:_files'
+        '*--parent-dir[A directory holding the parent'\''s own parents, when the parent is itself a delta.]:dir:_files -/'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
@@ -154,12 +164,14 @@ _imgpack_import() {
         '--created-at[When the image was taken, RFC 3339 (default\: $SOURCE_DATE_EPOCH if set, else now, UTC).]:time:'
         '--codec[Codec for data chunks; a chunk that does not shrink is stored as it is.]:codec:{__imgpack_complete "${___codec[@]}"}'
         '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
-        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.]:size:'
+        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default\: 4M; with --parent, the parent'\''s).]:size:'
         '(-o --output)'{-o,--output}'[Where to write the image; - for standard output (pack only).]:file:_files'
         '--force[Replace OUTPUT if it exists.]'
         '--sync[Flush the image and its directory entry to stable storage before reporting success.]'
         '--allow-changing-source[Write the image even if a source changes while it is read, tagged imagepack.source-changed.]'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--parent[Write a delta on this image\: a chunk it already holds at the same place costs a 84-byte record, a changed chunk is compressed against its own (the root digest stays that of a full image).]:file:_files'
+        '*--parent-dir[A directory holding the parent'\''s own parents, when the parent is itself a delta.]:dir:_files -/'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
@@ -174,6 +186,10 @@ _imgpack_info() {
     local -i ret=1
     local -ar arg_specs=(
         ':image:_files'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -189,6 +205,10 @@ _imgpack_verify() {
         ':image:_files'
         '--quick[Check structure, metadata and index only, not the chunk payloads.]'
         '--max-failures[Stop listing failures after this many.]:n:'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
@@ -206,6 +226,8 @@ _imgpack_validate() {
         ':image:_files'
         '--quick[Check structure, metadata, index and chunk headers, not the chunk payloads.]'
         '--max-problems[Stop after this many problems.]:n:'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
@@ -225,6 +247,10 @@ _imgpack_extract() {
         '*--disk[Extract only this stream; repeat for several (default\: all).]:name:'
         '--stdout[Write the one selected disk to standard output instead of a file.]'
         '--force[Replace existing files.]'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
@@ -248,6 +274,10 @@ _imgpack_export() {
         '--level[Compression level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
         '(-o --output)'{-o,--output}'[Where to write the disk.]:file:_files'
         '--force[Replace OUTPUT if it exists.]'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
@@ -266,6 +296,8 @@ _imgpack_cat() {
         '--disk[The stream to read (optional when the image has one).]:name:'
         '--offset[First byte to read.]:n:'
         '--length[Bytes to read (default\: to the end of the disk).]:n:'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -279,6 +311,8 @@ _imgpack_ls() {
     local -ar arg_specs=(
         ':image:_files'
         '--disk[List only the chunks of this stream.]:name:'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -305,6 +339,158 @@ _imgpack_recover() {
     return "${ret}"
 }
 
+_imgpack_key() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'generate:Write a new Ed25519 key pair: NAME (private) and NAME.pub (public).'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        generate)
+            "_imgpack_key_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_imgpack_key_generate() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-o --output)'{-o,--output}'[The private key file; the public key goes to NAME.pub.]:name:_files'
+        '--force[Replace existing key files.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_sign() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '--key[The private key file (PEM PKCS#8 Ed25519).]:file:_files'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_copy() {
+    local -i ret=1
+    local -ar ___codec=('zstd' 'zlib' 'stored')
+    local -ar arg_specs=(
+        ':image:_files'
+        '(-o --output)'{-o,--output}'[Where to write the copy.]:file:_files'
+        '--codec[Re-encode data chunks with this codec (default\: copy them as they are).]:codec:{__imgpack_complete "${___codec[@]}"}'
+        '--level[Codec level, with --codec (zstd 1-19, zlib 1-9).]:n:'
+        '--force[Replace OUTPUT if it exists.]'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_flatten() {
+    local -i ret=1
+    local -ar ___codec=('zstd' 'zlib' 'stored')
+    local -ar arg_specs=(
+        ':image:_files'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
+        '(-o --output)'{-o,--output}'[Where to write the full image.]:file:_files'
+        '--force[Replace OUTPUT if it exists.]'
+        '--sync[Flush the image to stable storage before publishing it.]'
+        '--codec[Codec for data chunks.]:codec:{__imgpack_complete "${___codec[@]}"}'
+        '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_rebase() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
+        '--onto[The new parent image.]:file:_files'
+        '(-o --output)'{-o,--output}'[Where to write the new delta.]:file:_files'
+        '--force[Replace OUTPUT if it exists.]'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_diff() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':a:_files'
+        ':b:_files'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_serve() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        '--socket[Listen on this Unix socket (replaced if it exists, removed at exit).]:path:_files'
+        '--listen[Listen on TCP\: HOST\:PORT, HOST or PORT (default 127.0.0.1\:10809).]:address:'
+        '--allow-remote[Accept a --listen address that is not loopback (anyone who reaches it reads the disks).]'
+        '--overlay[Make the served disk writable, its writes kept in this file.]:file:_files'
+        '--disk[With --overlay, the disk to serve (default\: the first).]:name:'
+        '--cache[Memory for decoded chunks (default\: 4 chunks per thread).]:size:'
+        '--max-connections[Clients served at once; more are disconnected.]:n:'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
 _imgpack_demo() {
     local -i ret=1
     local -ar ___codec=('zstd' 'zlib' 'stored')
@@ -315,7 +501,7 @@ _imgpack_demo() {
         '--keep[Keep the image in this directory instead of a temporary one.]:dir:_files -/'
         '--codec[Codec for data chunks; a chunk that does not shrink is stored as it is.]:codec:{__imgpack_complete "${___codec[@]}"}'
         '--level[Codec level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
-        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536.]:size:'
+        '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default\: 4M; with --parent, the parent'\''s).]:size:'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
