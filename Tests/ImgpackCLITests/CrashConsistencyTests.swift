@@ -51,6 +51,14 @@ struct CrashConsistencyTests {
                 destinations: ["out.raw"],
                 isComplete: { cli, name in try cli.read(name) == root }),
             WritingCommand(
+                name: "copy",
+                arguments: { ["copy", "in.ipk", "--quiet", "-o", "copied.ipk"] + force($0) },
+                destinations: ["copied.ipk"], isComplete: verifies),
+            WritingCommand(
+                name: "copy --codec",
+                arguments: { ["copy", "in.ipk", "--codec", "zlib", "--level", "1", "--quiet", "-o", "recoded.ipk"] + force($0) },
+                destinations: ["recoded.ipk"], isComplete: verifies),
+            WritingCommand(
                 name: "export qcow2",
                 arguments: { ["export", "in.ipk", "--disk", "root", "--format", "qcow2", "--quiet", "-o", "out.qcow2"] + force($0) },
                 destinations: ["out.qcow2"],
