@@ -45,6 +45,12 @@ public struct NBDServerError: Error, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
+    /// An I/O failure of the overlay file, as the IO layer's read and write loops report it
+    /// (the call, the offset and errno).
+    init(_ error: ImagePackError) {
+        self.init(.io, "overlay: \(error.message)", path: error.path, offset: error.offset, cause: error.cause.map { Int32(truncatingIfNeeded: $0) })
+    }
+
     public var description: String {
         var parts: [String] = []
         if let path { parts.append(path) }

@@ -34,24 +34,14 @@ struct OverlayFile: Sendable {
     }
 
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(NBDServerError) {
-        var done = 0
-        while done < buffer.count {
-            let n = system_pread(descriptor, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done))
-            if n < 0 && system_errno == _EINTR { continue }
-            guard n > 0 else {
-                throw NBDServerError(.io, n == 0 ? "the overlay ends before its data area does" : "read failed", path: path, offset: offset + UInt64(done), cause: n == 0 ? nil : system_errno)
-            }
-            done += n
+        do throws(ImagePackError) { try ReadableFile.preadAll(descriptor, at: offset, into: buffer, path: path) } catch {
+            throw NBDServerError(error)
         }
     }
 
     func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer) throws(NBDServerError) {
-        var done = 0
-        while done < buffer.count {
-            let n = system_pwrite(descriptor, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done))
-            if n < 0 && system_errno == _EINTR { continue }
-            guard n > 0 else { throw NBDServerError(.io, "write failed", path: path, offset: offset + UInt64(done), cause: system_errno) }
-            done += n
+        do throws(ImagePackError) { try writeAll(descriptor, buffer, at: offset, path: path) } catch {
+            throw NBDServerError(error)
         }
     }
 

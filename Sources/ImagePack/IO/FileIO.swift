@@ -130,7 +130,7 @@ package final class ReadableFile: Sendable {
     /// A failed read names the exact call that failed, pread(offset, length): the offset and the
     /// length of the piece still missing, which is where the device or file system refused. The
     /// error's `offset` is that offset.
-    private static func preadAll(_ descriptor: Int32, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(ImagePackError) {
+    package static func preadAll(_ descriptor: Int32, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(ImagePackError) {
         var done = 0
         while done < buffer.count {
             let n = system_pread(descriptor, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done))

@@ -42,19 +42,3 @@ extension OutputFile {
         return min(max(reported, 512), 1 << 20)
     }
 }
-
-extension ContentShape {
-    /// Whether `bytes` holds zeros only: the first 8 bytes are zero and the buffer equals itself
-    /// shifted by 8 (one `memcmp`, which stops at the first difference); a byte loop for what is
-    /// not a multiple of 8.
-    static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let n = bytes.count
-        guard let base = bytes.baseAddress, n > 0 else { return true }
-        let whole = n & ~7
-        if whole >= 8 {
-            guard base.loadUnaligned(as: UInt64.self) == 0, system_memcmp(base, base + 8, whole - 8) == 0 else { return false }
-        }
-        for i in whole..<n where bytes[i] != 0 { return false }
-        return true
-    }
-}

@@ -17,7 +17,7 @@ let maxWriteSize = 512 << 10
 /// Writes everything to `fd` at `offset` (or at the current position when offset is nil), finishing short writes.
 /// Each system call writes at most `maxWriteSize` bytes: on the measured Linux VM, 4 MiB writes
 /// into the page cache cost 3-6x the kernel time of 512 KiB writes (see Benchmarks/README.md).
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64?, path: String) throws(ImagePackError) {
+package func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64?, path: String) throws(ImagePackError) {
     var done = 0
     while done < bytes.count {
         let n: Int

@@ -161,17 +161,13 @@ public final class StreamingReader {
     private func run(_ handler: (StreamingEvent) throws(ImagePackError) -> Void) throws(ImagePackError) -> StreamingSummary {
         let header = try FileHeader.decode(try input.read(count: Layout.headerSize, what: "the header"))
         try header.checkSupported()
-        // Metadata, then the stream table (rule V8).
+        // Metadata, then the stream table (rule V8), checked as the random-access reader checks them.
         var (envelope, at) = try nextEnvelope()
-        guard envelope.type == .metadata else {
-            throw ImagePackError(.unexpectedRecord, "expected the META record after the header, found \(envelope.type)", rule: .v8, offset: at, field: "type")
-        }
+        try envelope.expect(.metadata, at: at, maxBody: limits.maxMetadataSize + 12, limit: .max)
         let metaBody = try readRecordBody(envelope, at: at, maxBody: limits.maxMetadataSize + 12, rule: .v11, code: .metadataChecksumMismatch)
         let (metadata, json) = try MetadataRecord.decodeBody(metaBody, at: at + UInt64(Layout.envelopeSize), limits: limits)
         (envelope, at) = try nextEnvelope()
-        guard envelope.type == .streams else {
-            throw ImagePackError(.unexpectedRecord, "expected the STRM record after META, found \(envelope.type)", rule: .v8, offset: at, field: "type")
-        }
+        try envelope.expect(.streams, at: at, maxBody: limits.maxStreamTableBody, limit: .max)
         let streamBody = try readRecordBody(envelope, at: at, maxBody: limits.maxStreamTableBody, rule: .v13, code: .recordChecksumMismatch)
         let streams = try StreamTable.decodeBody(streamBody, at: at + UInt64(Layout.envelopeSize), limits: limits)
         try limits.checkLogicalTotal(streams, at: at)

@@ -50,7 +50,7 @@ public enum ImageSigner {
         do throws(ImagePackError) {
             // The signed image keeps the permissions of the one it replaces.
             if let status = system_fstat(reader.file.descriptor) { try output.setPermissions(status.permissions) }
-            try copyRange(from: reader.file, count: footerOffset, to: output)
+            try output.append(from: reader.file, count: footerOffset)
             try output.write(record)
             try output.write(newFooter.encode())
             try output.commit(sync: sync)
@@ -59,37 +59,5 @@ public enum ImageSigner {
             throw error.at(path: path)
         }
         return SignOutcome(rootDigest: reader.rootDigest, keyID: keyID, signatureCount: reader.signatures.count + 1, fileLength: newFooter.fileLength)
-    }
-
-    /// Appends the first `count` bytes of `input` to `output`: in the kernel where it can
-    /// (sendfile), else through a buffer.
-    static func copyRange(from input: ReadableFile, count: UInt64, to output: OutputFile) throws(ImagePackError) {
-        var done: UInt64 = 0
-        while done < count {
-            let n = system_sendfile(input.descriptor, Int64(done), output.descriptor, Int(min(count - done, 1 << 30)))
-            if n > 0 {
-                done += UInt64(n)
-                continue
-            }
-            let code = system_errno
-            if n == 0 {
-                throw ImagePackError(.truncated, "the image ended at \(done) bytes while being copied (expected \(count)): was it changed meanwhile?", offset: done)
-            }
-            guard [_EXDEV, _ENOSYS, _EINVAL, _EOPNOTSUPP].contains(code), done == 0 else {
-                throw ImagePackError(.ioFailed, "cannot copy the image: \(errnoText(code))", cause: Int(code), path: output.path)
-            }
-            break
-        }
-        // Buffered copy where the kernel cannot (across file systems on old kernels, some FUSE).
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while done < count {
-            let n = Int(min(UInt64(buffer.count), count - done))
-            try withMutableBytes(&buffer) { (raw) throws(ImagePackError) in
-                let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
-                try input.read(at: done, into: part)
-                try output.write(UnsafeRawBufferPointer(part))
-            }
-            done += UInt64(n)
-        }
     }
 }

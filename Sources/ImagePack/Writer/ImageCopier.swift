@@ -41,7 +41,7 @@ public enum ImageCopier {
             if let codec {
                 summary = try reencode(reader, codec: codec, level: level, to: output, options: options)
             } else {
-                try ImageSigner.copyRange(from: reader.file, count: reader.fileLength, to: output)
+                try output.append(from: reader.file, count: reader.fileLength)
                 let copy = try ImageReader(file: try ReadableFile(path: output.readablePath), limits: options.limits)
                 guard copy.rootDigest == reader.rootDigest, copy.fileLength == reader.fileLength else {
                     throw ImagePackError(.ioFailed, "the copy differs from the image it was copied from: was the image changed meanwhile?", path: destination)
