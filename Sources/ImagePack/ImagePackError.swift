@@ -167,6 +167,9 @@ extension ImagePackError.Code {
     /// The parent supplied is not the one the image names, the chain loops or is too deep (V49),
     /// or the parent lacks a range a chunk needs (V50).
     public static let parentMismatch = Self("parentMismatch", .invalidImage)
+    /// A reference chunk's target is not an earlier data or fill record of the same length and
+    /// content digest (V34), or lies farther back than maxReferenceDistance (V60).
+    public static let referenceInvalid = Self("referenceInvalid", .invalidImage)
     // Index and root (spec §8-§9).
     public static let indexChecksumMismatch = Self("indexChecksumMismatch", .invalidImage)
     public static let rootDigestMismatch = Self("rootDigestMismatch", .invalidImage)

@@ -20,6 +20,9 @@ struct ImageModel {
         var raw: [UInt8]?
         /// Applied to this record's index entry.
         var patchEntry: ((inout ChunkEntry) -> Void)?
+        /// For a reference chunk: its target offset, given every record's file offset (known only
+        /// on assembly); becomes the 8-byte payload, with its CRC.
+        var target: (([Int]) -> UInt64)?
     }
 
     var header: FileHeader
@@ -81,9 +84,19 @@ struct ImageModel {
         let strm = encodeStructuralRecord(.streams, body: streamBody)
         out += swapMetaAndStreams ? strm + meta : meta + strm
         let dataStart = out.count
-        var entries: [ChunkEntry] = []
+        var offsets: [Int] = []
+        var next = dataStart
         for r in records {
+            offsets.append(next)
+            next += r.raw?.count ?? Layout.chunkPrefixSize + r.payload.count
+        }
+        var entries: [ChunkEntry] = []
+        for var r in records {
             let at = out.count
+            if let target = r.target {
+                r.payload = withUnsafeBytes(of: target(offsets).littleEndian) { Array($0) }
+                r.header.payloadCRC = CRC32C.checksum(r.payload)
+            }
             if let raw = r.raw {
                 out += raw
                 continue

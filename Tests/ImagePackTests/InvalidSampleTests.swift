@@ -38,6 +38,7 @@ struct InvalidSampleTests {
         let valid = [
             ("small.ipk", try InvalidSamples.baseImage(in: dir)), ("small-zlib.ipk", try InvalidSamples.baseImage(codec: .zlib, in: dir)),
             ("small-delta.ipk", try InvalidSamples.deltaImage(in: dir)),
+            ("small-references.ipk", try InvalidSamples.referencesImage(in: dir)),
             ("small-signed.ipk", try InvalidSamples.signedImage(in: dir)),
         ]
         let keys = [

@@ -93,6 +93,37 @@ enum InvalidSamples {
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
+    /// Streams with repeated content: the disk's first chunk again, after a zero chunk, and once
+    /// more in a memory stream; the fill and zero chunks repeat too, and stay fill and zero.
+    static var referenceStreams: [(String, [UInt8])] {
+        let first = logText(65536, seed: 1)
+        let disk = first + [UInt8](repeating: 0, count: 65536) + first + [UInt8](repeating: 0xFF, count: 65536) + [UInt8](repeating: 0xFF, count: 65536) + randomBytes(3000, seed: 7)
+        return [("disk", disk), ("memory", logText(65536, seed: 9) + first), ("nvram", logText(2000, seed: 500))]
+    }
+
+    /// Writes the valid image with reference chunks (samples/valid/small-references.ipk) and returns its bytes.
+    static func referencesImage(in dir: String) throws -> [UInt8] {
+        let path = dir + "/references.ipk"
+        removeItem(path)
+        _ = try writeImage(referenceStreams, to: path, options: WriterOptions(chunkSize: 64 << 10, threads: 2))
+        return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// Turns the base image's zero chunk at disk offset 65536 into a reference chunk whose target
+    /// is `target(offsets)` (every record's offset), with the first chunk's length and digest,
+    /// and sets the `references` feature; the reference is record 1.
+    static func addReference(_ m: inout ImageModel, target: @escaping ([Int]) -> UInt64) {
+        m.header.critical.insert(.references)
+        m.zeroEntries.removeAll { $0.stream == 0 && $0.logicalOffset == 65536 }
+        let first = m.records[0].header
+        let h = ChunkHeader(
+            kind: .reference, codec: .stored, stream: 0, logicalOffset: 65536, logicalLength: first.logicalLength, payloadLength: 8,
+            payloadCRC: 0, contentDigest: first.contentDigest)
+        var r = ImageModel.Record(header: h, payload: [UInt8](repeating: 0, count: 8))
+        r.target = target
+        m.records.insert(r, at: 1)
+    }
+
     struct Sample {
         var entry: ManifestEntry
         var make: (inout ImageModel) throws -> Void
@@ -433,6 +464,43 @@ enum InvalidSamples {
         },
         sample("V42-signature-offset-without-length.ipk", "V42", .malformedField, "the footer gives a signature offset (where the footer begins) and no signature bytes") { m in
             m.patchFooter = { $0.signaturesOffset = $0.indexOffset + $0.indexLength }
+        },
+        // Reference targets (spec §7.2 (a)-(d); V60 needs a file over maxReferenceDistance, so
+        // it is tested with tightened limits instead: ReferenceTests).
+        sample("V34-reference-forward.ipk", "V34", .referenceInvalid, "a reference to the record after it", hostile: true) { m in
+            addReference(&m) { UInt64($0[2]) }
+        },
+        sample("V34-reference-to-itself.ipk", "V34", .referenceInvalid, "a reference to its own record", hostile: true) { m in
+            addReference(&m) { UInt64($0[1]) }
+        },
+        sample("V34-reference-to-reference.ipk", "V34", .referenceInvalid, "a reference to a valid reference (a chain)", hostile: true) { m in
+            addReference(&m) { UInt64($0[0]) }
+            // The fill chunk after it becomes a second reference, to the first reference.
+            var h = m.records[1].header
+            h.logicalOffset = 131072
+            var r = ImageModel.Record(header: h, payload: [UInt8](repeating: 0, count: 8))
+            r.target = { UInt64($0[1]) }
+            m.records[2] = r
+        },
+        sample("V34-reference-to-zero-entry.ipk", "V34", .referenceInvalid, "a reference to offset 0, the recordOffset of every zero entry", hostile: true) { m in
+            addReference(&m) { _ in 0 }
+        },
+        sample("V34-reference-inside-record.ipk", "V34", .referenceInvalid, "a reference to one byte past the start of the first record", hostile: true) { m in
+            addReference(&m) { UInt64($0[0] + 1) }
+        },
+        sample("V34-reference-different-length.ipk", "V34", .referenceInvalid, "a 3000-byte reference to the 65536-byte first chunk", hostile: true) { m in
+            addReference(&m) { UInt64($0[0]) }
+            let i = record(m, stream: 0, offset: 196608)
+            var h = m.records[1].header
+            h.logicalOffset = 196608
+            h.logicalLength = m.records[i].header.logicalLength
+            var r = ImageModel.Record(header: h, payload: [UInt8](repeating: 0, count: 8))
+            r.target = { UInt64($0[0]) }
+            m.records[i] = r
+        },
+        sample("V34-reference-different-digest.ipk", "V34", .referenceInvalid, "a reference to the first chunk, of its length but another content digest", hostile: true) { m in
+            addReference(&m) { UInt64($0[0]) }
+            m.records[1].header.contentDigest = other
         },
     ] }
 

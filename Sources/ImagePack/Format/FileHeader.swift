@@ -55,15 +55,6 @@ struct FileHeader: Equatable {
     }
 }
 
-extension FileHeader {
-    /// Refuses features that are defined in v1 but that this library's readers do not implement yet.
-    func checkSupported() throws(ImagePackError) {
-        if critical.contains(.references) {
-            throw ImagePackError(.unknownCriticalFeature, "the image uses deduplicated reference chunks (critical feature 'references'), which this reader does not read yet", rule: .v5, offset: 16, field: "criticalFeatures")
-        }
-    }
-}
-
 /// The 96-byte footer, the last bytes of the file (spec §9).
 struct FileFooter: Equatable {
     var indexOffset: UInt64

@@ -184,11 +184,8 @@ struct ImageIndex: Equatable {
             }
             expectedOffset = end
             switch e.kind {
-            case .reference:
-                // The readers do not resolve references: refused here whatever the header says.
-                try e.kind.checkFeature([], at: entryOffset(i), chunk: i)
-            case .data, .fill, .parent:
-                try e.kind.checkFeature(features.intersection(.parent), at: entryOffset(i), chunk: i)
+            case .data, .fill, .parent, .reference:
+                try e.kind.checkFeature(features, at: entryOffset(i), chunk: i)
                 try e.codec.checkFeature(features, at: entryOffset(i) + 1, chunk: i)
                 guard e.recordOffset >= lastRecordEnd else {
                     throw ImagePackError(.chunkLayoutInvalid, "chunk record at \(e.recordOffset) lies before the data area or overlaps the previous chunk's record (which ends at \(lastRecordEnd))", rule: .v33, offset: entryOffset(i), chunk: i, field: "recordOffset")

@@ -120,6 +120,11 @@ public struct ImageLimits: Sendable, Hashable {
     /// The default bounds every image within maxChunkSize; lower it (to 2^15, say) to bound the
     /// hashing a small untrusted file can ask for.
     public var maxLogicalBytesPerStoredByte: UInt64 = 1 << 20
+    /// Farthest a reference chunk's target may lie before the referencing record, in file bytes
+    /// (spec §7.2, §10, rule V60). A streaming reader keeps the data and fill records of this much
+    /// of the data area to resolve references from a pipe, so it bounds that reader's memory;
+    /// writers re-store content whose last copy is farther back.
+    public var maxReferenceDistance: UInt64 = 256 << 20
 
     public init() {}
 

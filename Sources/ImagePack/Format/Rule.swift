@@ -38,4 +38,6 @@ extension Rule {
     public static let v47: Rule = "V47", v48: Rule = "V48"
     // Parents (spec §9.3, format 1.1).
     public static let v49: Rule = "V49", v50: Rule = "V50"
+    // Reference chunks (spec §7.2, §10): the target lies within maxReferenceDistance before.
+    public static let v60: Rule = "V60"
 }

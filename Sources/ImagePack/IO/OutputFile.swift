@@ -6,6 +6,12 @@ public protocol ByteSink: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws(ImagePackError)
 }
 
+/// A sink whose bytes can be replaced after they were written, as a file not yet published can
+/// (a pipe cannot): the writer sets header flags it only knows at the end (``WriterOptions/deduplicate``).
+package protocol RewritableSink: ByteSink {
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(ImagePackError)
+}
+
 extension ByteSink {
     func write(_ bytes: [UInt8]) throws(ImagePackError) {
         try withBytes(bytes) { (raw) throws(ImagePackError) in try write(raw) }
@@ -68,7 +74,7 @@ public final class DescriptorSink: ByteSink {
 /// ``commit()`` moves the file into place atomically, and refuses to replace an existing file
 /// unless `overwrite` was given. Dropping an uncommitted `OutputFile` (or calling ``abandon()``)
 /// discards the bytes, so an interrupted write never leaves a partial file that looks valid.
-package final class OutputFile: ByteSink {
+package final class OutputFile: RewritableSink {
     package let path: String
     /// The hidden file beside the destination that receives the bytes; nil when they go to an
     /// unnamed `O_TMPFILE` file, which has no path until ``commit()``.

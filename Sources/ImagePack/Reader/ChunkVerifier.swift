@@ -62,7 +62,9 @@ enum ChunkVerifier {
             }
             return
         case .reference:
-            throw ImagePackError(.unknownCriticalFeature, "\(header.kind) chunks are not supported by this reader", rule: .v5, offset: payloadOffset)
+            // Its content is its target's: each reader finds the target its own way (the index,
+            // the streaming window) and decodes that record here instead.
+            preconditionFailure("a reference chunk is decoded through its target (ImageReader.decodeReference, ReferenceWindow)")
         }
         if verifyDigest {
             guard Digest.sha256(UnsafeRawBufferPointer(output)) == header.contentDigest else {

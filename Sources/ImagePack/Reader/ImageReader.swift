@@ -34,6 +34,10 @@ public final class ImageReader: Sendable {
     let dataStart: UInt64
     /// For each stream, the range of `entries` that belongs to it.
     package let streamEntries: [Range<Int>]
+    /// The record offsets of the non-zero chunks, ascending (V33), and their entry numbers: where
+    /// a reference chunk's target is looked up. Empty unless the image has feature `references`.
+    private let recordOffsets: [UInt64]
+    private let recordEntries: [UInt32]
     /// Decoders and buffers for reads that do not bring their own (random access), reused so
     /// that a small read allocates nothing.
     private let scratch = Pool<DecodeSlot>(capacity: 16) { DecodeSlot() }
@@ -65,7 +69,6 @@ public final class ImageReader: Sendable {
             }
             let header = try FileHeader.decode(try file.read(at: 0, count: Layout.headerSize))
             chunkSize = header.chunkSize
-            try header.checkSupported()
             let footerOffset = length - UInt64(Layout.footerSize)
             footer = try FileFooter.decode(try file.read(at: footerOffset, count: Layout.footerSize), at: footerOffset)
             let placement = footer.check(at: footerOffset, fileLength: length)
@@ -117,6 +120,16 @@ public final class ImageReader: Sendable {
                 start = end
             }
             streamEntries = ranges
+            var offsets: [UInt64] = []
+            var numbers: [UInt32] = []
+            if header.critical.contains(.references) {
+                for (i, e) in entries.enumerated() where e.kind != .zero {
+                    offsets.append(e.recordOffset)
+                    numbers.append(UInt32(i))
+                }
+            }
+            recordOffsets = offsets
+            recordEntries = numbers
         } catch {
             throw error.at(path: file.path)
         }
@@ -191,7 +204,7 @@ public final class ImageReader: Sendable {
                 output.initializeMemory(as: UInt8.self, repeating: 0)
                 return
             case .reference:
-                throw ImagePackError(.unknownCriticalFeature, "\(entry.kind) chunks are not supported by this reader", rule: .v5)
+                return try decodeReference(entry, into: output, using: scratch, parents: parents)
             case .data, .fill, .parent:
                 break
             }
@@ -211,6 +224,45 @@ public final class ImageReader: Sendable {
         } catch {
             throw error.enriched(chunk: i, stream: streams[Int(entry.stream)].name).at(path: path)
         }
+    }
+
+    /// Decodes a reference chunk (spec §7.2): reads its record, checks the target rules (V34, V60),
+    /// decodes the target and checks the content against the reference's own digest (V28), so a
+    /// target that matches in its header but not in its bytes is still caught here.
+    private func decodeReference(
+        _ entry: ChunkEntry, into output: UnsafeMutableRawBufferPointer, using scratch: DecodeSlot, parents: ParentChain
+    ) throws(ImagePackError) {
+        let record = scratch.record.prefix(Layout.chunkPrefixSize + Int(entry.payloadLength))
+        try file.read(at: entry.recordOffset, into: record)
+        let header = try ChunkHeader.decodePrefix(
+            Array(UnsafeRawBufferPointer(rebasing: record[0..<Layout.chunkPrefixSize])), at: entry.recordOffset, limits: limits)
+        guard entry.matches(header) else {
+            throw ImagePackError(.indexMismatch, "the chunk record at \(entry.recordOffset) does not say what the index says about it", rule: .v34, offset: entry.recordOffset)
+        }
+        let payloadOffset = entry.recordOffset + UInt64(Layout.chunkPrefixSize)
+        let target = try header.referenceTargetOffset(payload: UnsafeRawBufferPointer(rebasing: record[Layout.chunkPrefixSize...]), payloadOffset: payloadOffset)
+        let targetEntry = recordEntry(at: target)
+        try header.checkReference(
+            at: entry.recordOffset, target: target,
+            found: targetEntry.map { ChunkHeader.ReferenceTarget(kind: entries[$0].kind, logicalLength: entries[$0].logicalLength, contentDigest: entries[$0].contentDigest) },
+            limits: limits)
+        // The target's own rules (V20-V27) are checked as it is decoded; its digest equals ours (V34).
+        try decodeChunk(targetEntry!, into: output, verifyDigest: false, contentNeeded: true, using: scratch, parents: parents)
+        guard Digest.sha256(UnsafeRawBufferPointer(output)) == header.contentDigest else {
+            throw ImagePackError(.chunkHashMismatch, "the content of the reference chunk's target (at \(target)) does not match the reference's SHA-256: the content is not what was written", rule: .v28, offset: payloadOffset, field: "contentDigest")
+        }
+    }
+
+    /// The entry number of the chunk whose record starts at `offset`, if the index lists one.
+    private func recordEntry(at offset: UInt64) -> Int? {
+        var low = 0
+        var high = recordOffsets.count
+        while low < high {
+            let mid = (low + high) / 2
+            if recordOffsets[mid] < offset { low = mid + 1 } else { high = mid }
+        }
+        guard low < recordOffsets.count, recordOffsets[low] == offset else { return nil }
+        return Int(recordEntries[low])
     }
 
     /// Reads `buffer.count` bytes of stream `stream` at `offset`, touching only the chunks in range.

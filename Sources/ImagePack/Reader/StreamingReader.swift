@@ -57,6 +57,11 @@ public final class StreamingReader {
             var recordOffset: UInt64
             var payloadStart: Int
             var outputStart: Int
+            /// For a reference chunk: its target, whose payload (not the reference's) is in the buffer.
+            var target: (header: ChunkHeader, offset: UInt64)?
+            /// For a reference chunk whose payload or target breaks a rule: why (reported by the
+            /// worker, so that it is numbered by its index entry like any other chunk failure).
+            var problem: ImagePackError?
         }
         var items: [Item] = []
         let payload = ChunkBuffer(capacity: StreamingReader.batchBytes)
@@ -160,7 +165,6 @@ public final class StreamingReader {
 
     private func run(_ handler: (StreamingEvent) throws(ImagePackError) -> Void) throws(ImagePackError) -> StreamingSummary {
         let header = try FileHeader.decode(try input.read(count: Layout.headerSize, what: "the header"))
-        try header.checkSupported()
         // Metadata, then the stream table (rule V8), checked as the random-access reader checks them.
         var (envelope, at) = try nextEnvelope()
         try envelope.expect(.metadata, at: at, maxBody: limits.maxMetadataSize + 12, limit: .max)
@@ -237,13 +241,17 @@ public final class StreamingReader {
         /// Logical bytes of the chunks read so far: the budget of V46 holds for every prefix of
         /// the input, since the index that would give the whole comes last.
         var work: UInt64 = 0
+        /// A chunk record's header (and a reference's target), read from the input.
+        typealias NextChunk = (header: ChunkHeader, at: UInt64, target: ReferenceWindow.Kept?, problem: ImagePackError?)
         /// A chunk record whose envelope and header were read but that did not fit the last batch.
-        var held: (header: ChunkHeader, at: UInt64)?
+        var held: NextChunk?
+        /// The records a reference may still name (spec §7.2: within maxReferenceDistance before it).
+        var window = features.contains(.references) ? ReferenceWindow(distance: limits.maxReferenceDistance) : nil
         /// Set when reading failed after a batch's first item: the batch goes on, then its error.
         var inputFailed = false
         /// The next chunk record's envelope and header, skipping optional records; nil at the
         /// index or at a record this reader cannot skip (kept in `stoppedAt`).
-        func nextChunk() throws(ImagePackError) -> (header: ChunkHeader, at: UInt64)? {
+        func nextChunk() throws(ImagePackError) -> NextChunk? {
             if let chunk = held {
                 held = nil
                 return chunk
@@ -271,9 +279,25 @@ public final class StreamingReader {
             envelope.encode(into: &prefix)
             prefix.append(rest)
             let chunk = try ChunkHeader.decodePrefix(prefix.bytes, at: at, limits: limits)
-            // References were refused with the header; parent chunks need the 'parent' feature.
+            // Parent and reference chunks need their features (V36).
             try chunk.checkPlacement(in: streams, features: features, at: at)
-            return (chunk, at)
+            guard chunk.kind == .reference, window != nil else { return (chunk, at, nil, nil) }
+            // A reference: its 8-byte payload names the target, which must still be in the window.
+            window?.forget(before: at)
+            let payloadOffset = at + UInt64(Layout.chunkPrefixSize)
+            let stored = try input.read(count: 8, what: "a chunk payload")
+            window?.keep(chunk, at: at, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+            do throws(ImagePackError) {
+                let target = try withBytes(stored) { (raw) throws(ImagePackError) in try chunk.referenceTargetOffset(payload: raw, payloadOffset: payloadOffset) }
+                let kept = window?.record(at: target)
+                try chunk.checkReference(
+                    at: at, target: target,
+                    found: kept.map { ChunkHeader.ReferenceTarget(kind: $0.header.kind, logicalLength: $0.header.logicalLength, contentDigest: $0.header.contentDigest) },
+                    limits: limits)
+                return (chunk, at, kept, nil)
+            } catch {
+                return (chunk, at, nil, error)
+            }
         }
         do throws(ImagePackError) {
             try OrderedParallel.run(
@@ -282,19 +306,31 @@ public final class StreamingReader {
                     slot.reset()
                     guard !inputFailed else { return false }
                     do throws(ImagePackError) {
-                        while let (chunk, at) = try nextChunk() {
-                            let payloadLength = Int(chunk.payloadLength)
+                        while let next = try nextChunk() {
+                            let (chunk, at, target, problem) = next
+                            // A reference is decoded from its target's payload, kept in the window.
+                            let payloadLength = problem != nil ? 0 : target.map { $0.payload.count } ?? Int(chunk.payloadLength)
                             guard slot.admits(payload: payloadLength, logical: Int(chunk.logicalLength)) else {
-                                held = (chunk, at)
+                                held = next
                                 break
                             }
-                            let payload = slot.payload.prefix(slot.payloadLength + payloadLength)
-                            try input.read(into: UnsafeMutableRawBufferPointer(rebasing: payload[slot.payloadLength...]), what: "a chunk payload")
+                            let payload = UnsafeMutableRawBufferPointer(rebasing: slot.payload.prefix(slot.payloadLength + payloadLength)[slot.payloadLength...])
+                            if let target {
+                                target.payload.withUnsafeBytes { payload.copyMemory(from: $0) }
+                            } else if problem == nil {
+                                try input.read(into: payload, what: "a chunk payload")
+                                if chunk.kind != .reference {
+                                    window?.forget(before: at)
+                                    window?.keep(chunk, at: at, payload: UnsafeRawBufferPointer(payload))
+                                }
+                            }
                             work += UInt64(chunk.logicalLength)
                             guard work <= limits.workAllowed(storedBytes: input.position) else {
                                 throw ImagePackError(.limitExceeded, "the first \(input.position) bytes hold \(work) logical bytes of chunks, more than the limit of \(limits.maxLogicalBytesPerStoredByte) per stored byte", rule: .v46, offset: at)
                             }
-                            slot.items.append(Slot.Item(header: chunk, recordOffset: at, payloadStart: slot.payloadLength, outputStart: slot.outputLength))
+                            slot.items.append(Slot.Item(
+                                header: chunk, recordOffset: at, payloadStart: slot.payloadLength, outputStart: slot.outputLength,
+                                target: target.map { ($0.header, $0.offset) }, problem: problem))
                             slot.payloadLength += payloadLength
                             slot.outputLength += Int(chunk.logicalLength)
                         }
@@ -309,12 +345,21 @@ public final class StreamingReader {
                 work: { slot, _ in
                     for (k, item) in slot.items.enumerated() {
                         let header = item.header
+                        if let problem = item.problem {
+                            slot.error = (k, problem)
+                            return
+                        }
+                        // A reference decodes its target's payload, and is checked against its own digest.
+                        let (decoded, at) = item.target ?? (header, item.recordOffset)
+                        let output = UnsafeMutableRawBufferPointer(rebasing: slot.output.prefix(item.outputStart + Int(header.logicalLength))[item.outputStart...])
                         do throws(ImagePackError) {
                             try ChunkVerifier.decode(
-                                header, payload: UnsafeRawBufferPointer(rebasing: slot.payload.prefix(item.payloadStart + Int(header.payloadLength))[item.payloadStart...]),
-                                into: UnsafeMutableRawBufferPointer(rebasing: slot.output.prefix(item.outputStart + Int(header.logicalLength))[item.outputStart...]),
-                                decoder: slot.decoder, verifyDigest: true, payloadOffset: item.recordOffset + UInt64(Layout.chunkPrefixSize),
-                                parents: chain, streamName: streams[Int(header.stream)].name)
+                                decoded, payload: UnsafeRawBufferPointer(rebasing: slot.payload.prefix(item.payloadStart + Int(decoded.payloadLength))[item.payloadStart...]),
+                                into: output, decoder: slot.decoder, verifyDigest: item.target == nil, payloadOffset: at + UInt64(Layout.chunkPrefixSize),
+                                parents: chain, streamName: streams[Int(decoded.stream)].name)
+                            if item.target != nil, Digest.sha256(UnsafeRawBufferPointer(output)) != header.contentDigest {
+                                throw ImagePackError(.chunkHashMismatch, "the content of the reference chunk's target (at \(at)) does not match the reference's SHA-256: the content is not what was written", rule: .v28, offset: item.recordOffset + UInt64(Layout.chunkPrefixSize), field: "contentDigest")
+                            }
                         } catch {
                             slot.error = (k, error)
                             return
@@ -341,7 +386,7 @@ public final class StreamingReader {
             guard let failed else { throw error }
             // Number the failure as the index does (see the type's documentation), reading on
             // from the end of the record whose header was read for the next batch, if any.
-            if let held { _ = try? input.skip(UInt64(held.header.payloadLength), what: "a chunk payload") }
+            if let held, held.header.kind != .reference || window == nil { _ = try? input.skip(UInt64(held.header.payloadLength), what: "a chunk payload") }
             throw failed.error.enriched(chunk: entryNumber(ofRecordAt: failed.recordOffset, pending: stoppedAt))
         }
         (envelope, at) = stoppedAt!

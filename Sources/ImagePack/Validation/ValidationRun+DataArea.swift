@@ -44,6 +44,9 @@ struct DataAreaWalk {
     var finished = false
     /// The chunk the last record check found worth decoding, waiting for a slot.
     var ready: ChunkJob?
+    /// The chunk records walked so far, by offset, when the image may hold references: what a
+    /// reference's target is checked against (V34). About 50 bytes per record.
+    var referenceTargets: [UInt64: ChunkHeader.ReferenceTarget] = [:]
 
     init(run: ValidationRun, listed: [ValidationRun.Listed], end: UInt64) {
         self.run = run
@@ -213,9 +216,24 @@ struct DataAreaWalk {
             run.add(error.enriched(chunk: entryIndex, stream: error.rule == .v36 ? stream : nil))
             return recordEnd
         }
-        // Content of reference chunks is not resolved by this library (reported as V5); that of
-        // parent and zstd-patch chunks is checked when the parents were supplied.
-        guard header.kind != .reference else { return recordEnd }
+        if run.features.contains(.references) {
+            referenceTargets[position] = ChunkHeader.ReferenceTarget(kind: header.kind, logicalLength: header.logicalLength, contentDigest: header.contentDigest)
+        }
+        // A reference's content is its target's, decoded and checked against the same digest
+        // when the walk met the target (V34 makes the digests equal): what is left is the target rules.
+        if header.kind == .reference {
+            do throws(ImagePackError) {
+                let payloadOffset = position + UInt64(Layout.chunkPrefixSize)
+                let payload = try run.file.read(at: payloadOffset, count: Int(header.payloadLength))
+                let target = try withBytes(payload) { (raw) throws(ImagePackError) in try header.referenceTargetOffset(payload: raw, payloadOffset: payloadOffset) }
+                try header.checkReference(at: position, target: target, found: referenceTargets[target], limits: run.limits)
+                run.chunkChecked(nil)
+            } catch {
+                run.chunkChecked(error.withoutPath().enriched(chunk: entryIndex, stream: stream))
+            }
+            return recordEnd
+        }
+        // Content of parent and zstd-patch chunks is checked when the parents were supplied.
         if header.kind == .parent || header.codec == .zstdPatch, run.parents.readers.isEmpty { return recordEnd }
         if run.options.checkChunks {
             ready = ChunkJob(header: header, offset: position, entry: entryIndex, stream: stream)

@@ -9,6 +9,8 @@ final class EncodeSlot: @unchecked Sendable {
     var offset: UInt64 = 0
     var length = 0
     var knownZero = false
+    /// The job's number: which of two equal chunks comes first (``DedupTable``).
+    var job = 0
     /// Content digest of the parent's chunk at exactly this stream name, offset and length.
     var parentDigest: Digest?
     /// Where that chunk is: the parent and its stream index (for a `zstd-patch` prefix).
@@ -27,8 +29,14 @@ final class EncodeSlot: @unchecked Sendable {
     var digest = Digest.zero
     var fillPattern: UInt64 = 0
     var error: ImagePackError?
+    /// A data chunk whose compression was put off because an earlier job holds the same content:
+    /// the writer makes it a reference, or calls ``compressDeferred()``.
+    private(set) var deferred = false
+    /// The write's dedup table; nil when ``WriterOptions/deduplicate`` is off.
+    let dedup: DedupTable?
 
-    init(options: WriterOptions) throws(ImagePackError) {
+    init(options: WriterOptions, dedup: DedupTable?) throws(ImagePackError) {
+        self.dedup = dedup
         input = ChunkBuffer(capacity: options.chunkSize)
         encoder = try PayloadEncoder(codec: options.codec, level: options.effectiveLevel, maxChunkSize: options.chunkSize)
         parent = options.parent
@@ -41,6 +49,7 @@ final class EncodeSlot: @unchecked Sendable {
     /// Reads the chunk from `source` and encodes it: zero and fill detection, SHA-256, compression, CRC.
     func run(source: any StreamSource, detectFill: Bool) {
         error = nil
+        deferred = false
         if knownZero {
             kind = .zero
             codec = .stored
@@ -71,12 +80,32 @@ final class EncodeSlot: @unchecked Sendable {
             digest = Digest.sha256(content)
             if markParent() { return }
             kind = .data
-            (codec, payload) = try encoder.encode(content)
-            try tryPatch(content)
-            payloadCRC = CRC32C.checksum(payload)
+            if let dedup, dedup.claim(dedupKey, job: job) {
+                deferred = true
+                codec = .stored
+                payload = UnsafeRawBufferPointer(start: nil, count: 0)
+                return
+            }
+            try compress(content)
         } catch {
             self.error = error
         }
+    }
+
+    var dedupKey: DedupTable.Key { DedupTable.Key(digest: digest, length: UInt32(length)) }
+
+    /// Compresses a data chunk whose compression was put off (``deferred``): the same steps as a
+    /// worker's, so the payload is the same whoever runs them.
+    func compressDeferred() throws(ImagePackError) {
+        precondition(deferred && kind == .data)
+        try compress(UnsafeRawBufferPointer(input.prefix(length)))
+        deferred = false
+    }
+
+    private func compress(_ content: UnsafeRawBufferPointer) throws(ImagePackError) {
+        (codec, payload) = try encoder.encode(content)
+        try tryPatch(content)
+        payloadCRC = CRC32C.checksum(payload)
     }
 
     /// Replaces the payload by a `zstd-patch` one when the parent has a chunk at exactly this range

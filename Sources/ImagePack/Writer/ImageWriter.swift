@@ -64,6 +64,8 @@ struct WriteSession {
     var position: UInt64 = 0
     var entries: [ChunkEntry] = []
     var payloadBytes: UInt64 = 0
+    /// Reference chunks written so far.
+    var references = 0
 
     init(state: SystemState, sink: any ByteSink, options: WriterOptions) throws(ImagePackError) {
         let limits = ImageLimits()
@@ -108,7 +110,13 @@ struct WriteSession {
     mutating func run(progress: ProgressHandler?) throws(ImagePackError) -> WriteSummary {
         // Header, metadata, stream table (spec §2: everything a streaming reader needs comes first).
         let parent = options.parent
-        try emit(FileHeader(critical: parent == nil ? [] : .parent, chunkSize: UInt32(options.chunkSize)).encode())
+        // Whether a chunk will be a reference is known only at the end: a sink that can rewrite
+        // the header gets the `references` bit then, and only if one was written; a pipe gets it
+        // up front whenever references may come (spec §3.2).
+        var header = FileHeader(critical: parent == nil ? [] : .parent, chunkSize: UInt32(options.chunkSize))
+        let rewritable = sink as? any RewritableSink
+        if options.deduplicate, rewritable == nil { header.critical.insert(.references) }
+        try emit(header.encode())
         let json = try MetadataRecord.canonicalJSON(state.metadata)
         guard json.count <= ImageLimits().maxMetadataSize else {
             throw ImagePackError(.invalidArgument, "metadata is \(json.count) bytes of JSON, over the limit of \(ImageLimits().maxMetadataSize)")
@@ -136,7 +144,8 @@ struct WriteSession {
                 offset += UInt64(length)
             }
         }
-        let slots = try (0..<OrderedParallel.slotCount(threads: options.threads)).map { _ throws(ImagePackError) in try EncodeSlot(options: options) }
+        let dedup = options.deduplicate ? DedupTable() : nil
+        let slots = try (0..<OrderedParallel.slotCount(threads: options.threads)).map { _ throws(ImagePackError) in try EncodeSlot(options: options, dedup: dedup) }
         let sources = state.streams.map(\.source)
         let detectFill = options.detectFill
         let frozenJobs = jobs
@@ -148,6 +157,7 @@ struct WriteSession {
                 slot.stream = UInt32(job.stream)
                 slot.offset = job.offset
                 slot.length = job.length
+                slot.job = j
                 slot.parentDigest = job.parentDigest
                 slot.parentStream = job.parentStream
                 slot.knownZero = sources[job.stream].isKnownZero(offset: job.offset, length: job.length)
@@ -160,6 +170,10 @@ struct WriteSession {
             })
 
         try checkSourcesUnchanged()
+        if references > 0, !header.critical.contains(.references), let rewritable {
+            header.critical.insert(.references)
+            try withBytes(header.encode()) { (raw) throws(ImagePackError) in try rewritable.write(raw, at: 0) }
+        }
 
         // Index and footer.
         let index = ImageIndex(
@@ -227,6 +241,32 @@ struct WriteSession {
             payloadBytes += 8
             entries.append(ChunkEntry(header: header, recordOffset: recordOffset))
         case .data:
+            if let dedup = slot.dedup {
+                let key = slot.dedupKey
+                // The latest copy, if a streaming reader still holds it when it meets this record (V60).
+                if let target = dedup.target(of: key), position - target <= options.referenceDistance {
+                    header.kind = .reference
+                    header.codec = .stored
+                    header.payloadLength = 8
+                    let payload = withUnsafeBytes(of: target.littleEndian) { Array($0) }
+                    header.payloadCRC = CRC32C.checksum(payload)
+                    let recordOffset = position
+                    try emit(header.encodePrefix())
+                    try emit(payload)
+                    payloadBytes += 8
+                    references += 1
+                    entries.append(ChunkEntry(header: header, recordOffset: recordOffset))
+                    return
+                }
+                if slot.deferred {
+                    do throws(ImagePackError) { try slot.compressDeferred() } catch {
+                        throw error.enriched(stream: state.streams[Int(slot.stream)].name)
+                    }
+                    header.codec = slot.codec
+                    header.payloadCRC = slot.payloadCRC
+                }
+                dedup.written(key, at: position)
+            }
             header.payloadLength = UInt32(slot.payload.count)
             let recordOffset = position
             try emit(header.encodePrefix())
@@ -238,7 +278,7 @@ struct WriteSession {
             try emit(header.encodePrefix())
             entries.append(ChunkEntry(header: header, recordOffset: recordOffset))
         case .reference:
-            preconditionFailure("the writer does not produce \(slot.kind) chunks")
+            preconditionFailure("a worker never makes a reference: the writer decides them in order, above")
         }
     }
 }

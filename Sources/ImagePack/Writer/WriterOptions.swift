@@ -10,6 +10,18 @@ public struct WriterOptions: Sendable {
     public var threads: Int = WriterOptions.defaultThreads
     /// Store chunks that repeat one 8-byte pattern as `fill` chunks.
     public var detectFill = true
+    /// Write a chunk whose content equals an earlier data chunk's of the same length (in any
+    /// stream) as a `reference` chunk: an 8-byte payload naming the earlier record (spec §7.2).
+    /// Costs a lookup of the SHA-256 computed anyway; compression of the repeat is skipped. Zero
+    /// and fill chunks are never references (they are smaller and faster to read as they are), and
+    /// a delta's `parent` chunks win over references. An image that holds references needs a
+    /// reader that implements them (critical feature `references`): written to a file, the header
+    /// sets that bit only when a reference was written, so an image without repeats stays readable
+    /// by readers of format 1.0 and 1.1; written to a pipe, where the header cannot be rewritten,
+    /// it is set whenever this option is on.
+    public var deduplicate = true
+    /// How far back a reference may point (V60): the readers' default limit; tests lower it.
+    var referenceDistance = ImageLimits().maxReferenceDistance
     /// Polled between chunks; when set the write stops with `.cancelled`.
     public var cancellation: Cancellation?
     /// Write a delta on this image (spec §9.3): a chunk whose content the parent has at the same
