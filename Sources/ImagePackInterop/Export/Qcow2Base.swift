@@ -10,6 +10,9 @@ struct Qcow2Base: Sendable {
     /// Whether `content` is the exported image's parent state (same root digest as its
     /// parentDigest): then a `parent` chunk is, by definition (spec §7.2), the same bytes.
     let isParentState: Bool
+    /// When `content` is the image's own direct parent: the image's chain, through which the
+    /// parent is read with its own parents (a parent opened from a pool has none of its own).
+    let chain: ParentChain?
 
     /// - Throws: `.noSuchStream` when the parent has no disk of that name, `.invalidArgument`
     ///   when its disk has another size (an overlay cannot change the disk's size).
@@ -30,6 +33,16 @@ struct Qcow2Base: Sendable {
         self.content = content
         self.stream = index
         isParentState = image.parentDigest == content.rootDigest
+        chain = image.parents.readers.first === content ? image.parents : nil
+    }
+
+    /// Reads the parent's bytes `start ..< start + buffer.count` of the disk.
+    func read(at start: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) {
+        if let chain {
+            try chain.read(stream: content.streams[stream].name, at: start, into: buffer, wholeChunk: false)
+        } else {
+            try content.read(stream: stream, at: start, into: buffer)
+        }
     }
 
     /// For each cluster of the unit `start ..< start + length` of `stream` of `reader`: true when

@@ -259,7 +259,7 @@ final class Qcow2Slot: @unchecked Sendable {
         }
         let anyData = try fill(reader: reader, stream: stream, start: start)
         let parent = baseBuffer!.prefix(unit)
-        try base.content.read(stream: base.stream, at: start, into: UnsafeMutableRawBufferPointer(rebasing: parent[0..<length]))
+        try base.read(at: start, into: UnsafeMutableRawBufferPointer(rebasing: parent[0..<length]))
         let padded = clusterCount * cluster
         if padded > length {
             UnsafeMutableRawBufferPointer(rebasing: parent[length..<padded]).initializeMemory(as: UInt8.self, repeating: 0)

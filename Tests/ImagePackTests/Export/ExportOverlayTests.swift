@@ -87,6 +87,28 @@ struct ExportOverlayTests {
         #expect(stored < 3 * Self.cluster + 8 * Self.cluster, "overlay of 3 changed data clusters is \(stored) bytes")
     }
 
+    @Test("the delta of a delta: its parent is read through the rest of the chain, whatever parents the parent was opened with")
+    func chainOverlay() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let (old, new) = Self.disks()
+        var newer = new
+        newer.replaceSubrange(Self.chunk * 5 + 100..<Self.chunk * 5 + 200, with: textBytes(100, seed: 40))
+        try write(old, to: dir + "/g0.ipk")
+        try write(new, to: dir + "/g1.ipk", parent: try ImageReader(path: dir + "/g0.ipk"))
+        try write(newer, to: dir + "/g2.ipk", parent: try ImageReader(path: dir + "/g1.ipk", parents: [try ImageReader(path: dir + "/g0.ipk")]))
+        // As the CLI opens them: a pool of images each opened alone.
+        let g2 = try ImageReader(path: dir + "/g2.ipk", parents: try ImageReader.openParents(files: [dir + "/g1.ipk", dir + "/g0.ipk"]))
+        let g1 = try #require(g2.parents.readers.first)
+        try Data(new).write(to: URL(fileURLWithPath: dir + "/g1.raw"))
+        try Data(newer).write(to: URL(fileURLWithPath: dir + "/g2.raw"))
+        let summary = try ImageExporter.export(
+            g2, streamNamed: "root", format: .qcow2, to: dir + "/g2.qcow2",
+            options: .init(threads: 2, backing: Qcow2Backing(name: "g1.raw", content: g1)))
+        #expect(summary.storedClusters == 1 && summary.zeroClusters == 0)
+        try Self.judge(dir + "/g2.qcow2", backing: "g1.raw", backingFormat: "raw", expected: dir + "/g2.raw")
+    }
+
     @Test("on a raw backing file, and for a full image compared with the parent given, the overlay is the same")
     func rawBackingAndFullImage() throws {
         let dir = makeTemporaryDirectory()
