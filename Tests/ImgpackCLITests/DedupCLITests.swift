@@ -73,4 +73,40 @@ struct DedupCLITests {
         #expect(streamed.status == 0, "\(streamed.stderr)")
         #expect(try cli.read("out/root.raw") == disk)
     }
+
+    @Test("a delta with references: pack --parent, extract through the parent, flatten and rebase keep the root digest and the content")
+    func deltaFlattenRebase() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        let disk = try duplicatedDisk(cli, "disk.raw")
+        #expect(try cli.run(["pack", "--disk", "root=disk.raw", "--name", "web", "--chunk-size", "64K", "-o", "base.ipk"], environment: Self.fixedTime).status == 0)
+        // The next backup: the first chunk is new, and repeated in place of the zero chunk.
+        var next = disk
+        let fresh = Array("a new chunk, written after the first backup\n".utf8)
+        let chunk = (0..<(64 << 10)).map { fresh[$0 % fresh.count] }
+        next.replaceSubrange(0..<(64 << 10), with: chunk)
+        next.replaceSubrange((320 << 10)..<(384 << 10), with: chunk)
+        try Data(next).write(to: URL(fileURLWithPath: cli.path("disk.raw")))
+        let delta = try cli.run(["pack", "--disk", "root=disk.raw", "--name", "web", "--parent", "base.ipk", "--json", "-o", "delta.ipk"], environment: Self.fixedTime)
+        #expect(delta.status == 0, "\(delta.stderr)")
+        let full = try cli.run(["pack", "--disk", "root=disk.raw", "--name", "web", "--chunk-size", "64K", "--json", "-o", "full.ipk"], environment: Self.fixedTime)
+        let root = try jsonObject(delta.stdout)["rootDigest"] as? String
+        let fullRoot = try jsonObject(full.stdout)["rootDigest"] as? String
+        #expect(root != nil && root == fullRoot)
+        let info = try jsonObject(try cli.run(["info", "--json", "delta.ipk"]).stdout)
+        let byKind = try #require((info["chunks"] as? [String: Any])?["byKind"] as? [String: Int])
+        #expect(byKind["reference"] == 1 && (byKind["parent"] ?? 0) > 0, "\(byKind)")
+        #expect(try cli.run(["extract", "-", "--parent", "base.ipk", "-o", "out"], stdinFile: cli.path("delta.ipk")).status == 0)
+        #expect(try cli.read("out/root.raw") == next)
+        let flat = try cli.run(["flatten", "delta.ipk", "--parent", "base.ipk", "--json", "-o", "flat.ipk"])
+        #expect(flat.status == 0, "\(flat.stderr)")
+        #expect(try jsonObject(flat.stdout)["rootDigest"] as? String == root)
+        #expect(try cli.run(["verify", "flat.ipk"]).status == 0)
+        let rebased = try cli.run(["rebase", "delta.ipk", "--parent", "base.ipk", "--onto", "full.ipk", "--json", "-o", "rebased.ipk"])
+        #expect(rebased.status == 0, "\(rebased.stderr)")
+        #expect(try jsonObject(rebased.stdout)["rootDigest"] as? String == root)
+        #expect(try cli.run(["verify", "rebased.ipk", "--parent", "full.ipk"]).status == 0)
+        let diff = try jsonObject(try cli.run(["diff", "--json", "flat.ipk", "full.ipk"]).stdout)
+        #expect(diff["identical"] as? Bool == true)
+    }
 }
