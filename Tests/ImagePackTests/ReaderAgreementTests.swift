@@ -94,4 +94,19 @@ struct ReaderAgreementTests {
         #expect(validated?.chunk == target)
         #expect(streaming?.stream == "root" && random?.stream == "root")
     }
+
+    @Test("every broken reference target (samples/invalid/V34-reference-*) is the same rule and the same chunk for all three")
+    func referenceTargets() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let names = try FileManager.default.contentsOfDirectory(atPath: InvalidSamples.invalidDirectory).filter { $0.hasPrefix("V34-reference-") }.sorted()
+        #expect(names.count == 7)
+        for name in names {
+            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: InvalidSamples.invalidDirectory + "/" + name)))
+            let found = [randomAccessError(bytes, dir: dir), streamingError(bytes, dir: dir), try validatorProblem(bytes, dir: dir)]
+            #expect(found.map { $0?.rule } == [.v34, .v34, .v34], "\(name): \(found)")
+            #expect(found.allSatisfy { $0?.code == .referenceInvalid }, "\(name)")
+            #expect(Set(found.map { $0?.chunk }).count == 1 && found[0]?.chunk != nil, "\(name): chunk numbers \(found.map { $0?.chunk })")
+        }
+    }
 }

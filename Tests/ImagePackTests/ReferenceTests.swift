@@ -195,3 +195,55 @@ struct ReferenceTests {
         }
     }
 }
+
+extension ReferenceTests {
+    @Test("a reference whose target record is damaged: all three readers report the target's chunk, by its index entry")
+    func damagedTargetAgreement() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let path = dir + "/refs.ipk"
+        _ = try writeImage(InvalidSamples.referenceStreams, to: path)
+        let reader = try ImageReader(path: path)
+        let target = try #require(reader.entries.firstIndex { $0.kind == .data })
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[Int(reader.entries[target].recordOffset) + Layout.chunkPrefixSize + 10] ^= 0x20
+        let damaged = dir + "/damaged.ipk"
+        try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+        let random = randomAccessFailure(path: damaged)
+        let streaming = streamingFailure(path: damaged)
+        let validated = try ImageValidator.validate(path: damaged, options: ValidationOptions(read: ReadOptions(threads: 2))).problems.first
+        #expect(random?.rule == .v26 && streaming?.rule == .v26 && validated?.rule == .v26)
+        #expect(random?.chunk == target && streaming?.chunk == target && validated?.chunk == target)
+        // A read of the reference alone fails on the target too.
+        let reference = try #require(reader.entries.firstIndex { $0.kind == .reference })
+        let e = reader.entries[reference]
+        let failure = #expect(throws: ImagePackError.self) {
+            _ = try ImageReader(path: damaged).read(stream: Int(e.stream), at: e.logicalOffset, count: Int(e.logicalLength))
+        }
+        #expect(failure?.rule == .v26 && failure?.chunk == target)
+    }
+
+    @Test("recovery without an index writes reference ranges from their targets")
+    func recovery() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let path = dir + "/refs.ipk"
+        _ = try writeImage(InvalidSamples.referenceStreams, to: path)
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let cut = dir + "/cut.ipk"
+        try Data(bytes[0..<InvalidSamples.footerIndexOffset(bytes)]).write(to: URL(fileURLWithPath: cut))
+        try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
+        let report = try ImageRecovery.recover(path: cut, to: dir + "/out", options: ReadOptions(threads: 2))
+        for (name, content) in InvalidSamples.referenceStreams {
+            let stream = try #require(report.streams.first { $0.name == name })
+            // Without the index, zero chunks are not told from lost ones: compare what was covered.
+            let recovered = Array(try Data(contentsOf: URL(fileURLWithPath: stream.path)))
+            var expected = content
+            for gap in stream.missing {
+                #expect(content[Int(gap.offset)..<Int(gap.offset + gap.length)].allSatisfy { $0 == 0 }, "\(name): only zero ranges are missing")
+                expected.replaceSubrange(Int(gap.offset)..<Int(gap.offset + gap.length), with: [UInt8](repeating: 0, count: Int(gap.length)))
+            }
+            #expect(recovered == expected, "\(name)")
+        }
+    }
+}

@@ -45,8 +45,9 @@ struct DataAreaWalk {
     /// The chunk the last record check found worth decoding, waiting for a slot.
     var ready: ChunkJob?
     /// The chunk records walked so far, by offset, when the image may hold references: what a
-    /// reference's target is checked against (V34). About 50 bytes per record.
-    var referenceTargets: [UInt64: ChunkHeader.ReferenceTarget] = [:]
+    /// reference's target is checked against (V34), and decoded from when recovering. About 100
+    /// bytes per record.
+    var referenceTargets: [UInt64: ChunkHeader] = [:]
 
     init(run: ValidationRun, listed: [ValidationRun.Listed], end: UInt64) {
         self.run = run
@@ -78,7 +79,7 @@ struct DataAreaWalk {
             consume: { slot, _ in
                 run.chunkChecked(slot.error)
                 if slot.error == nil, let job = slot.job, let verified = run.options.verifiedChunk {
-                    verified(job.header, UnsafeRawBufferPointer(slot.output.prefix(Int(job.header.logicalLength))))
+                    verified(job.reference ?? job.header, UnsafeRawBufferPointer(slot.output.prefix(Int(job.header.logicalLength))))
                 }
             })
         passListed(before: run.truncated ? 0 : UInt64.max)
@@ -217,7 +218,7 @@ struct DataAreaWalk {
             return recordEnd
         }
         if run.features.contains(.references) {
-            referenceTargets[position] = ChunkHeader.ReferenceTarget(kind: header.kind, logicalLength: header.logicalLength, contentDigest: header.contentDigest)
+            referenceTargets[position] = header
         }
         // A reference's content is its target's, decoded and checked against the same digest
         // when the walk met the target (V34 makes the digests equal): what is left is the target rules.
@@ -226,8 +227,17 @@ struct DataAreaWalk {
                 let payloadOffset = position + UInt64(Layout.chunkPrefixSize)
                 let payload = try run.file.read(at: payloadOffset, count: Int(header.payloadLength))
                 let target = try withBytes(payload) { (raw) throws(ImagePackError) in try header.referenceTargetOffset(payload: raw, payloadOffset: payloadOffset) }
-                try header.checkReference(at: position, target: target, found: referenceTargets[target], limits: run.limits)
-                run.chunkChecked(nil)
+                let found = referenceTargets[target]
+                try header.checkReference(
+                    at: position, target: target,
+                    found: found.map { ChunkHeader.ReferenceTarget(kind: $0.kind, logicalLength: $0.logicalLength, contentDigest: $0.contentDigest) },
+                    limits: run.limits)
+                // Recovery writes the content out: decode the target for it. Validation need not.
+                if run.options.checkChunks, run.options.verifiedChunk != nil, let found {
+                    ready = ChunkJob(header: found, offset: target, entry: entryIndex, stream: run.streamName(found.stream), reference: header)
+                } else {
+                    run.chunkChecked(nil)
+                }
             } catch {
                 run.chunkChecked(error.withoutPath().enriched(chunk: entryIndex, stream: stream))
             }
@@ -248,6 +258,9 @@ struct ChunkJob {
     let offset: UInt64
     let entry: Int?
     let stream: String
+    /// When the job decodes a reference's target (recovery): the reference, whose content it is
+    /// and whose digest the content is checked against (V28).
+    var reference: ChunkHeader? = nil
 }
 
 /// One in-flight chunk of the validator's pipeline: the job, what decoding it found, and the
@@ -268,9 +281,13 @@ final class DecodeJobSlot: @unchecked Sendable {
         do throws(ImagePackError) {
             let stored = payload.prefix(Int(header.payloadLength))
             if !stored.isEmpty { try file.read(at: payloadOffset, into: stored) }
+            let content = output.prefix(Int(header.logicalLength))
             try ChunkVerifier.decode(
-                header, payload: UnsafeRawBufferPointer(stored), into: output.prefix(Int(header.logicalLength)), decoder: decoder,
-                verifyDigest: true, contentNeeded: contentNeeded, payloadOffset: payloadOffset, parents: parents, streamName: job.stream)
+                header, payload: UnsafeRawBufferPointer(stored), into: content, decoder: decoder,
+                verifyDigest: job.reference == nil, contentNeeded: contentNeeded, payloadOffset: payloadOffset, parents: parents, streamName: job.stream)
+            if let reference = job.reference, Digest.sha256(UnsafeRawBufferPointer(content)) != reference.contentDigest {
+                throw ImagePackError(.chunkHashMismatch, "the content of the reference chunk's target (at \(job.offset)) does not match the reference's SHA-256: the content is not what was written", rule: .v28, offset: payloadOffset, field: "contentDigest")
+            }
         } catch {
             self.error = error.withoutPath().enriched(chunk: job.entry, stream: job.stream)
         }

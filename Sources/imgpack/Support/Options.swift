@@ -43,6 +43,9 @@ struct EncodingOptions: ParsableArguments {
     @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default: 4M; with --parent, the parent's).", valueName: "size"))
     var requestedChunkSize: ByteCount?
 
+    @Flag(name: .customLong("no-dedup"), help: ArgumentHelp("Store repeated chunks again instead of as references to their first copy.", discussion: "By default a data chunk equal to an earlier one of the image is written as a reference (spec §7.2); such an image needs a reader of format 1.1 with references. Images without repeated chunks are the same either way."))
+    var noDedup = false
+
     /// The chunk size asked for, or the default.
     var chunkSize: ByteCount { requestedChunkSize ?? ByteCount(UInt64(WriterOptions.defaultChunkSize)) }
 
@@ -67,6 +70,7 @@ struct EncodingOptions: ParsableArguments {
     func writerOptions(threads: Int, cancellation: Cancellation?) -> WriterOptions {
         var options = WriterOptions(codec: codec.codec, level: level, chunkSize: Int(chunkSize.bytes), threads: threads)
         options.cancellation = cancellation
+        options.deduplicate = !noDedup
         return options
     }
 }

@@ -186,7 +186,7 @@ _imgpack() {
 
 _imgpack_pack() {
     repeating_flags=()
-    non_repeating_flags=(--force --sync --allow-changing-source --json -q --quiet --version -h --help)
+    non_repeating_flags=(--no-dedup --force --sync --allow-changing-source --json -q --quiet --version -h --help)
     repeating_options=(--disk --section --block-size --share-with --tag --parent-dir)
     non_repeating_options=(--simulate --seed --profile --generation --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads --parent)
     __imgpack_offer_flags_options 0
@@ -294,7 +294,7 @@ _imgpack_pack() {
 
 _imgpack_import() {
     repeating_flags=()
-    non_repeating_flags=(--no-provenance --force --sync --allow-changing-source --json -q --quiet --version -h --help)
+    non_repeating_flags=(--no-provenance --no-dedup --force --sync --allow-changing-source --json -q --quiet --version -h --help)
     repeating_options=(--disk-name --share-with --tag --parent-dir)
     non_repeating_options=(--format --backing --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads --parent)
     __imgpack_offer_flags_options -1
@@ -985,7 +985,7 @@ _imgpack_serve() {
 
 _imgpack_demo() {
     repeating_flags=()
-    non_repeating_flags=(-q --quiet --version -h --help)
+    non_repeating_flags=(--no-dedup -q --quiet --version -h --help)
     repeating_options=()
     non_repeating_options=(--size --seed --reads --keep --codec --level --chunk-size --threads)
     __imgpack_offer_flags_options 0

@@ -23,9 +23,9 @@ function __imgpack_parse_tokens -S
         __imgpack_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'pack'
-            __imgpack_parse_subcommand 0 'disk=+' 'section=+' 'block-size=+' 'simulate=' 'seed=' 'profile=' 'generation=' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'parent=' 'parent-dir=+' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 0 'disk=+' 'section=+' 'block-size=+' 'simulate=' 'seed=' 'profile=' 'generation=' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'parent=' 'parent-dir=+' 'json' 'q/quiet' 'version' 'h/help'
         case 'import'
-            __imgpack_parse_subcommand -r 1 'format=' 'disk-name=+' 'backing=' 'no-provenance' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'parent=' 'parent-dir=+' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand -r 1 'format=' 'disk-name=+' 'backing=' 'no-provenance' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'parent=' 'parent-dir=+' 'json' 'q/quiet' 'version' 'h/help'
         case 'info'
             __imgpack_parse_subcommand 1 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'json' 'version' 'h/help'
         case 'verify'
@@ -61,7 +61,7 @@ function __imgpack_parse_tokens -S
         case 'serve'
             __imgpack_parse_subcommand 1 'socket=' 'listen=' 'allow-remote' 'overlay=' 'disk=' 'cache=' 'max-connections=' 'threads=' 'version' 'h/help'
         case 'demo'
-            __imgpack_parse_subcommand 0 'size=' 'seed=' 'reads=' 'keep=' 'codec=' 'level=' 'chunk-size=' 'threads=' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 0 'size=' 'seed=' 'reads=' 'keep=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'threads=' 'q/quiet' 'version' 'h/help'
         case 'help'
             __imgpack_parse_subcommand -r 1 'version'
         end
@@ -163,6 +163,7 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" codec' -l 'codec' -d 'Codec for data chunks; a chunk that does not shrink is stored as it is.' -rfka 'zstd zlib stored'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" level' -l 'level' -d 'Codec level (zstd 1-19, default 3; zlib 1-9, default 6).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default: 4M; with --parent, the parent\'s).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" no-dedup' -l 'no-dedup' -d 'Store repeated chunks again instead of as references to their first copy.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" o output' -s 'o' -l 'output' -d 'Where to write the image; - for standard output (pack only).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" force' -l 'force' -d 'Replace OUTPUT if it exists.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" sync' -l 'sync' -d 'Flush the image and its directory entry to stable storage before reporting success.'
@@ -197,6 +198,7 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" codec' -l 'codec' -d 'Codec for data chunks; a chunk that does not shrink is stored as it is.' -rfka 'zstd zlib stored'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" level' -l 'level' -d 'Codec level (zstd 1-19, default 3; zlib 1-9, default 6).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default: 4M; with --parent, the parent\'s).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" no-dedup' -l 'no-dedup' -d 'Store repeated chunks again instead of as references to their first copy.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" o output' -s 'o' -l 'output' -d 'Where to write the image; - for standard output (pack only).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" force' -l 'force' -d 'Replace OUTPUT if it exists.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" sync' -l 'sync' -d 'Flush the image and its directory entry to stable storage before reporting success.'
@@ -368,6 +370,7 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" codec' -l 'codec' -d 'Codec for data chunks; a chunk that does not shrink is stored as it is.' -rfka 'zstd zlib stored'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" level' -l 'level' -d 'Codec level (zstd 1-19, default 3; zlib 1-9, default 6).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" chunk-size' -l 'chunk-size' -d 'Chunk size: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default: 4M; with --parent, the parent\'s).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" no-dedup' -l 'no-dedup' -d 'Store repeated chunks again instead of as references to their first copy.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" version' -l 'version' -d 'Show the version.'
