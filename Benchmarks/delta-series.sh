@@ -205,7 +205,8 @@ done
 run "chain/extract-flat" "$imgpack" extract "$out/flat.ipk" -o "$out/x-flat" --threads "$threads" -q
 median() { local p="$1"; awk -v p="$p/" 'index($1, p) == 1 {print $2}' "$results" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 same() { if cmp -s "$1" "$2"; then echo identical; else echo DIFFERENT; fi; }
-root_of() { "$imgpack" info "$1" --parent-dir "$out/chain" --json | sed -n 's/.*"rootDigest" *: *"\([^"]*\)".*/\1/p' | head -1; }
+# Without parents: with them, info --json also lists the chain's digests (parentChain sorts first).
+root_of() { "$imgpack" info "$1" --json | sed -n 's/^  "rootDigest" *: *"\([^"]*\)".*/\1/p'; }
 extract_delta=$(median chain/extract-delta)
 extract_full=$(median chain/extract-full)
 flatten=$(median chain/flatten)
