@@ -23,8 +23,8 @@
 #   v2  delete files: 200 headers and one ~20 MiB library
 #   v3  rewrite a large file: a ~30 MiB library replaced (rm + write, as a package upgrade does) by
 #       its own bytes with 1 MiB of new data inserted a third of the way in (the rest shifted)
-#   v4  touch many small files: mtime of 2000 headers (set_inode_field), i.e. scattered inode blocks
-#   v5  a bit of everything: a 2 MiB log appended as a new file, 50 files deleted, 500 touched
+#   v4  touch many small files: mtime of up to 2000 headers (set_inode_field), i.e. scattered inode blocks
+#   v5  a bit of everything: a 2 MiB log appended as a new file, 50 files deleted, up to 500 touched
 # Requires: qemu-img, casync, debugfs/mke2fs (e2fsprogs), openssl, /usr/bin/time.
 # No pipefail: the listings below are cut short with head on purpose.
 set -eu
