@@ -23,8 +23,8 @@
 #   v2  delete files: 200 headers and one ~20 MiB library
 #   v3  rewrite a large file: a ~30 MiB library replaced (rm + write, as a package upgrade does) by
 #       its own bytes with 1 MiB of new data inserted a third of the way in (the rest shifted)
-#   v4  touch many small files: mtime of 2000 headers (set_inode_field), i.e. scattered inode blocks
-#   v5  a bit of everything: a 2 MiB log appended as a new file, 50 files deleted, 500 touched
+#   v4  touch many small files: mtime of up to 2000 headers (set_inode_field), i.e. scattered inode blocks
+#   v5  a bit of everything: a 2 MiB log appended as a new file, 50 files deleted, up to 500 touched
 # Requires: qemu-img, casync, debugfs/mke2fs (e2fsprogs), openssl, /usr/bin/time.
 # No pipefail: the listings below are cut short with head on purpose.
 set -eu
@@ -205,7 +205,8 @@ done
 run "chain/extract-flat" "$imgpack" extract "$out/flat.ipk" -o "$out/x-flat" --threads "$threads" -q
 median() { local p="$1"; awk -v p="$p/" 'index($1, p) == 1 {print $2}' "$results" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 same() { if cmp -s "$1" "$2"; then echo identical; else echo DIFFERENT; fi; }
-root_of() { "$imgpack" info "$1" --parent-dir "$out/chain" --json | sed -n 's/.*"rootDigest" *: *"\([^"]*\)".*/\1/p' | head -1; }
+# Without parents: with them, info --json also lists the chain's digests (parentChain sorts first).
+root_of() { "$imgpack" info "$1" --json | sed -n 's/^  "rootDigest" *: *"\([^"]*\)".*/\1/p'; }
 extract_delta=$(median chain/extract-delta)
 extract_full=$(median chain/extract-full)
 flatten=$(median chain/flatten)

@@ -55,6 +55,18 @@ package struct ParentChain: Sendable {
         return ParentChain(readers: chain, unresolved: nil)
     }
 
+    /// Whether the direct parent's index lists exactly `offset ..< offset + length` of the stream
+    /// called `name` with content digest `digest`, so that reading it through ``read(stream:at:into:wholeChunk:)``
+    /// checks the bytes against that digest (a parent's chunks are always read verified).
+    func vouches(stream name: String, offset: UInt64, length: UInt32, digest: Digest) -> Bool {
+        guard unresolved == nil, let parent = readers.first,
+              let stream = parent.streams.firstIndex(where: { $0.name == name }),
+              offset < parent.streams[stream].logicalSize
+        else { return false }
+        let entry = parent.entries[parent.chunkIndex(stream: stream, offset: offset)]
+        return Int(entry.stream) == stream && entry.logicalOffset == offset && entry.logicalLength == length && entry.contentDigest == digest
+    }
+
     /// Reads bytes `offset ..< offset + output.count` of the stream called `name` of the parent.
     /// - Parameter wholeChunk: the range must be exactly one chunk of the parent (a `zstd-patch`
     ///   prefix, spec §7.3); otherwise any range of the stream will do (a `parent` chunk, §7.2).
