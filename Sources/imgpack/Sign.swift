@@ -10,9 +10,11 @@ struct Sign: ParsableCommand {
             image may carry several signatures, one per key; signing again with the same key is \
             refused. The root digest does not change, and neither do the chunks.
 
-            The image is opened and its structure checked first. A format 1.0 image keeps its \
+            The image is opened and its structure checked first. A format 1.2 image has room \
+            for the record in its tail area: it is written there and flushed, then the footer \
+            is switched to it with one write, in constant time. A format 1.0 image keeps its \
             signatures next to the footer, so the signed image is written as a new file beside \
-            it (the data copied by the kernel, not re-encoded) and renamed over it: an \
+            it (the data copied by the kernel, not re-encoded) and renamed over it. Either way an \
             interrupted sign, a crash or a full disk leaves the image exactly as it was.
 
             --key takes a PEM PKCS#8 Ed25519 private key, as `imgpack key generate` or `openssl \
@@ -37,7 +39,7 @@ struct Sign: ParsableCommand {
         if json.json {
             try printJSON(SignJSONReport(path: image, rootDigest: outcome.rootDigest.description, keyID: outcome.keyID.hex, signatures: outcome.signatureCount, fileLength: outcome.fileLength))
         } else {
-            print("signed \(image): key id \(outcome.keyID.hex); root \(outcome.rootDigest); \(outcome.signatureCount) signature\(outcome.signatureCount == 1 ? "" : "s") (image rewritten beside itself and renamed into place)")
+            print("signed \(image): key id \(outcome.keyID.hex); root \(outcome.rootDigest); \(outcome.signatureCount) signature\(outcome.signatureCount == 1 ? "" : "s") (\(outcome.inPlace ? "written into the image's tail area" : "image rewritten beside itself and renamed into place"))")
         }
     }
 }

@@ -64,7 +64,10 @@ enum InvalidSamples {
     static func baseImage(codec: Codec = .zstd, in dir: String) throws -> [UInt8] {
         let path = dir + "/base-\(codec).ipk"
         removeItem(path)
-        _ = try writeImage(baseStreams, to: path, options: WriterOptions(codec: codec, chunkSize: 64 << 10, threads: 2))
+        // The format 1.0 layout: these samples are the old layout every reader keeps reading.
+        var options = WriterOptions(codec: codec, chunkSize: 64 << 10, threads: 2)
+        options.catalogue = false
+        _ = try writeImage(baseStreams, to: path, options: options)
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
@@ -83,8 +86,11 @@ enum InvalidSamples {
         let path = dir + "/delta.ipk"
         removeItem(parentPath)
         removeItem(path)
-        _ = try writeImage(baseStreams, to: parentPath, options: WriterOptions(chunkSize: 64 << 10, threads: 2))
+        var parentOptions = WriterOptions(chunkSize: 64 << 10, threads: 2)
+        parentOptions.catalogue = false
+        _ = try writeImage(baseStreams, to: parentPath, options: parentOptions)
         var options = WriterOptions(chunkSize: 64 << 10, threads: 2)
+        options.catalogue = false
         options.parent = try ImageReader(path: parentPath)
         _ = try writeImage(deltaStreams, to: path, options: options)
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -443,7 +449,7 @@ enum InvalidSamples {
             try s.make(&model)
             out.append((s.entry, model.assemble()))
         }
-        return out
+        return out + (try generateCatalogueSamples(in: dir))
     }
 
     static func manifestJSON(_ entries: [ManifestEntry]) throws -> Data {

@@ -5,10 +5,15 @@ public struct SignOutcome: Sendable {
     /// Signatures on the image now, the new one included.
     public let signatureCount: Int
     public let fileLength: UInt64
+    /// True when the signature went into a format 1.2 image's tail area and only that and the
+    /// footer were written (constant time); false when the image was rewritten beside itself.
+    public var inPlace: Bool = false
 }
 
 /// Adds Ed25519 signatures to images (spec §9.2).
 ///
+/// A format 1.2 image has a tail area with room for more records (spec §9.4): the signature is
+/// written there and the footer switched to it, in constant time, by ``ImageCatalogueEditor``.
 /// A version 1.0 image keeps its index, signatures and footer adjacent (V42), so a signature
 /// cannot be added in place: the signer writes a new file — the bytes up to the footer copied by
 /// the kernel (sendfile), then the signature records old and new, then a new footer — and
@@ -29,6 +34,10 @@ public enum ImageSigner {
     @discardableResult
     public static func sign(imageAt path: String, with key: SigningKey, sync: Bool = true) throws(ImagePackError) -> SignOutcome {
         let reader = try ImageReader(path: path)
+        if reader.hasCatalogueRecord {
+            let update = try ImageCatalogueEditor.edit(imageAt: path, sync: sync, change: { _ in }, adding: key)
+            return SignOutcome(rootDigest: update.rootDigest, keyID: key.publicKey.keyID, signatureCount: update.signatureCount, fileLength: update.fileLength, inPlace: update.inPlace)
+        }
         let keyID = key.publicKey.keyID
         guard !reader.signatures.contains(where: { $0.keyID == keyID }) else {
             throw ImagePackError(.alreadySigned, "the image is already signed by key \(keyID.hex); a key signs an image once", path: path)

@@ -120,13 +120,16 @@ final class ValidationRun {
             let footer = attempt({ () throws(ImagePackError) in try FileFooter.decode(bytes, at: footerAt) })
         else { return }
         self.footer = footer
-        let placement = footer.check(at: footerAt, fileLength: length)
+        let placement = footer.check(at: footerAt, fileLength: length, catalogue: features.contains(.catalogue))
         placement.problems.forEach(add)
         guard let (indexAt, indexLength) = placement.index else { return }
         footerIndexOffset = indexAt
         if let index = loadIndex(at: indexAt, recordLength: indexLength) {
             self.index = index
             indexOffset = indexAt
+        }
+        if let (at, count) = placement.catalogue, let record = read(at: at, count: Int(count)) {
+            _ = attempt { () throws(ImagePackError) in try CatalogueRecord.decode(record, at: at, into: ImageMetadata(name: "")) }
         }
         if let (at, count) = placement.signatures, let region = read(at: at, count: Int(count)) {
             _ = attempt { () throws(ImagePackError) in try SignatureRecords.checkRegion(region, at: at) }
@@ -165,7 +168,9 @@ final class ValidationRun {
         var cursor: UInt64? = UInt64(Layout.headerSize)
         if let body = structural(at: &cursor, type: .metadata, maxBody: limits.maxMetadataSize + 12, limit: limit, rule: .v11, code: .metadataChecksumMismatch) {
             if body.count >= 8 { metadataJSON = Array(body[8...]) }
-            _ = attempt { () throws(ImagePackError) in try MetadataRecord.decodeBody(body, at: UInt64(Layout.headerSize + Layout.envelopeSize), limits: limits) }
+            _ = attempt { () throws(ImagePackError) in
+                try MetadataRecord.decodeBody(body, at: UInt64(Layout.headerSize + Layout.envelopeSize), limits: limits, catalogue: features.contains(.catalogue))
+            }
         }
         let streamAt = cursor
         if let body = structural(at: &cursor, type: .streams, maxBody: limits.maxStreamTableBody, limit: limit, rule: .v13, code: .recordChecksumMismatch), let streamAt {

@@ -61,6 +61,12 @@ public enum ImageCopier {
     static func reencode(_ reader: ImageReader, codec: Codec, level: Int?, to output: OutputFile, options: ReadOptions) throws(ImagePackError) -> CopySummary {
         var writerOptions = WriterOptions(codec: codec, level: level, chunkSize: Int(reader.chunkSize), threads: options.threads)
         writerOptions.cancellation = options.cancellation
+        // The source's layout (a 1.0 image's catalogue is in its root digest) and its SIGN records,
+        // which sign the root digest the copy keeps.
+        writerOptions.catalogue = reader.hasCatalogueRecord
+        if reader.footer.signaturesLength > 0 {
+            writerOptions.signatureRecords = try reader.file.read(at: reader.footer.signaturesOffset, count: Int(reader.footer.signaturesLength))
+        }
         let streams = reader.streams.enumerated().map { i, s in
             StreamSpec(name: s.name, kind: s.kind, blockSize: s.blockSize, source: ImageStreamSource(reader: reader, stream: i))
         }
@@ -70,18 +76,6 @@ public enum ImageCopier {
                 .invalidArgument,
                 "re-encoding would change the image's root digest (\(reader.rootDigest) → \(written.rootDigest)): its chunk boundaries or metadata bytes are not the ones this writer makes; copy it without --codec to keep its identity",
                 path: reader.path)
-        }
-        // Carry the signatures over: the same records, between the new index and a new footer.
-        let copy = try ReadableFile(path: output.readablePath)
-        let footerAt = written.fileLength - UInt64(Layout.footerSize)
-        var footer = try FileFooter.decode(try copy.read(at: footerAt, count: Layout.footerSize), at: footerAt)
-        if reader.footer.signaturesLength > 0 {
-            let region = try reader.file.read(at: reader.footer.signaturesOffset, count: Int(reader.footer.signaturesLength))
-            footer.signaturesOffset = footerAt
-            footer.signaturesLength = UInt64(region.count)
-            footer.fileLength = footerAt + UInt64(region.count + Layout.footerSize)
-            var tail = region + footer.encode()
-            try withMutableBytes(&tail) { (raw) throws(ImagePackError) in try output.write(UnsafeRawBufferPointer(raw), at: footerAt) }
         }
         let check = try ImageReader(file: try ReadableFile(path: output.readablePath), limits: options.limits)
         guard check.rootDigest == reader.rootDigest, check.signatures.map(\.keyID) == reader.signatures.map(\.keyID) else {
