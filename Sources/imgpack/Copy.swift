@@ -12,6 +12,10 @@ struct Copy: ParsableCommand {
             --level) every chunk is decoded, verified and re-encoded in parallel with the image's \
             chunk size, so the root digest stays the same. Signatures sign the root digest and \
             are carried over unchanged. OUTPUT appears only once complete and verified.
+
+            --region R gives the copy another region in its catalogue (format 1.2 images: the \
+            catalogue is outside the root digest, so the root digest and the signatures stay \
+            valid); only the catalogue record and the footer differ from the original.
             """)
 
     @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
@@ -25,6 +29,9 @@ struct Copy: ParsableCommand {
 
     @Option(help: ArgumentHelp("Codec level, with --codec (zstd 1-19, zlib 1-9).", valueName: "n"))
     var level: Int?
+
+    @Option(help: ArgumentHelp("The copy's region, set in its catalogue (format 1.2 images).", valueName: "region"))
+    var region: String?
 
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
@@ -50,7 +57,7 @@ struct Copy: ParsableCommand {
         do {
             defer { bar.finish() }
             summary = try ImageCopier.copy(
-                imageAt: image, toFile: output, codec: codec?.codec, level: level, overwrite: force,
+                imageAt: image, toFile: output, codec: codec?.codec, level: level, region: region, overwrite: force,
                 options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler))
         }
         let seconds = Terminal.now() - start

@@ -168,4 +168,56 @@ struct CatalogueTests {
         #expect(try TrustPolicy(trustedKeys: [Self.publisher.publicKey]).check(reader).map(\.status) == [.verifiedTrusted])
         #expect(try ImageValidator.validate(path: dir + "/copy.ipk").isValid)
     }
+
+    @Test("copy --region changes only the catalogue: same root digest, the signature still verifies; a 1.0 image is refused")
+    func copyToRegion() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let (path, summary) = try Self.image(in: dir)
+        try ImageSigner.sign(imageAt: path, with: Self.publisher, sync: false)
+        for codec in [nil, Codec.zlib] {
+            let out = dir + "/copy-\(codec.map { "\($0)" } ?? "verbatim").ipk"
+            let copy = try ImageCopier.copy(imageAt: path, toFile: out, codec: codec, region: "sa-east-1")
+            #expect(copy.rootDigest == summary.rootDigest)
+            let reader = try ImageReader(path: out)
+            #expect(reader.metadata.region == "sa-east-1")
+            var expected = testMetadata()
+            expected.region = "sa-east-1"
+            #expect(reader.metadata == expected)
+            #expect(try TrustPolicy(trustedKeys: [Self.publisher.publicKey]).check(reader).map(\.status) == [.verifiedTrusted])
+            #expect(try ImageValidator.validate(path: out).isValid)
+            #expect(try streamAll(out).0.metadata.region == "sa-east-1")
+        }
+        let old = dir + "/old.ipk"
+        _ = try writeImage([("root", mixedDisk(chunkSize: 64 << 10, seed: 5))], to: old)
+        let error = #expect(throws: ImagePackError.self) { try ImageCopier.copy(imageAt: old, toFile: dir + "/old-copy.ipk", region: "sa-east-1") }
+        #expect(error?.code == .invalidArgument)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/old-copy.ipk"))
+    }
+
+    @Test("the validator checks signatures with the keys it is given: V48 for a bad signature by a given key, nothing for other keys")
+    func validatorWithKeys() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let (path, _) = try Self.image(in: dir)
+        let other = try SigningKey(seed: (0..<32).map { UInt8(90 + $0) })
+        // A signature by the publisher's key over another root: well-formed, but false.
+        let forged = SignatureRecords.encode(keyID: Self.publisher.publicKey.keyID, signature: Self.publisher.signature(forRoot: Digest.sha256(Array("another image".utf8))))
+        try ImageCatalogueEditor.edit(imageAt: path, sync: false, change: { _ in }, adding: other)
+        var bytes = try Self.bytes(path)
+        let footer = InvalidSamples.footer(of: bytes)
+        let at = Int(footer.signaturesOffset + footer.signaturesLength)
+        bytes.replaceSubrange(at..<at + forged.count, with: forged)
+        InvalidSamples.replaceFooter(&bytes) { $0.signaturesLength += UInt64(forged.count) }
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+
+        #expect(try ImageValidator.validate(path: path).isValid, "without keys a signature can be neither verified nor refuted")
+        var options = ValidationOptions()
+        options.trust = TrustPolicy(trustedKeys: [other.publicKey])
+        #expect(try ImageValidator.validate(path: path, options: options).isValid)
+        options.trust = TrustPolicy(trustedKeys: [Self.publisher.publicKey, other.publicKey])
+        let report = try ImageValidator.validate(path: path, options: options)
+        #expect(report.problems.map(\.rule) == [.v48])
+        #expect(report.problems.first?.code == .signatureInvalid)
+    }
 }

@@ -29,6 +29,8 @@ final class ValidationRun {
     /// Where the footer says the index is, once that location passed V42 (whether or not the index was usable).
     var footerIndexOffset: UInt64?
     var verifiedRoot: Digest?
+    /// The SIGN records the footer locates, when structurally valid (V44, V47).
+    var signatures: [ImageSignature] = []
 
     init(file: ReadableFile, length: UInt64, options: ValidationOptions) {
         self.file = file
@@ -132,7 +134,7 @@ final class ValidationRun {
             _ = attempt { () throws(ImagePackError) in try CatalogueRecord.decode(record, at: at, into: ImageMetadata(name: "")) }
         }
         if let (at, count) = placement.signatures, let region = read(at: at, count: Int(count)) {
-            _ = attempt { () throws(ImagePackError) in try SignatureRecords.checkRegion(region, at: at) }
+            signatures = attempt { () throws(ImagePackError) in try SignatureRecords.decodeRegion(region, at: at) } ?? []
         }
     }
 
@@ -244,6 +246,15 @@ final class ValidationRun {
         }
         if let footer, let footerOffset {
             verifiedRoot = attempt { () throws(ImagePackError) in try index.checkRoot(against: footer, footerOffset: footerOffset) }
+        }
+        // V48, with the caller's keys, against the root digest the index gives (as verify does).
+        if !options.trust.keys.isEmpty, let root = verifiedRoot {
+            for verdict in options.trust.evaluate(signatures, rootDigest: root) where verdict.status == .invalid {
+                add(ImagePackError(
+                    .signatureInvalid,
+                    "the signature by trusted key \(verdict.signature.keyID.hex) does not verify against the image's root digest \(root): it was made for another image or forged",
+                    rule: .v48, offset: verdict.signature.recordOffset + 56, field: "signature"))
+            }
         }
     }
 
