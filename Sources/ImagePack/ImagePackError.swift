@@ -150,6 +150,8 @@ extension ImagePackError.Code {
     // Metadata and streams (spec §5-§6).
     public static let metadataChecksumMismatch = Self("metadataChecksumMismatch", .invalidImage)
     public static let invalidMetadata = Self("invalidMetadata", .invalidImage)
+    /// The CTLG document does not match the SHA-256 its record stores (V52).
+    public static let catalogueDigestMismatch = Self("catalogueDigestMismatch", .invalidImage)
     public static let invalidStreamName = Self("invalidStreamName", .invalidImage)
     public static let streamTableMismatch = Self("streamTableMismatch", .invalidImage)
     // Chunks (spec §7).

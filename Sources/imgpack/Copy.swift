@@ -16,6 +16,10 @@ struct Copy: ParsableCommand {
             A delta stays a delta on the same parent. Its parent and zstd-patch chunks are \
             verified too, through its parents (--parent, --parent-dir, matched by root digest): \
             a delta given without them is refused (V49), not copied unchecked.
+
+            --region R gives the copy another region in its catalogue (format 1.2 images: the \
+            catalogue is outside the root digest, so the root digest and the signatures stay \
+            valid); only the catalogue record and the footer differ from the original.
             """)
 
     @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
@@ -29,6 +33,9 @@ struct Copy: ParsableCommand {
 
     @Option(help: ArgumentHelp("Codec level, with --codec (zstd 1-19, zlib 1-9).", valueName: "n"))
     var level: Int?
+
+    @Option(help: ArgumentHelp("The copy's region, set in its catalogue (format 1.2 images).", valueName: "region"))
+    var region: String?
 
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
@@ -55,7 +62,7 @@ struct Copy: ParsableCommand {
         do {
             defer { bar.finish() }
             summary = try ImageCopier.copy(
-                imageAt: image, toFile: output, codec: codec?.codec, level: level, overwrite: force,
+                imageAt: image, toFile: output, codec: codec?.codec, level: level, region: region, overwrite: force,
                 options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler, parents: try parents.open()))
         }
         let seconds = Terminal.now() - start

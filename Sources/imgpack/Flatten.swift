@@ -52,6 +52,8 @@ struct Flatten: ParsableCommand {
         let cancellation = Interrupts.install()
         let reader = try ImageReader(path: image, parents: try parents.open())
         var options = WriterOptions(codec: codec.codec, level: level, chunkSize: Int(reader.chunkSize), threads: threads.threads)
+        // The delta's layout: a 1.0 image's catalogue is in its root digest, which must not change.
+        options.catalogue = reader.hasCatalogueRecord
         options.cancellation = cancellation
         let bar = ProgressBar("flatten", quiet: global.quiet)
         let summary: WriteSummary

@@ -26,7 +26,7 @@ struct Imgpack: ParsableCommand {
         version: "0.1.0 (ImagePack format \(FormatVersion.major).\(FormatVersion.minor))",
         subcommands: [
             Pack.self, Import.self, Info.self, Verify.self, Validate.self, Extract.self, Export.self, Cat.self, Ls.self, Recover.self,
-            Key.self, Sign.self, Copy.self, Flatten.self, Rebase.self, Diff.self, Serve.self, Demo.self,
+            Key.self, Sign.self, Share.self, Copy.self, Flatten.self, Rebase.self, Diff.self, Serve.self, Demo.self,
         ])
 
     /// Parses, runs, and maps every failure to a documented exit status (see ``ExitStatus``).

@@ -47,6 +47,8 @@ struct Rebase: ParsableCommand {
             throw ValidationError("--onto \(onto) has \(newParent.chunkSize)-byte chunks and the delta \(reader.chunkSize)-byte ones: a delta's chunks line up with its parent's.")
         }
         var options = WriterOptions(chunkSize: Int(reader.chunkSize), threads: threads.threads)
+        // The delta's layout: a 1.0 image's catalogue is in its root digest, which must not change.
+        options.catalogue = reader.hasCatalogueRecord
         options.parent = newParent
         options.cancellation = cancellation
         let bar = ProgressBar("rebase", quiet: global.quiet)

@@ -14,6 +14,10 @@ struct Validate: ParsableCommand {
             index lists. Each problem names its rule of spec/FORMAT.md, byte offset and, where \
             one applies, stream, chunk and field. Memory stays bounded whatever the image claims.
 
+            With --trusted-key or --trust-dir, every signature by one of those keys must verify \
+            against the image's root digest (rule V48), as verify checks it. Unlike verify, \
+            validate does not require a trusted signature: an unsigned image can still be valid.
+
             Exit status 0 means valid, 1 invalid, 3 the file could not be read.
             """)
 
@@ -26,6 +30,7 @@ struct Validate: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many problems.", valueName: "n"))
     var maxProblems = 1000
 
+    @OptionGroup var trust: TrustOptions
     @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var json: JSONOption
@@ -37,7 +42,8 @@ struct Validate: ParsableCommand {
     }
 
     func run() throws {
-        let options = ValidationOptions(read: ReadOptions(threads: threads.threads, cancellation: Interrupts.install(), parents: try parents.open()), maxProblems: maxProblems, checkChunks: !quick)
+        var options = ValidationOptions(read: ReadOptions(threads: threads.threads, cancellation: Interrupts.install(), parents: try parents.open()), maxProblems: maxProblems, checkChunks: !quick)
+        if let policy = try trust.policy() { options.trust = policy }
         let report = try ImageValidator.validate(path: image, options: options)
         if json.json {
             try printJSON(ValidateJSONReport(report: report))

@@ -21,6 +21,7 @@ struct DeltaTests {
 
     func write(_ disk: [UInt8], to path: String, parent: ImageReader? = nil, chunkSize: Int = DeltaTests.chunk) throws -> WriteSummary {
         var options = WriterOptions(chunkSize: chunkSize, threads: 2)
+        options.catalogue = false  // the format 1.0 layout these tests measure byte for byte
         options.parent = parent
         return try writeImage([("root", disk), ("nvram", textBytes(9000, seed: 5))], to: path, options: options)
     }
@@ -206,6 +207,7 @@ struct DeltaEncodingTests {
         let base = try ImageReader(path: dir + "/base.ipk")
         let next = evolvedDisk(disk, generation: 1, seed: 21)
         var options = WriterOptions(chunkSize: Self.chunk, threads: 2)
+        options.catalogue = false
         options.parent = base
         let delta = try writeImage([("root", next)], to: dir + "/delta.ipk", options: options)
         let plain = try writeImage([("root", next)], to: dir + "/full.ipk")
@@ -230,6 +232,7 @@ struct DeltaEncodingTests {
         let disk = textBytes(Self.chunk * 4, seed: 22)
         _ = try writeImage([("root", disk)], to: dir + "/base.ipk")
         var options = WriterOptions(chunkSize: Self.chunk, threads: 2)
+        options.catalogue = false
         options.parent = try ImageReader(path: dir + "/base.ipk")
         _ = try writeImage([("root", evolvedDisk(disk, generation: 1, seed: 22))], to: dir + "/delta.ipk", options: options)
         let delta = try ImageReader(path: dir + "/delta.ipk")
@@ -254,11 +257,12 @@ struct DeltaEncodingTests {
         let base = try ImageReader(path: dir + "/base.ipk")
         let next = evolvedDisk(disk, generation: 1, seed: 23)
         var options = WriterOptions(chunkSize: Self.chunk, threads: 2)
+        options.catalogue = false
         options.parent = base
         let delta = try writeImage([("root", next)], to: dir + "/delta.ipk", options: options)
         let full = try writeImage([("root", next)], to: dir + "/full.ipk")
         let reader = try ImageReader(path: dir + "/delta.ipk", parents: [base])
-        let flat = try ImageWriter.write(SystemState(image: reader), toFile: dir + "/flat.ipk", options: WriterOptions(chunkSize: Self.chunk, threads: 2))
+        let flat = try ImageWriter.write(SystemState(image: reader), toFile: dir + "/flat.ipk", options: { var o = WriterOptions(chunkSize: Self.chunk, threads: 2); o.catalogue = false; return o }())
         #expect(flat.rootDigest == delta.rootDigest)
         #expect(flat.rootDigest == full.rootDigest)
         // Same state, same options: the flattened image is the full pack byte for byte.

@@ -40,6 +40,7 @@ struct InvalidSampleTests {
             ("small-delta.ipk", try InvalidSamples.deltaImage(in: dir)),
             ("small-references.ipk", try InvalidSamples.referencesImage(in: dir)),
             ("small-signed.ipk", try InvalidSamples.signedImage(in: dir)),
+            ("small-catalogue.ipk", try InvalidSamples.catalogueImage(in: dir)),
         ]
         let keys = [
             ("test-publisher.pem", Array(InvalidSamples.testKey.pemRepresentation.utf8)),
@@ -109,7 +110,7 @@ struct InvalidSampleTests {
         #expect(delta.entries.contains { $0.codec == .zstdPatch })
         let dir = makeTemporaryDirectory()
         defer { removeItem(dir) }
-        let full = try writeImage(InvalidSamples.deltaStreams, to: dir + "/full.ipk", options: WriterOptions(chunkSize: 64 << 10, threads: 2))
+        let full = try writeImage(InvalidSamples.deltaStreams, to: dir + "/full.ipk", options: legacyTestOptions)
         #expect(delta.rootDigest == full.rootDigest)
         for (i, stream) in InvalidSamples.deltaStreams.enumerated() {
             #expect(try delta.read(stream: i, at: 0, count: stream.1.count) == stream.1)
@@ -126,7 +127,7 @@ struct InvalidSampleTests {
     func everySampleIsRefused() throws {
         let manifest = try Self.manifest()
         let rules = Set(manifest.map(\.rule))
-        for rule in ["V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V10", "V11", "V12", "V13", "V14", "V15", "V20", "V21", "V22", "V23", "V24", "V26", "V27", "V28", "V30", "V31", "V32", "V33", "V34", "V35", "V36", "V40", "V41", "V42", "V43", "V44", "V45", "V47", "V49", "V50"] {
+        for rule in ["V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V10", "V11", "V12", "V13", "V14", "V15", "V20", "V21", "V22", "V23", "V24", "V26", "V27", "V28", "V30", "V31", "V32", "V33", "V34", "V35", "V36", "V40", "V41", "V42", "V43", "V44", "V45", "V47", "V49", "V50", "V51", "V52", "V53", "V54", "V55"] {
             #expect(rules.contains(rule), "no sample for rule \(rule)")
         }
         for entry in manifest {

@@ -67,7 +67,10 @@ enum InvalidSamples {
     static func baseImage(codec: Codec = .zstd, in dir: String) throws -> [UInt8] {
         let path = dir + "/base-\(codec).ipk"
         removeItem(path)
-        _ = try writeImage(baseStreams, to: path, options: WriterOptions(codec: codec, chunkSize: 64 << 10, threads: 2))
+        // The format 1.0 layout: these samples are the old layout every reader keeps reading.
+        var options = WriterOptions(codec: codec, chunkSize: 64 << 10, threads: 2)
+        options.catalogue = false
+        _ = try writeImage(baseStreams, to: path, options: options)
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
@@ -86,8 +89,11 @@ enum InvalidSamples {
         let path = dir + "/delta.ipk"
         removeItem(parentPath)
         removeItem(path)
-        _ = try writeImage(baseStreams, to: parentPath, options: WriterOptions(chunkSize: 64 << 10, threads: 2))
+        var parentOptions = WriterOptions(chunkSize: 64 << 10, threads: 2)
+        parentOptions.catalogue = false
+        _ = try writeImage(baseStreams, to: parentPath, options: parentOptions)
         var options = WriterOptions(chunkSize: 64 << 10, threads: 2)
+        options.catalogue = false
         options.parent = try ImageReader(path: parentPath)
         _ = try writeImage(deltaStreams, to: path, options: options)
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -514,7 +520,7 @@ enum InvalidSamples {
             try s.make(&model)
             out.append((s.entry, model.assemble()))
         }
-        return out + (try deltaSamples(in: dir))
+        return out + (try deltaSamples(in: dir)) + (try generateCatalogueSamples(in: dir))
     }
 
     /// The delta samples (V49, V50): real deltas, each read with the parents its manifest entry
@@ -522,7 +528,8 @@ enum InvalidSamples {
     /// samples/valid/small.ipk (PRNT and index rewritten, root digest unchanged since it does not
     /// cover the parent): what only a forged or mismatched pairing produces.
     static func deltaSamples(in dir: String) throws -> [(ManifestEntry, [UInt8])] {
-        let options = WriterOptions(chunkSize: 64 << 10, threads: 2)
+        // The 1.0/1.1 layout, as samples/valid/small.ipk, which these deltas are paired with.
+        let options = legacyTestOptions
         let small = dir + "/delta-small.ipk"
         removeItem(small)
         _ = try writeImage(baseStreams, to: small, options: options)

@@ -42,6 +42,22 @@ struct ReaderAgreementTests {
         #expect(report.problems.map(\.rule) == [.v42])
     }
 
+    @Test("format 1.2: a catalogue outside the tail area is V51, a catalogue whose digest does not match is V52, for all three")
+    func catalogueLocation() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeItem(dir) }
+        let bytes = try InvalidSamples.catalogueImage(in: dir)
+        let outside = try withFooter(bytes) { $0.catalogueOffset = $0.indexOffset + $0.indexLength - 8 }
+        #expect(try rules(outside, dir: dir) == [.v51, .v51, .v51])
+        let past = try withFooter(bytes) { $0.catalogueLength = UInt32(bytes.count) }
+        #expect(try rules(past, dir: dir) == [.v51, .v51, .v51])
+        var digest = bytes
+        InvalidSamples.replaceCatalogue(&digest, document: InvalidSamples.catalogueText.replacingOccurrences(of: "test-image", with: "test-imagf"), fixDigest: false)
+        #expect(try rules(digest, dir: dir) == [.v52, .v52, .v52])
+        let legacyReserved = try withFooter(try InvalidSamples.baseImage(in: dir)) { $0.catalogueLength = 1 }
+        #expect(try rules(legacyReserved, dir: dir) == [.v6, .v6, .v6])
+    }
+
     @Test("a root digest the index does not produce is V43 for all three")
     func rootDigest() throws {
         let dir = makeTemporaryDirectory()

@@ -149,17 +149,19 @@ struct DeltaParentCommandTests {
         #expect(try cli.run(["verify", "z.ipk", "--parent", "base.ipk"]).status == 0)
     }
 
-    @Test("sign verifies every chunk first: a delta needs --parent (V49 without), a damaged image is not signed")
+    @Test("sign --verify checks every chunk first: a delta needs --parent (V49 without), a damaged image is not signed; without --verify a damaged chunk is signed but still fails verify")
     func sign() throws {
         let cli = CLI()
         defer { cli.cleanUp() }
         try chain(cli)
         #expect(try cli.run(["key", "generate", "-o", "k.pem"]).status == 0)
         let before = try cli.read("delta.ipk")
-        let refused = try cli.run(["sign", "delta.ipk", "--key", "k.pem"])
+        let refused = try cli.run(["sign", "delta.ipk", "--key", "k.pem", "--verify"])
         #expect(refused.status == 1 && refused.stderr.contains("V49"), "\(refused.stderr)")
         #expect(try cli.read("delta.ipk") == before)
-        let signed = try cli.run(["sign", "delta.ipk", "--key", "k.pem", "--parent", "base.ipk"])
+        let unused = try cli.run(["sign", "delta.ipk", "--key", "k.pem", "--parent", "base.ipk"])
+        #expect(unused.status == 2 && unused.stderr.contains("--verify"), "\(unused.stderr)")
+        let signed = try cli.run(["sign", "delta.ipk", "--key", "k.pem", "--verify", "--parent", "base.ipk"])
         #expect(signed.status == 0, "\(signed.stderr)")
         #expect(try cli.run(["verify", "delta.ipk", "--parent", "base.ipk"]).status == 0)
 
@@ -167,9 +169,14 @@ struct DeltaParentCommandTests {
         var damaged = try cli.read("base.ipk")
         damaged[damaged.count / 2] ^= 0x55
         try Data(damaged).write(to: URL(fileURLWithPath: cli.path("bad.ipk")))
-        let bad = try cli.run(["sign", "bad.ipk", "--key", "k.pem"])
+        let bad = try cli.run(["sign", "bad.ipk", "--key", "k.pem", "--verify"])
         #expect(bad.status == 1, "\(bad.stderr)")
         #expect(try cli.read("bad.ipk") == damaged)
+        // Signed without --verify (constant time), the damage is still found by every reader:
+        // the signature binds the root digest, which binds each chunk's digest.
+        #expect(try cli.run(["sign", "bad.ipk", "--key", "k.pem"]).status == 0)
+        let checked = try cli.run(["verify", "bad.ipk", "--trusted-key", "k.pem.pub"])
+        #expect(checked.status == 1, "\(checked.stderr)")
     }
 
     @Test("recover of a delta: with --parent every byte, without it the parent's ranges reported missing")

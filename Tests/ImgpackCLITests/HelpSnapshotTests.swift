@@ -6,7 +6,7 @@ import Testing
 @Suite("help snapshots")
 struct HelpSnapshotTests {
     static let commands: [[String]] = [
-        [], ["pack"], ["import"], ["info"], ["verify"], ["validate"], ["extract"], ["export"], ["cat"], ["ls"], ["recover"], ["key", "generate"], ["sign"],
+        [], ["pack"], ["import"], ["info"], ["verify"], ["validate"], ["extract"], ["export"], ["cat"], ["ls"], ["recover"], ["key", "generate"], ["sign"], ["share"],
         ["copy"], ["flatten"], ["rebase"], ["diff"], ["serve"], ["demo"],
     ]
 

@@ -2,9 +2,10 @@ import Foundation
 import ImagePack
 import Testing
 
-/// `sign` interrupted: killed by SIGKILL at many points, or out of space. The signed image is
-/// written beside the original and renamed over it, so every outcome is the original image,
-/// byte for byte, or the fully signed one.
+/// `sign` of a format 1.0 image interrupted: killed by SIGKILL at many points, or out of space.
+/// The signed image is written beside the original and renamed over it, so every outcome is the
+/// original image, byte for byte, or the fully signed one. (A format 1.2 image is signed in place:
+/// ShareKillTests.)
 @Suite("sign interrupted")
 struct SignKillTests {
     /// Bytes of the new file written when the kill comes; nil is at once. Counted in bytes, not
@@ -17,7 +18,7 @@ struct SignKillTests {
         let cli = CLI()
         defer { cli.cleanUp() }
         // Stored chunks: a ~100 MB image, far more than the last kill point.
-        let packed = try cli.run(["pack", "--simulate", "128M", "--codec", "stored", "--quiet", "-o", "original.ipk"])
+        let packed = try cli.run(["pack", "--simulate", "128M", "--codec", "stored", "--legacy-layout", "--quiet", "-o", "original.ipk"])
         #expect(packed.status == 0, "\(packed.stderr)")
         #expect(try cli.run(["key", "generate", "-o", "publisher"]).status == 0)
         let original = try cli.read("original.ipk")
@@ -55,7 +56,7 @@ struct SignKillTests {
     func fullDisk() throws {
         let cli = CLI()
         defer { cli.cleanUp() }
-        #expect(try cli.run(["pack", "--simulate", "16M", "--codec", "stored", "--quiet", "-o", "x.ipk"]).status == 0)
+        #expect(try cli.run(["pack", "--simulate", "16M", "--codec", "stored", "--legacy-layout", "--quiet", "-o", "x.ipk"]).status == 0)
         #expect(try cli.run(["key", "generate", "-o", "publisher"]).status == 0)
         let original = try cli.read("x.ipk")
         // Room for the image but not for a second copy of it.

@@ -97,7 +97,8 @@ struct ForgedSignatureTests {
     func graftedSignature() throws {
         let cli = CLI()
         defer { cli.cleanUp() }
-        _ = try cli.packSample()
+        // The format 1.0 layout, whose signature region this test extends by hand.
+        _ = try cli.packSample(extra: ["--legacy-layout"])
         #expect(try cli.run(["key", "generate", "-o", "publisher"]).status == 0)
         let key = try SigningKey(contentsOf: cli.path("publisher"))
         // A valid signature of another root, appended as a well-formed SIGN record.

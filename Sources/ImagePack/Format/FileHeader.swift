@@ -63,6 +63,10 @@ struct FileFooter: Equatable {
     var signaturesLength: UInt64 = 0
     var fileLength: UInt64
     var rootDigest: Digest
+    /// Where the CTLG record is (format 1.2, spec §9.1, §9.4); both 0 (reserved) in an image
+    /// without the `catalogue` feature.
+    var catalogueOffset: UInt64 = 0
+    var catalogueLength: UInt32 = 0
 
     func encode() -> [UInt8] {
         var w = ByteWriter(capacity: Layout.footerSize)
@@ -72,7 +76,8 @@ struct FileFooter: Equatable {
         w.u64(signaturesLength)
         w.u64(fileLength)
         w.digest(rootDigest)
-        w.zeros(12)
+        w.u64(catalogueOffset)
+        w.u32(catalogueLength)
         w.crc()
         w.append(Layout.footerMagic)
         return w.bytes
@@ -92,12 +97,13 @@ struct FileFooter: Equatable {
         guard stored == computed else {
             throw ImagePackError(.footerChecksumMismatch, "footer checksum does not match: the footer is damaged", rule: .v41, offset: offset + 84, field: "footerCRC")
         }
-        let footer = FileFooter(
+        // Bytes 72-83 are the catalogue's location in a 1.2 image and reserved otherwise: which,
+        // the header says, so ``check(at:fileLength:catalogue:)`` judges them (V6 or V51).
+        return FileFooter(
             indexOffset: try c.u64("indexOffset"), indexLength: try c.u64("indexLength"),
             signaturesOffset: try c.u64("signaturesOffset"), signaturesLength: try c.u64("signaturesLength"),
-            fileLength: try c.u64("fileLength"), rootDigest: try c.digest("rootDigest"))
-        try c.reserved(12, "reserved")
-        return footer
+            fileLength: try c.u64("fileLength"), rootDigest: try c.digest("rootDigest"),
+            catalogueOffset: try c.u64("catalogueOffset"), catalogueLength: try c.u32("catalogueLength"))
     }
 }
 

@@ -1,11 +1,14 @@
 /// Fixed numbers of the ImagePack container, version 1 (spec/FORMAT.md).
 public enum FormatVersion {
     public static let major: UInt16 = 1
-    /// The newest minor version this library reads and writes (1.1: delta images, spec §14).
-    public static let minor: UInt16 = 1
+    /// The newest minor version this library reads and writes (1.2: the catalogue record, spec §14).
+    public static let minor: UInt16 = 2
     /// The minor version a writer puts in a header: the lowest whose features the image uses, so
-    /// that an image without 1.1 features stays byte for byte what a 1.0 writer produced.
-    static func minor(for critical: FeatureFlags) -> UInt16 { critical.contains(.parent) ? 1 : 0 }
+    /// that an image without 1.1 or 1.2 features stays byte for byte what a 1.0 writer produced.
+    static func minor(for critical: FeatureFlags) -> UInt16 {
+        if critical.contains(.catalogue) { return 2 }
+        return critical.contains(.parent) ? 1 : 0
+    }
 }
 
 package enum Layout {
@@ -41,9 +44,11 @@ package struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringCon
     package static let chunk = RecordType("CHNK")
     package static let index = RecordType("INDX")
     package static let signature = RecordType("SIGN")
+    /// The catalogue (format 1.2, spec §5.4): name, owner, region, sharing; outside the root digest.
+    package static let catalogue = RecordType("CTLG")
 
     /// Whether this version of the format defines the type (they all carry the critical bit).
-    var isDefined: Bool { [.metadata, .streams, .parent, .chunk, .index, .signature].contains(self) }
+    var isDefined: Bool { [.metadata, .streams, .parent, .chunk, .index, .signature, .catalogue].contains(self) }
 
     package var description: String {
         let bytes = (0..<4).map { UInt8(truncatingIfNeeded: rawValue >> (8 * $0)) }
@@ -60,8 +65,11 @@ package struct FeatureFlags: OptionSet, Sendable, Hashable {
     package static let parent = FeatureFlags(rawValue: 1 << 0)
     /// The image has chunks of kind `reference` (in-image deduplication).
     package static let references = FeatureFlags(rawValue: 1 << 1)
+    /// The image keeps its catalogue (name, owner, region, sharing) in a CTLG record in the tail
+    /// area, outside the root digest, and META holds only what the instance is (spec §5.4, §9.4).
+    package static let catalogue = FeatureFlags(rawValue: 1 << 2)
     /// Critical bits this version of the library defines.
-    static let knownCritical: FeatureFlags = [.parent, .references]
+    static let knownCritical: FeatureFlags = [.parent, .references, .catalogue]
 }
 
 /// What a chunk's content is and where it lives (spec §7.2).

@@ -38,6 +38,8 @@ extension Rule {
     public static let v47: Rule = "V47", v48: Rule = "V48"
     // Parents (spec §9.3, format 1.1).
     public static let v49: Rule = "V49", v50: Rule = "V50"
+    // The catalogue and the tail area (spec §5.4, §9.4, format 1.2).
+    public static let v51: Rule = "V51", v52: Rule = "V52", v53: Rule = "V53", v54: Rule = "V54", v55: Rule = "V55"
     // Reference chunks (spec §7.2, §10): the target lies within maxReferenceDistance before.
     public static let v60: Rule = "V60"
 }

@@ -5,23 +5,40 @@
 /// for every reader: a missing key, a wrong JSON type or a string outside an enumeration breaks
 /// V11; an integer outside its field's range, 64-bit range included, breaks V12.
 extension ImageMetadata {
-    /// The document the writer stores: absent optional fields are left out.
-    var jsonValue: JSONValue {
+    /// The version 1 document (spec §5.1): instance facts and catalogue together, as format 1.0
+    /// images store them. Absent optional fields are left out.
+    var jsonValue: JSONValue { .object(instanceMembers(schemaVersion: 1) + catalogueMembers) }
+
+    /// The version 2 document (spec §5.1, format 1.2): only what the launched instance is.
+    var instanceJSONValue: JSONValue { .object(instanceMembers(schemaVersion: 2)) }
+
+    private func instanceMembers(schemaVersion: Int) -> [(key: String, value: JSONValue)] {
         var members: [(key: String, value: JSONValue)] = [
-            ("schemaVersion", .integer(String(schemaVersion))), ("name", .string(name)),
+            ("schemaVersion", .integer(String(schemaVersion))),
             ("architecture", .string(architecture.rawValue)), ("bootMode", .string(bootMode.rawValue)),
             ("vcpuCount", .integer(String(vcpuCount))), ("memoryMiB", .integer(String(memoryMiB))),
-            ("visibility", .string(visibility.rawValue)), ("sharedWith", .array(sharedWith.map(JSONValue.string))),
             ("tags", .object(tags.map { ($0.key, JSONValue.string($0.value)) })),
         ]
         var osMembers: [(key: String, value: JSONValue)] = [("family", .string(os.family))]
         if let v = os.distribution { osMembers.append(("distribution", .string(v))) }
         if let v = os.version { osMembers.append(("version", .string(v))) }
         members.append(("os", .object(osMembers)))
-        for (key, value) in [("description", description), ("createdAt", createdAt), ("sourceInstanceID", sourceInstanceID), ("region", region), ("ownerAccount", ownerAccount)] {
+        for (key, value) in [("createdAt", createdAt), ("sourceInstanceID", sourceInstanceID)] {
             if let value { members.append((key, .string(value))) }
         }
-        return .object(members)
+        return members
+    }
+
+    /// The catalogue fields (spec §5.4), which a version 1 META document holds too.
+    var catalogueMembers: [(key: String, value: JSONValue)] {
+        var members: [(key: String, value: JSONValue)] = [
+            ("name", .string(name)), ("visibility", .string(visibility.rawValue)),
+            ("sharedWith", .array(sharedWith.map(JSONValue.string))),
+        ]
+        for (key, value) in [("description", description), ("region", region), ("ownerAccount", ownerAccount)] {
+            if let value { members.append((key, .string(value))) }
+        }
+        return members
     }
 
     /// Reads the fields of schema version 1 from `json`; unknown keys are ignored (spec §5.1).
@@ -29,19 +46,30 @@ extension ImageMetadata {
     init(json: JSONValue) throws(ImagePackError) {
         let reader = FieldReader(path: "")
         self.init(name: try reader.string(json, "name"))
-        schemaVersion = try reader.integer(json, "schemaVersion")
+        try readInstance(json)
+        try readCatalogue(json, reader: reader)
+    }
+
+    /// Reads the fields of META schema version 2 (format 1.2: instance facts only, spec §5.1). The
+    /// catalogue fields keep neutral values until the CTLG record fills them; a document that holds
+    /// one of them breaks V55, so that no reader takes a name or a share list from the digest-covered
+    /// record while another takes it from the catalogue.
+    init(instanceJSON json: JSONValue) throws(ImagePackError) {
+        self.init(name: "")
+        if case .object(let members) = json, let key = members.map(\.key).first(where: { Self.catalogueKeys.contains($0) }) {
+            throw ImagePackError(.invalidMetadata, "the metadata (schema 2) holds the catalogue field \"\(key)\"; in a format 1.2 image it belongs in the CTLG record only", rule: .v55, field: key)
+        }
+        try readInstance(json)
+    }
+
+    /// The keys of the catalogue (spec §5.4).
+    static let catalogueKeys: Set<String> = ["name", "description", "ownerAccount", "region", "visibility", "sharedWith"]
+
+    /// Reads the catalogue fields from `json`, a version 1 META document or a CTLG document
+    /// (whose reader names rules V53 and V54 rather than V11 and V12).
+    mutating func readCatalogue(_ json: JSONValue, reader: FieldReader) throws(ImagePackError) {
+        name = try reader.string(json, "name")
         description = try reader.optionalString(json, "description")
-        guard let osValue = json["os"] else { throw reader.missing("os") }
-        let osReader = FieldReader(path: "os.")
-        os = OperatingSystem(
-            family: try osReader.string(osValue, "family"), distribution: try osReader.optionalString(osValue, "distribution"),
-            version: try osReader.optionalString(osValue, "version"))
-        architecture = try reader.enumeration(json, "architecture")
-        bootMode = try reader.enumeration(json, "bootMode")
-        vcpuCount = try reader.integer(json, "vcpuCount")
-        memoryMiB = try reader.integer(json, "memoryMiB")
-        createdAt = try reader.optionalString(json, "createdAt")
-        sourceInstanceID = try reader.optionalString(json, "sourceInstanceID")
         region = try reader.optionalString(json, "region")
         ownerAccount = try reader.optionalString(json, "ownerAccount")
         visibility = try reader.enumeration(json, "visibility")
@@ -53,6 +81,22 @@ extension ImageMetadata {
             guard case .string(let s) = account else { throw reader.wrongType("sharedWith", "an array of strings") }
             sharedWith.append(s)
         }
+    }
+
+    private mutating func readInstance(_ json: JSONValue) throws(ImagePackError) {
+        let reader = FieldReader(path: "")
+        schemaVersion = try reader.integer(json, "schemaVersion")
+        guard let osValue = json["os"] else { throw reader.missing("os") }
+        let osReader = FieldReader(path: "os.")
+        os = OperatingSystem(
+            family: try osReader.string(osValue, "family"), distribution: try osReader.optionalString(osValue, "distribution"),
+            version: try osReader.optionalString(osValue, "version"))
+        architecture = try reader.enumeration(json, "architecture")
+        bootMode = try reader.enumeration(json, "bootMode")
+        vcpuCount = try reader.integer(json, "vcpuCount")
+        memoryMiB = try reader.integer(json, "memoryMiB")
+        createdAt = try reader.optionalString(json, "createdAt")
+        sourceInstanceID = try reader.optionalString(json, "sourceInstanceID")
         guard case .object(let members)? = json["tags"] else {
             throw json["tags"] == nil ? reader.missing("tags") : reader.wrongType("tags", "an object of strings")
         }
@@ -65,14 +109,19 @@ extension ImageMetadata {
     }
 
     /// Reads typed fields of one object, naming them by their dotted path in errors.
-    private struct FieldReader {
+    struct FieldReader {
         let path: String
+        /// The rule a missing key, a wrong type or an unknown enumerated value breaks (V11; V53 in a catalogue).
+        var typeRule: Rule = .v11
+        /// The rule a value out of bounds breaks (V12; V54 in a catalogue).
+        var boundsRule: Rule = .v12
+        var what = "metadata"
 
         func missing(_ key: String) -> ImagePackError {
-            ImagePackError(.invalidMetadata, "metadata lacks the required field \"\(path + key)\"", rule: "V11", field: path + key)
+            ImagePackError(.invalidMetadata, "\(what) lacks the required field \"\(path + key)\"", rule: typeRule, field: path + key)
         }
         func wrongType(_ key: String, _ expected: String) -> ImagePackError {
-            ImagePackError(.invalidMetadata, "metadata field \"\(path + key)\" has the wrong type (expected \(expected))", rule: "V11", field: path + key)
+            ImagePackError(.invalidMetadata, "\(what) field \"\(path + key)\" has the wrong type (expected \(expected))", rule: typeRule, field: path + key)
         }
         func value(_ object: JSONValue, _ key: String) throws(ImagePackError) -> JSONValue {
             guard case .object = object else { throw wrongType(String(path.dropLast()), "an object") }
@@ -94,7 +143,7 @@ extension ImageMetadata {
         func integer(_ object: JSONValue, _ key: String) throws(ImagePackError) -> Int {
             guard case .integer(let text) = try value(object, key) else { throw wrongType(key, "an integer") }
             guard let n = Int(text) else {
-                throw ImagePackError(.invalidMetadata, "metadata field \"\(path + key)\" is \(text), outside the range of the field", rule: "V12", field: path + key)
+                throw ImagePackError(.invalidMetadata, "\(what) field \"\(path + key)\" is \(text), outside the range of the field", rule: boundsRule, field: path + key)
             }
             return n
         }
@@ -102,7 +151,7 @@ extension ImageMetadata {
             let s = try string(object, key)
             guard let v = E(rawValue: s) else {
                 let allowed = E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-                throw ImagePackError(.invalidMetadata, "metadata field \"\(path + key)\" is \"\(ImageMetadata.escapedForDisplay(s))\", not one of \(allowed)", rule: "V11", field: path + key)
+                throw ImagePackError(.invalidMetadata, "\(what) field \"\(path + key)\" is \"\(ImageMetadata.escapedForDisplay(s))\", not one of \(allowed)", rule: typeRule, field: path + key)
             }
             return v
         }

@@ -172,6 +172,9 @@ package struct FileStatus: Sendable {
     package let blockSize: Int
     /// The permission bits (st_mode & 0o7777).
     package let permissions: UInt32
+    /// st_dev and st_ino: equal for two descriptors of the same file.
+    package let device: UInt64
+    package let inode: UInt64
 
     init(_ info: stat) {
         switch info.st_mode & S_IFMT {
@@ -192,6 +195,8 @@ package struct FileStatus: Sendable {
         #endif
         blockSize = Int(info.st_blksize)
         permissions = UInt32(info.st_mode) & 0o7777
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
     }
 }
 

@@ -22,6 +22,11 @@ public final class ImageReader: Sendable {
     public let entries: ChunkEntries
     public let fileLength: UInt64
     public let chunkSize: UInt32
+    /// The header's critical features (``FeatureFlags/catalogue``: format 1.2's catalogue record).
+    package let features: FeatureFlags
+    /// Whether the image keeps its catalogue outside the root digest (format 1.2, spec §5.4), so
+    /// that sharing, renaming and copying to another region keep its identity and signatures.
+    public var hasCatalogueRecord: Bool { features.contains(.catalogue) }
     /// Root digest of the image this one is a delta on (spec §9.3); nil for a full image.
     public let parentDigest: Digest?
     /// The parent images below this one, direct parent first (empty when it has none, or when it
@@ -71,7 +76,9 @@ public final class ImageReader: Sendable {
             chunkSize = header.chunkSize
             let footerOffset = length - UInt64(Layout.footerSize)
             footer = try FileFooter.decode(try file.read(at: footerOffset, count: Layout.footerSize), at: footerOffset)
-            let placement = footer.check(at: footerOffset, fileLength: length)
+            let hasCatalogue = header.critical.contains(.catalogue)
+            features = header.critical
+            let placement = footer.check(at: footerOffset, fileLength: length, catalogue: hasCatalogue)
             if let problem = placement.problems.first { throw problem }
             // No problem, so the footer located the index.
             let (indexAt, indexLength) = placement.index!
@@ -81,7 +88,8 @@ public final class ImageReader: Sendable {
             // Metadata and stream table follow the header.
             var cursor = UInt64(Layout.headerSize)
             let metaBody = try Self.readStructural(file, at: &cursor, type: .metadata, maxBody: limits.maxMetadataSize + 12, limit: footer.indexOffset, rule: .v11, code: .metadataChecksumMismatch)
-            (metadata, metadataJSON) = try MetadataRecord.decodeBody(metaBody, at: UInt64(Layout.headerSize + Layout.envelopeSize), limits: limits)
+            let (instance, json) = try MetadataRecord.decodeBody(metaBody, at: UInt64(Layout.headerSize + Layout.envelopeSize), limits: limits, catalogue: hasCatalogue)
+            metadataJSON = json
             let streamAt = cursor
             let streamBody = try Self.readStructural(file, at: &cursor, type: .streams, maxBody: limits.maxStreamTableBody, limit: footer.indexOffset, rule: .v13, code: .recordChecksumMismatch)
             streams = try StreamTable.decodeBody(streamBody, at: streamAt + UInt64(Layout.envelopeSize), limits: limits)
@@ -100,6 +108,11 @@ public final class ImageReader: Sendable {
                 parentRecordDigest: parentRecordDigest, indexOffset: footer.indexOffset
             ).first {
                 throw problem
+            }
+            if let (at, count) = placement.catalogue {
+                metadata = try CatalogueRecord.decode(try file.read(at: at, count: Int(count)), at: at, into: instance)
+            } else {
+                metadata = instance
             }
             if let (at, count) = placement.signatures {
                 signatures = try SignatureRecords.decodeRegion(try file.read(at: at, count: Int(count)), at: at)

@@ -169,7 +169,10 @@ public final class StreamingReader {
         var (envelope, at) = try nextEnvelope()
         try envelope.expect(.metadata, at: at, maxBody: limits.maxMetadataSize + 12, limit: .max)
         let metaBody = try readRecordBody(envelope, at: at, maxBody: limits.maxMetadataSize + 12, rule: .v11, code: .metadataChecksumMismatch)
-        let (metadata, json) = try MetadataRecord.decodeBody(metaBody, at: at + UInt64(Layout.envelopeSize), limits: limits)
+        let hasCatalogue = header.critical.contains(.catalogue)
+        // In a 1.2 image the catalogue comes after the index: `.begin` carries the instance facts,
+        // the summary the whole metadata.
+        let (metadata, json) = try MetadataRecord.decodeBody(metaBody, at: at + UInt64(Layout.envelopeSize), limits: limits, catalogue: hasCatalogue)
         (envelope, at) = try nextEnvelope()
         try envelope.expect(.streams, at: at, maxBody: limits.maxStreamTableBody, limit: .max)
         let streamBody = try readRecordBody(envelope, at: at, maxBody: limits.maxStreamTableBody, rule: .v13, code: .recordChecksumMismatch)
@@ -423,7 +426,7 @@ public final class StreamingReader {
         // so read it all (bounded) and take the footer from the end.
         let afterIndex = input.position
         var tail: [UInt8] = []
-        let maxTail = Layout.footerSize + FileFooter.maxSignatureBytes
+        let maxTail = Layout.footerSize + (hasCatalogue ? Int(FileFooter.maxTailArea) : FileFooter.maxSignatureBytes)
         let tailBuffer = ChunkBuffer(capacity: 1 << 16)
         // Past the limit only the last footer-sized bytes are kept: enough to tell a second INDX
         // (the footer locates an index after this one: V8, as the other readers say) from data
@@ -458,9 +461,9 @@ public final class StreamingReader {
         guard footer.fileLength == footerAt + UInt64(Layout.footerSize) else {
             throw ImagePackError(.malformedField, "the footer says the image is \(footer.fileLength) bytes but the input ends at \(footerAt + UInt64(Layout.footerSize))", rule: .v42, offset: footerAt + 32, field: "fileLength")
         }
-        let placement = footer.check(at: footerAt, fileLength: footerAt + UInt64(Layout.footerSize))
+        let placement = footer.check(at: footerAt, fileLength: footerAt + UInt64(Layout.footerSize), catalogue: hasCatalogue)
         if let problem = placement.problems.first { throw problem }
-        let signatureBytes = UInt64(tail.count - Layout.footerSize)
+        let signatureBytes = hasCatalogue ? 0 : UInt64(tail.count - Layout.footerSize)
         if footer.indexOffset > indexOffset, footer.indexOffset < footerAt { throw DataArea.secondIndex(at: indexOffset) }
         guard let located = placement.index, located.offset == indexOffset, located.length == afterIndex - indexOffset else {
             throw ImagePackError(.malformedField, "the footer locates the index at \(footer.indexOffset) (\(footer.indexLength) bytes) but it is at \(indexOffset) (\(afterIndex - indexOffset) bytes)", rule: .v42, offset: footerAt, field: "indexOffset")
@@ -472,7 +475,16 @@ public final class StreamingReader {
             }
             signatures = try SignatureRecords.decodeRegion(Array(tail[0..<Int(signatureBytes)]), at: signaturesAt)
         }
+        var fullMetadata = metadata
+        /// Bytes of the tail area at file offset `at` (located by a footer checked against it, V51).
+        func tailBytes(_ at: UInt64, _ count: UInt64) -> [UInt8] { Array(tail[Int(at - afterIndex)..<Int(at - afterIndex + count)]) }
+        if let (at, count) = placement.catalogue {
+            fullMetadata = try CatalogueRecord.decode(tailBytes(at, count), at: at, into: metadata)
+        }
+        if hasCatalogue, let (at, count) = placement.signatures {
+            signatures = try SignatureRecords.decodeRegion(tailBytes(at, count), at: at)
+        }
         let root = try index.checkRoot(against: footer, footerOffset: footerAt)
-        return StreamingSummary(metadata: metadata, streams: streams, rootDigest: root, chunkCount: index.entries.count, fileLength: footer.fileLength, signatures: signatures)
+        return StreamingSummary(metadata: fullMetadata, streams: streams, rootDigest: root, chunkCount: index.entries.count, fileLength: footer.fileLength, signatures: signatures)
     }
 }

@@ -5,10 +5,15 @@ public struct SignOutcome: Sendable {
     /// Signatures on the image now, the new one included.
     public let signatureCount: Int
     public let fileLength: UInt64
+    /// True when the signature went into a format 1.2 image's tail area and only that and the
+    /// footer were written (constant time); false when the image was rewritten beside itself.
+    public var inPlace: Bool = false
 }
 
 /// Adds Ed25519 signatures to images (spec §9.2).
 ///
+/// A format 1.2 image has a tail area with room for more records (spec §9.4): the signature is
+/// written there and the footer switched to it, in constant time, by ``ImageCatalogueEditor``.
 /// A version 1.0 image keeps its index, signatures and footer adjacent (V42), so a signature
 /// cannot be added in place: the signer writes a new file — the bytes up to the footer copied by
 /// the kernel (sendfile), then the signature records old and new, then a new footer — and
@@ -21,9 +26,10 @@ public enum ImageSigner {
         SignatureRecords.encode(keyID: key.publicKey.keyID, signature: key.signature(forRoot: root))
     }
 
-    /// Signs the image at `path` with `key`, replacing the file atomically.
+    /// Signs the image at `path` with `key`, atomically: a format 1.2 image in its tail area
+    /// (spec §9.4, in place, one footer write), an older one by a copy renamed over it.
     /// - Parameters:
-    ///   - sync: flush the new file to stable storage before it replaces the old one.
+    ///   - sync: flush to stable storage before the new state becomes visible.
     ///   - verifying: when given, every chunk is decoded and checked against its digest first
     ///     (for a delta, through `verifying.parents`), so that a signature never vouches for an
     ///     image whose bytes do not hold the state it names; nil checks the structure only.
@@ -36,6 +42,10 @@ public enum ImageSigner {
         let reader = try ImageReader(path: path, limits: verifying?.limits ?? .init(), parents: verifying?.parents ?? [])
         if let verifying, let failure = try reader.verify(verifying, maxFailures: 1).failures.first {
             throw failure.at(path: path)
+        }
+        if reader.hasCatalogueRecord {
+            let update = try ImageCatalogueEditor.edit(imageAt: path, sync: sync, change: { _ in }, adding: key)
+            return SignOutcome(rootDigest: update.rootDigest, keyID: key.publicKey.keyID, signatureCount: update.signatureCount, fileLength: update.fileLength, inPlace: update.inPlace)
         }
         let keyID = key.publicKey.keyID
         guard !reader.signatures.contains(where: { $0.keyID == keyID }) else {

@@ -9,6 +9,11 @@ public struct ValidationOptions: Sendable {
     public var maxProblems: Int
     /// Decode and hash every chunk (rules V26-V28). Without it only structure and chunk headers are checked.
     public var checkChunks: Bool
+    /// Public keys to check signatures with (rule V48): a SIGN record by one of them that does not
+    /// verify against the recomputed root digest is a problem. Signatures by other keys count for
+    /// nothing, and an image signed by none of these keys is still valid: whether an image is
+    /// *trusted* is ``TrustPolicy/check(_:)``'s question, not a rule's.
+    public var trust: TrustPolicy = TrustPolicy()
     /// Called in file order with each chunk whose payload decoded and matched its digest, and its
     /// content: how ``ImageRecovery`` salvages what a damaged image still holds from the same
     /// record walk (spec §12.3) rather than a walk of its own.

@@ -29,6 +29,8 @@ final class ValidationRun {
     /// Where the footer says the index is, once that location passed V42 (whether or not the index was usable).
     var footerIndexOffset: UInt64?
     var verifiedRoot: Digest?
+    /// The SIGN records the footer locates, when structurally valid (V44, V47).
+    var signatures: [ImageSignature] = []
 
     init(file: ReadableFile, length: UInt64, options: ValidationOptions) {
         self.file = file
@@ -119,7 +121,7 @@ final class ValidationRun {
             let footer = attempt({ () throws(ImagePackError) in try FileFooter.decode(bytes, at: footerAt) })
         else { return }
         self.footer = footer
-        let placement = footer.check(at: footerAt, fileLength: length)
+        let placement = footer.check(at: footerAt, fileLength: length, catalogue: features.contains(.catalogue))
         placement.problems.forEach(add)
         guard let (indexAt, indexLength) = placement.index else { return }
         footerIndexOffset = indexAt
@@ -127,8 +129,11 @@ final class ValidationRun {
             self.index = index
             indexOffset = indexAt
         }
+        if let (at, count) = placement.catalogue, let record = read(at: at, count: Int(count)) {
+            _ = attempt { () throws(ImagePackError) in try CatalogueRecord.decode(record, at: at, into: ImageMetadata(name: "")) }
+        }
         if let (at, count) = placement.signatures, let region = read(at: at, count: Int(count)) {
-            _ = attempt { () throws(ImagePackError) in try SignatureRecords.checkRegion(region, at: at) }
+            signatures = attempt { () throws(ImagePackError) in try SignatureRecords.decodeRegion(region, at: at) } ?? []
         }
     }
 
@@ -164,7 +169,9 @@ final class ValidationRun {
         var cursor: UInt64? = UInt64(Layout.headerSize)
         if let body = structural(at: &cursor, type: .metadata, maxBody: limits.maxMetadataSize + 12, limit: limit, rule: .v11, code: .metadataChecksumMismatch) {
             if body.count >= 8 { metadataJSON = Array(body[8...]) }
-            _ = attempt { () throws(ImagePackError) in try MetadataRecord.decodeBody(body, at: UInt64(Layout.headerSize + Layout.envelopeSize), limits: limits) }
+            _ = attempt { () throws(ImagePackError) in
+                try MetadataRecord.decodeBody(body, at: UInt64(Layout.headerSize + Layout.envelopeSize), limits: limits, catalogue: features.contains(.catalogue))
+            }
         }
         let streamAt = cursor
         if let body = structural(at: &cursor, type: .streams, maxBody: limits.maxStreamTableBody, limit: limit, rule: .v13, code: .recordChecksumMismatch), let streamAt {
@@ -238,6 +245,15 @@ final class ValidationRun {
         }
         if let footer, let footerOffset {
             verifiedRoot = attempt { () throws(ImagePackError) in try index.checkRoot(against: footer, footerOffset: footerOffset) }
+        }
+        // V48, with the caller's keys, against the root digest the index gives (as verify does).
+        if !options.trust.keys.isEmpty, let root = verifiedRoot {
+            for verdict in options.trust.evaluate(signatures, rootDigest: root) where verdict.status == .invalid {
+                add(ImagePackError(
+                    .signatureInvalid,
+                    "the signature by trusted key \(verdict.signature.keyID.hex) does not verify against the image's root digest \(root): it was made for another image or forged",
+                    rule: .v48, offset: verdict.signature.recordOffset + 56, field: "signature"))
+            }
         }
     }
 

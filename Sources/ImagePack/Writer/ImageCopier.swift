@@ -31,23 +31,32 @@ public enum ImageCopier {
     /// - Parameters:
     ///   - codec: re-encode data chunks with this codec (nil: copy the chunks verbatim).
     ///   - level: the codec's level (with `codec`).
+    ///   - region: the copy's catalogue region (format 1.2 only: spec §5.4); the root digest and
+    ///     the signatures stay the same, since the catalogue is outside the root digest.
     ///   - overwrite: replace an existing destination.
     ///   - options: threads, cancellation, progress, and for a delta its parents (any order,
     ///     matched by root digest).
     /// - Throws: the source's own errors (``ImagePackError`` with a rule; `.parentRequired`, V49,
-    ///   for a delta whose parents were not supplied), `.invalidArgument` when
-    ///   re-encoding cannot keep the root digest, `.destinationExists`, `.ioFailed`, `.cancelled`.
+    ///   for a delta whose parents were not supplied), `.invalidArgument` when re-encoding cannot
+    ///   keep the root digest or a region is given for a format 1.0 image, `.destinationExists`,
+    ///   `.ioFailed`, `.cancelled`.
     @discardableResult
     public static func copy(
-        imageAt source: String, toFile destination: String, codec: Codec? = nil, level: Int? = nil,
+        imageAt source: String, toFile destination: String, codec: Codec? = nil, level: Int? = nil, region: String? = nil,
         overwrite: Bool = false, options: ReadOptions = .init()
     ) throws(ImagePackError) -> CopySummary {
         let reader = try ImageReader(path: source, limits: options.limits, parents: options.parents)
+        if region != nil, !reader.hasCatalogueRecord {
+            throw ImagePackError(
+                .invalidArgument,
+                "this image has the format 1.0 layout: its region is part of its metadata and root digest, so a copy to another region would be another image and lose its signatures; copy it without --region, or re-pack it as format 1.2 (spec §14, migration)",
+                field: "region", path: source)
+        }
         let output = try OutputFile(path: destination, overwrite: overwrite)
         do throws(ImagePackError) {
             let summary: CopySummary
             if let codec {
-                summary = try reencode(reader, codec: codec, level: level, to: output, options: options)
+                summary = try reencode(reader, codec: codec, level: level, region: region, to: output, options: options)
             } else {
                 try output.append(from: reader.file, count: reader.fileLength)
                 let copy = try ImageReader(file: try ReadableFile(path: output.readablePath), limits: options.limits, parents: options.parents)
@@ -56,7 +65,15 @@ public enum ImageCopier {
                 }
                 let report = try copy.verify(options, maxFailures: 1)
                 if let failure = report.failures.first { throw failure.replacing(path: source) }
-                summary = CopySummary(rootDigest: copy.rootDigest, fileLength: copy.fileLength, reencoded: false, signatureCount: copy.signatures.count, bytesChecked: report.bytesChecked)
+                var fileLength = copy.fileLength
+                if let region {
+                    fileLength = try setRegion(region, of: copy, in: output)
+                    let check = try ImageReader(file: try ReadableFile(path: output.readablePath), limits: options.limits)
+                    guard check.rootDigest == reader.rootDigest, check.metadata.region == region, check.signatures.map(\.keyID) == reader.signatures.map(\.keyID) else {
+                        throw ImagePackError(.ioFailed, "the copy with its new region does not read back as written", path: destination)
+                    }
+                }
+                summary = CopySummary(rootDigest: copy.rootDigest, fileLength: fileLength, reencoded: false, signatureCount: copy.signatures.count, bytesChecked: report.bytesChecked)
             }
             try output.commit()
             return summary
@@ -66,33 +83,56 @@ public enum ImageCopier {
         }
     }
 
-    static func reencode(_ reader: ImageReader, codec: Codec, level: Int?, to output: OutputFile, options: ReadOptions) throws(ImagePackError) -> CopySummary {
+    /// Gives the unpublished copy `copy` (in `output`) a new catalogue region: a fresh tail area
+    /// (the new CTLG record, the same SIGN records, free space) and footer after its index, the
+    /// file cut to the new length. Nothing before the tail area changes. Returns the new length.
+    static func setRegion(_ region: String, of copy: ImageReader, in output: OutputFile) throws(ImagePackError) -> UInt64 {
+        var metadata = copy.metadata
+        metadata.region = region
+        do throws(ImagePackError) { try metadata.validateCatalogue(rule: .v54) } catch {
+            throw ImagePackError(.invalidArgument, "the region is not valid: \(error.message)", field: "region", path: output.path)
+        }
+        let footer = copy.footer
+        let signatures = footer.signaturesLength > 0 ? try copy.file.read(at: footer.signaturesOffset, count: Int(footer.signaturesLength)) : []
+        let record = CatalogueRecord.encode(metadata)
+        let tailStart = footer.indexOffset + footer.indexLength
+        let tailLength = TailArea.length(start: tailStart, runLength: record.count + signatures.count)
+        var newFooter = footer
+        newFooter.catalogueOffset = tailStart
+        newFooter.catalogueLength = UInt32(record.count)
+        newFooter.signaturesOffset = signatures.isEmpty ? 0 : tailStart + UInt64(record.count)
+        newFooter.fileLength = tailStart + tailLength + UInt64(Layout.footerSize)
+        var tail = record + signatures
+        tail += [UInt8](repeating: 0, count: Int(tailLength) - tail.count)
+        tail += newFooter.encode()
+        try withMutableBytes(&tail) { (raw) throws(ImagePackError) in try output.write(UnsafeRawBufferPointer(raw), at: tailStart) }
+        try output.truncate(to: newFooter.fileLength)
+        return newFooter.fileLength
+    }
+
+    static func reencode(_ reader: ImageReader, codec: Codec, level: Int?, region: String?, to output: OutputFile, options: ReadOptions) throws(ImagePackError) -> CopySummary {
         var writerOptions = WriterOptions(codec: codec, level: level, chunkSize: Int(reader.chunkSize), threads: options.threads)
         writerOptions.cancellation = options.cancellation
         // A delta stays a delta on the same parent (what was a parent chunk is one again).
         writerOptions.parent = reader.parents.readers.first
         if let unresolved = reader.parents.unresolved { throw unresolved.at(path: reader.path) }
+        // The source's layout (a 1.0 image's catalogue is in its root digest) and its SIGN records,
+        // which sign the root digest the copy keeps.
+        writerOptions.catalogue = reader.hasCatalogueRecord
+        if reader.footer.signaturesLength > 0 {
+            writerOptions.signatureRecords = try reader.file.read(at: reader.footer.signaturesOffset, count: Int(reader.footer.signaturesLength))
+        }
         let streams = reader.streams.enumerated().map { i, s in
             StreamSpec(name: s.name, kind: s.kind, blockSize: s.blockSize, source: ImageStreamSource(reader: reader, stream: i))
         }
-        let written = try ImageWriter.write(SystemState(metadata: reader.metadata, streams: streams), to: output, options: writerOptions, progress: options.progress)
+        var metadata = reader.metadata
+        if let region { metadata.region = region }
+        let written = try ImageWriter.write(SystemState(metadata: metadata, streams: streams), to: output, options: writerOptions, progress: options.progress)
         guard written.rootDigest == reader.rootDigest else {
             throw ImagePackError(
                 .invalidArgument,
                 "re-encoding would change the image's root digest (\(reader.rootDigest) → \(written.rootDigest)): its chunk boundaries or metadata bytes are not the ones this writer makes; copy it without --codec to keep its identity",
                 path: reader.path)
-        }
-        // Carry the signatures over: the same records, between the new index and a new footer.
-        let copy = try ReadableFile(path: output.readablePath)
-        let footerAt = written.fileLength - UInt64(Layout.footerSize)
-        var footer = try FileFooter.decode(try copy.read(at: footerAt, count: Layout.footerSize), at: footerAt)
-        if reader.footer.signaturesLength > 0 {
-            let region = try reader.file.read(at: reader.footer.signaturesOffset, count: Int(reader.footer.signaturesLength))
-            footer.signaturesOffset = footerAt
-            footer.signaturesLength = UInt64(region.count)
-            footer.fileLength = footerAt + UInt64(region.count + Layout.footerSize)
-            var tail = region + footer.encode()
-            try withMutableBytes(&tail) { (raw) throws(ImagePackError) in try output.write(UnsafeRawBufferPointer(raw), at: footerAt) }
         }
         let check = try ImageReader(file: try ReadableFile(path: output.readablePath), limits: options.limits)
         guard check.rootDigest == reader.rootDigest, check.signatures.map(\.keyID) == reader.signatures.map(\.keyID) else {

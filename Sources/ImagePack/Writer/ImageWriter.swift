@@ -110,18 +110,25 @@ struct WriteSession {
     mutating func run(progress: ProgressHandler?) throws(ImagePackError) -> WriteSummary {
         // Header, metadata, stream table (spec §2: everything a streaming reader needs comes first).
         let parent = options.parent
+        var features: FeatureFlags = parent == nil ? [] : .parent
+        if options.catalogue { features.insert(.catalogue) }
         // Whether a chunk will be a reference is known only at the end: a sink that can rewrite
         // the header gets the `references` bit then, and only if one was written; a pipe gets it
         // up front whenever references may come (spec §3.2).
-        var header = FileHeader(critical: parent == nil ? [] : .parent, chunkSize: UInt32(options.chunkSize))
+        var header = FileHeader(critical: features, chunkSize: UInt32(options.chunkSize))
         let rewritable = sink as? any RewritableSink
         if options.deduplicate, rewritable == nil { header.critical.insert(.references) }
         try emit(header.encode())
-        let json = try MetadataRecord.canonicalJSON(state.metadata)
+        // Format 1.2: META schema 2 (instance facts); 1.0: schema 1 (everything), spec §5.1.
+        let json = options.catalogue ? CanonicalJSON.encode(state.metadata.instanceJSONValue) : try MetadataRecord.canonicalJSON(state.metadata)
         guard json.count <= ImageLimits().maxMetadataSize else {
             throw ImagePackError(.invalidArgument, "metadata is \(json.count) bytes of JSON, over the limit of \(ImageLimits().maxMetadataSize)")
         }
-        try emit(encodeStructuralRecord(.metadata, body: MetadataRecord.encodeBody(json: json, schemaVersion: state.metadata.schemaVersion)))
+        let catalogueRecord = options.catalogue ? CatalogueRecord.encode(state.metadata) : []
+        guard catalogueRecord.count <= Layout.envelopeSize + CatalogueRecord.maxBody else {
+            throw ImagePackError(.invalidArgument, "the catalogue is \(catalogueRecord.count) bytes, over the limit of \(CatalogueRecord.maxDocumentSize) bytes of JSON")
+        }
+        try emit(encodeStructuralRecord(.metadata, body: MetadataRecord.encodeBody(json: json, schemaVersion: options.catalogue ? 2 : 1)))
         let streamBody = StreamTable.encodeBody(streams)
         try emit(encodeStructuralRecord(.streams, body: streamBody))
         if let parent { try emit(encodeStructuralRecord(.parent, body: ParentRecord.encodeBody(parentDigest: parent.rootDigest))) }
@@ -183,9 +190,27 @@ struct WriteSession {
         let indexRecord = encodeStructuralRecord(.index, body: index.encodeBody())
         try emit(indexRecord)
         let root = index.rootDigest()
-        let footer = FileFooter(
-            indexOffset: indexOffset, indexLength: UInt64(indexRecord.count),
-            fileLength: position + UInt64(Layout.footerSize), rootDigest: root)
+        var footer = FileFooter(indexOffset: indexOffset, indexLength: UInt64(indexRecord.count), fileLength: 0, rootDigest: root)
+        let signatures = options.signatureRecords
+        if options.catalogue {
+            // The tail area (spec §9.4): the catalogue and signatures in its first slot, zeros after.
+            let tailStart = position
+            let run = catalogueRecord + signatures
+            let tailLength = TailArea.length(start: tailStart, runLength: run.count)
+            footer.catalogueOffset = tailStart
+            footer.catalogueLength = UInt32(catalogueRecord.count)
+            if !signatures.isEmpty {
+                footer.signaturesOffset = tailStart + UInt64(catalogueRecord.count)
+                footer.signaturesLength = UInt64(signatures.count)
+            }
+            try emit(run)
+            try emit([UInt8](repeating: 0, count: Int(tailLength) - run.count))
+        } else if !signatures.isEmpty {
+            footer.signaturesOffset = position
+            footer.signaturesLength = UInt64(signatures.count)
+            try emit(signatures)
+        }
+        footer.fileLength = position + UInt64(Layout.footerSize)
         try emit(footer.encode())
 
         var byKind: [ChunkKind: Int] = [:]

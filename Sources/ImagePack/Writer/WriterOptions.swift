@@ -35,6 +35,15 @@ public struct WriterOptions: Sendable {
     /// ``sourceChangedTag`` so that whoever uses the image knows it may be inconsistent. Off by
     /// default: such a write fails with `.sourceChanged`, and nothing is published.
     public var allowChangingSource = false
+    /// Write format 1.2's split (spec §5.4, §9.4): META holds only what the instance is, and the
+    /// catalogue (name, description, owner, region, visibility, share list) goes to a CTLG record
+    /// in a tail area outside the root digest, so that sharing, renaming and copying to another
+    /// region keep the root digest and every signature, and take constant time. Off: the format 1.0
+    /// layout, the catalogue inside META and the root digest (what ``ImageCopier`` uses to copy a
+    /// 1.0 image without changing its identity).
+    public var catalogue = true
+    /// SIGN records to carry into the new image (a copy's: they sign its unchanged root digest).
+    package var signatureRecords: [UInt8] = []
 
     /// The metadata tag that lists, comma-separated, the streams that changed while they were read.
     public static let sourceChangedTag = "imagepack.source-changed"

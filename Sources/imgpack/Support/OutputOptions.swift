@@ -19,6 +19,11 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: ArgumentHelp("Write the image even if a source changes while it is read, tagged imagepack.source-changed.", discussion: "Without it, a source that changes while it is read (a disk in use) fails the command and nothing is published."))
     var allowChangingSource = false
 
+    @Flag(help: ArgumentHelp(
+        "Write the format 1.0 layout, which 1.0 and 1.1 readers read: the name, owner, region and share list inside the metadata and the root digest.",
+        discussion: "Without it the image is format 1.2: those fields go to a catalogue record outside the root digest, which share, sign and copy --region change in constant time without changing the image's identity."))
+    var legacyLayout = false
+
     @OptionGroup var threads: ThreadOptions
 
     @OptionGroup(title: "Delta")
@@ -29,6 +34,7 @@ struct OutputOptions: ParsableArguments {
     func writerOptions(cancellation: Cancellation?) throws -> WriterOptions {
         var options = encoding.writerOptions(threads: threads.threads, cancellation: cancellation)
         options.allowChangingSource = allowChangingSource
+        options.catalogue = !legacyLayout
         if let path = delta.parent {
             let parent = try ImageReader(path: path, parents: try ImageReader.openParents(files: [], directories: delta.directories))
             if let requested = encoding.requestedChunkSize, requested.bytes != UInt64(parent.chunkSize) {
