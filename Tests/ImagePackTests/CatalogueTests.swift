@@ -203,7 +203,7 @@ struct CatalogueTests {
         let other = try SigningKey(seed: (0..<32).map { UInt8(90 + $0) })
         // A signature by the publisher's key over another root: well-formed, but false.
         let forged = SignatureRecords.encode(keyID: Self.publisher.publicKey.keyID, signature: Self.publisher.signature(forRoot: Digest.sha256(Array("another image".utf8))))
-        try ImageCatalogueEditor.edit(imageAt: path, sync: false, change: { _ in }, adding: other)
+        _ = try ImageCatalogueEditor.edit(imageAt: path, sync: false, change: { _ in }, adding: other)
         var bytes = try Self.bytes(path)
         let footer = InvalidSamples.footer(of: bytes)
         let at = Int(footer.signaturesOffset + footer.signaturesLength)

@@ -111,7 +111,7 @@ enum InvalidSamples {
     static func referencesImage(in dir: String) throws -> [UInt8] {
         let path = dir + "/references.ipk"
         removeItem(path)
-        _ = try writeImage(referenceStreams, to: path, options: WriterOptions(chunkSize: 64 << 10, threads: 2))
+        _ = try writeImage(referenceStreams, to: path, options: legacyTestOptions)
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 

@@ -32,7 +32,7 @@ struct ReferenceTests {
         let streams = InvalidSamples.referenceStreams + [("files", Self.duplicatedFileDisk())]
         let path = dir + "/dedup.ipk"
         let summary = try writeImage(streams, to: path)
-        var plain = WriterOptions(chunkSize: 64 << 10, threads: 2)
+        var plain = legacyTestOptions
         plain.deduplicate = false
         let plainSummary = try writeImage(streams, to: dir + "/plain.ipk", options: plain)
         #expect(summary.rootDigest == plainSummary.rootDigest)
@@ -59,7 +59,7 @@ struct ReferenceTests {
         defer { removeItem(dir) }
         let streams = InvalidSamples.baseStreams
         _ = try writeImage(streams, to: dir + "/a.ipk")
-        var plain = WriterOptions(chunkSize: 64 << 10, threads: 2)
+        var plain = legacyTestOptions
         plain.deduplicate = false
         _ = try writeImage(streams, to: dir + "/b.ipk", options: plain)
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/a.ipk")) == Data(contentsOf: URL(fileURLWithPath: dir + "/b.ipk")))
@@ -76,7 +76,7 @@ struct ReferenceTests {
         let fd = open(piped, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         #expect(fd >= 0)
         let state = SystemState(metadata: testMetadata(), streams: streams.map { StreamSpec(name: $0.0, source: BytesSource($0.1)) })
-        let summary = try ImageWriter.write(state, to: DescriptorSink(descriptor: fd, name: piped), options: WriterOptions(chunkSize: 64 << 10, threads: 2))
+        let summary = try ImageWriter.write(state, to: DescriptorSink(descriptor: fd, name: piped), options: legacyTestOptions)
         close(fd)
         let a = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
         let b = Array(try Data(contentsOf: URL(fileURLWithPath: piped)))
@@ -162,7 +162,7 @@ struct ReferenceTests {
         let newChunk = textBytes(65536, seed: 99)
         next.replaceSubrange(0..<65536, with: newChunk)
         next.insert(contentsOf: newChunk, at: 9 * 65536)  // before the short last chunk: the new chunk again, aligned
-        var options = WriterOptions(chunkSize: 64 << 10, threads: 2)
+        var options = legacyTestOptions
         let parent = try ImageReader(path: dir + "/base.ipk")
         options.parent = parent
         let summary = try writeImage([("disk", next)], to: dir + "/delta.ipk", options: options)

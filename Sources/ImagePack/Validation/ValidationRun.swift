@@ -85,9 +85,8 @@ final class ValidationRun {
         }
         guard var bytes = read(at: 0, count: Layout.headerSize) else { return false }
         features = FeatureFlags(rawValue: bytes[16..<24].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
-        var header: FileHeader?
         do {
-            header = try FileHeader.decode(bytes)
+            _ = try FileHeader.decode(bytes)
         } catch {
             add(error)
             switch error.code {
@@ -97,7 +96,7 @@ final class ValidationRun {
                 // Read on as if the checksum were right, so the fields' own problems are reported too.
                 let crc = CRC32C.checksum(Array(bytes[0..<60]))
                 for k in 0..<4 { bytes[60 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
-                do { header = try FileHeader.decode(bytes) } catch {
+                do { _ = try FileHeader.decode(bytes) } catch {
                     add(error)
                     if error.code == .unsupportedVersion { return false }
                 }
