@@ -228,10 +228,12 @@ final class NBDExport: Sendable {
         }
     }
 
-    /// Stored chunks decoded ahead of a sequential reader. Two, so that the pool has the next
-    /// chunk queued while the event loop waits for the CPU: on a busy machine the threads spent
-    /// more time runnable than running, and with one chunk ahead the pool went idle between them.
-    static let readAheadChunks = 2
+    /// Stored chunks decoded ahead of a sequential reader, so that the pool has chunks queued
+    /// while the event loop waits for the CPU: on a busy machine the threads spent more time
+    /// runnable than running, and with one chunk ahead the pool went idle between them. nbdcopy
+    /// of the 2 GiB ext4 disk at load 12, interleaved: 3.8-5.9 s with 2 ahead, 2.9-3.9 s with 4
+    /// (decodes +3 %); 8 clients at once peaked at 161 MiB resident instead of 148 MiB.
+    static let readAheadChunks = 4
 
     /// Decodes the stored chunks among the next ``readAheadChunks`` in the background if this
     /// read continues an earlier one.
