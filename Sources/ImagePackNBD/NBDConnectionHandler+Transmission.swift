@@ -88,7 +88,7 @@ extension NBDConnectionHandler {
                 case .failure(let error as NBDRequestFailure): self.fail(context, request, error)
                 case .failure(let error): self.fail(context, request, NBDRequestFailure(.shutdown, "\(error)"))
                 }
-                context.flush()
+                self.scheduleFlush(context)
                 if self.disconnecting {
                     self.finishDisconnect(context: context, export: export)
                 } else {

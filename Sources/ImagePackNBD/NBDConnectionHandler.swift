@@ -4,9 +4,12 @@ import NIOPosix
 /// One client: the handshake on the event loop, then requests run on the thread pool and
 /// answered as they finish (NBD lets replies overtake each other; the cookie matches them up).
 ///
-/// Backpressure: the handler stops asking the channel for more bytes while the socket is not
-/// writable (a slow reader) or while too many requests are being worked on, so neither queued
-/// replies nor decoded chunks grow without bound.
+/// Backpressure: while the socket is not writable (a slow reader) or too many requests are being
+/// worked on, the handler neither starts the requests already decoded (they wait in `queued`, in
+/// order) nor asks the channel for more bytes, so neither unsent replies nor the decoded chunks
+/// they hold grow without bound. Stopping the reads alone is not enough: one read of the socket
+/// can bring thousands of 28-byte requests, and answering them all from the cache used to queue
+/// gigabytes of replies behind a client that does not read.
 final class NBDConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = NBDInbound
     typealias OutboundIn = NBDOutbound
@@ -35,6 +38,12 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     var inFlightBytes = 0
     /// A `read` the handler held back while paused.
     var readPending = false
+    /// Requests decoded while paused, started in order when work or the socket frees up.
+    var queued = CircularBuffer<NBDRequest>()
+    /// A flush is scheduled for the end of this round of the event loop (see ``scheduleFlush(_:)``).
+    var flushScheduled = false
+    /// The most reply bytes this connection had waiting in the channel, unsent.
+    var peakBuffered = 0
     /// NBD_CMD_DISC arrived: close once the requests in work are answered.
     var disconnecting = false
 
@@ -74,12 +83,16 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
             replyError(context, option: code, .errorTooBig, "option of \(length) bytes is over the \(NBDProtocol.maxOptionLength)-byte limit")
         case .request(let request):
             guard case .transmission(let export) = phase else { return protocolError(context, "a request before the handshake ended") }
-            handleRequest(context: context, export: export, request: request)
+            if !queued.isEmpty || !canStart(context) {
+                queued.append(request)
+            } else {
+                handleRequest(context: context, export: export, request: request)
+            }
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
+        flushReplies(context)
         context.fireChannelReadComplete()
     }
 
@@ -106,19 +119,51 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         inFlightRequests >= Self.maxInFlightRequests || inFlightBytes >= Self.maxInFlightBytes || disconnecting
     }
 
+    /// Whether a new request may start now: not paused, and the socket takes more replies.
+    func canStart(_ context: ChannelHandlerContext) -> Bool { !isPaused && context.channel.isWritable }
+
     func read(context: ChannelHandlerContext) {
-        if isPaused || !context.channel.isWritable {
+        if !queued.isEmpty || !canStart(context) {
             readPending = true
         } else {
             context.read()
         }
     }
 
+    /// Starts the queued requests while they may start, then reads on if all of them did.
     func resumeIfPossible(context: ChannelHandlerContext) {
-        if readPending, !isPaused, context.channel.isWritable {
+        var started = false
+        while !queued.isEmpty, canStart(context), case .transmission(let export) = phase {
+            handleRequest(context: context, export: export, request: queued.removeFirst())
+            started = true
+        }
+        // Replies answered from the cache are written, not yet flushed: unflushed bytes count
+        // against writability too, so without this flush the socket would never drain.
+        if started { flushReplies(context) }
+        if queued.isEmpty, readPending, canStart(context) {
             readPending = false
             context.read()
         }
+    }
+
+    /// One flush for every reply completed in this round of the event loop: a decoded chunk
+    /// completes all the reads waiting for it at once, and one `writev` sends their replies.
+    func scheduleFlush(_ context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute { [self] in
+            flushScheduled = false
+            flushReplies(context)
+        }
+    }
+
+    /// Flushes, first noting how many reply bytes wait unsent: the most is just before a flush.
+    func flushReplies(_ context: ChannelHandlerContext) {
+        if let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes), buffered > peakBuffered {
+            peakBuffered = buffered
+            server.notePeakBufferedReplyBytes(buffered)
+        }
+        context.flush()
     }
 
     func protocolError(_ context: ChannelHandlerContext, _ what: String) {

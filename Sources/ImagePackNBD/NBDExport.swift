@@ -228,7 +228,15 @@ final class NBDExport: Sendable {
         }
     }
 
-    /// Decodes chunk `next` in the background if this read continues an earlier one.
+    /// Stored chunks decoded ahead of a sequential reader, so that the pool has chunks queued
+    /// while the event loop waits for the CPU: on a busy machine the threads spent more time
+    /// runnable than running, and with one chunk ahead the pool went idle between them. nbdcopy
+    /// of the 2 GiB ext4 disk at load 12, interleaved: 3.8-5.9 s with 2 ahead, 2.9-3.9 s with 4
+    /// (decodes +3 %); 8 clients at once peaked at 161 MiB resident instead of 148 MiB.
+    static let readAheadChunks = 4
+
+    /// Decodes the stored chunks among the next ``readAheadChunks`` in the background if this
+    /// read continues an earlier one.
     private func readAhead(from offset: UInt64, to end: UInt64, next: Int) {
         let sequential = recentEnds.withLock { ends in
             let hit = ends.firstIndex(of: offset)
@@ -237,8 +245,10 @@ final class NBDExport: Sendable {
             if ends.count > 16 { ends.removeFirst() }
             return hit != nil
         }
-        guard sequential, next < chunks.endIndex, chunks[next].kind != .zero, cache.claim(next) else { return }
-        decodeOnPool(next)
+        guard sequential else { return }
+        for index in next..<min(next + Self.readAheadChunks, chunks.endIndex) where chunks[index].kind != .zero && cache.claim(index) {
+            decodeOnPool(index)
+        }
     }
 
     /// `base:allocation` of `offset..<offset+length`: (length, flags) runs, zero chunks as hole+zero.

@@ -21,6 +21,9 @@ struct Serve: ParsableCommand {
             The server runs until SIGINT or SIGTERM, then closes its connections, flushes the \
             overlay, removes the socket and exits 0.
 
+            A delta image is served with its parents (--parent, --parent-dir, matched by root \
+            digest); without them it is refused at start.
+
             EXAMPLES
               imgpack serve web-1.ipk --socket /tmp/web-1.sock
               qemu-system-x86_64 -drive file=nbd:unix:/tmp/web-1.sock:exportname=root,format=raw,if=virtio ...
@@ -53,6 +56,8 @@ struct Serve: ParsableCommand {
     var maxConnections = 64
 
     @OptionGroup var threads: ThreadOptions
+
+    @OptionGroup(title: "Parents") var parents: ParentOptions
 
     func validate() throws {
         if socket != nil && listen != nil { throw ValidationError("--socket and --listen are alternatives: choose one.") }
@@ -88,6 +93,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         var options = NBDServer.Configuration(imagePath: image)
+        options.parents = try parents.open()
         options.overlayPath = overlay
         options.overlayDisk = disk
         options.cacheBytes = cache.map { Int($0.bytes) }

@@ -171,6 +171,33 @@ struct NBDProtocolTests {
         #expect(try good.simpleReply(dataLength: root.count).data == root)
     }
 
+    @Test("a client that sends a thousand reads before reading any reply finds them all answered, with few reply bytes ever waiting unsent")
+    func slowReaderBackpressure() throws {
+        let t = try TestServer()
+        defer { t.stop() }
+        let data = Self.disk("data")
+        let c = try t.client()
+        try c.handshake()
+        try c.go("data", structured: false)
+        // 1000 x 256 KiB = 250 MiB of replies asked for in 28 KB of requests, which one read of the
+        // socket brings in whole: answered all at once from the cache, they would all wait in the
+        // channel. Backpressure starts a request only while the channel takes more bytes.
+        let count = 1000
+        try c.send((0..<count).flatMap { RawNBDClient.requestBytes(0, cookie: UInt64($0), offset: 0, length: UInt32(data.count)) })
+        var cookies = Set<UInt64>()
+        for _ in 0..<count {
+            let reply = try c.simpleReply(dataLength: data.count)
+            #expect(reply.error == 0)
+            if reply.data != data { Issue.record("reply \(reply.cookie) differs from the disk") }
+            cookies.insert(reply.cookie)
+        }
+        #expect(cookies.count == count)
+        // The write buffer's high-water mark, the reads in work and one reply.
+        let bound = NBDServer.writeBufferWaterMark.high + NBDConnectionHandler.maxInFlightBytes + data.count
+        #expect(t.server.context.peakBufferedReplyBytes > 0)
+        #expect(t.server.context.peakBufferedReplyBytes <= bound, "\(t.server.context.peakBufferedReplyBytes) reply bytes waited unsent")
+    }
+
     @Test("connections over --max-connections are closed; the others keep being served")
     func maxConnections() throws {
         let t = try TestServer { $0.maxConnections = 2 }
@@ -222,6 +249,30 @@ struct NBDProtocolTests {
         #expect((0..<count).allSatisfy { received[UInt64($0)] == Array(root[$0 * piece..<($0 + 1) * piece]) })
         let stored = Self.reader.chunks(ofStream: 0).filter { $0.kind != .zero }.count
         #expect(t.server.cacheStatistics.misses == stored)
+    }
+
+    @Test("a delta is served through its parent, which a read of a shared chunk needs; without parents it is refused at start (V49)")
+    func deltaWithParent() throws {
+        let samples = TestServer.samples
+        let parent = try ImageReader(path: samples + "/small.ipk")
+        let delta = try ImageReader(path: samples + "/small-delta.ipk", parents: [parent])
+        #expect(delta.parentDigest == parent.rootDigest)
+        let stream = delta.streams.firstIndex { $0.kind == .disk }!
+        let name = delta.streams[stream].name
+        let expected = try delta.read(stream: stream, at: 0, count: Int(delta.streams[stream].logicalSize))
+        #expect(delta.chunks(ofStream: stream).contains { $0.kind == .parent }, "the sample shares chunks with its parent")
+
+        let error = #expect(throws: ImagePackError.self) { try NBDServer(configuration: .init(imagePath: samples + "/small-delta.ipk")) }
+        #expect(error?.code == .parentRequired && error?.rule == .v49)
+
+        let t = try TestServer(image: samples + "/small-delta.ipk") { $0.parents = [parent] }
+        defer { t.stop() }
+        let c = try t.client()
+        try c.handshake()
+        try c.go(name, structured: false)
+        try c.request(0, cookie: 1, offset: 0, length: UInt32(expected.count))
+        let reply = try c.simpleReply(dataLength: expected.count)
+        #expect(reply.error == 0 && reply.data == expected)
     }
 
     @Test("shutdown removes the socket")

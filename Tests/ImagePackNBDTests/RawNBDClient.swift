@@ -150,7 +150,13 @@ final class RawNBDClient {
     // MARK: Transmission
 
     func request(_ type: UInt16, flags: UInt16 = 0, cookie: UInt64, offset: UInt64, length: UInt32, payload: [UInt8] = []) throws {
-        try send(Self.be(UInt32(0x2560_9513)) + Self.be(flags) + Self.be(type) + Self.be(cookie) + Self.be(offset) + Self.be(length) + payload)
+        try send(Self.requestBytes(type, flags: flags, cookie: cookie, offset: offset, length: length, payload: payload))
+    }
+
+    /// One request on the wire, for tests that send many in one `send` (each `send` of its own
+    /// costs the socket's buffer a whole packet, so a thousand separate ones would block).
+    static func requestBytes(_ type: UInt16, flags: UInt16 = 0, cookie: UInt64, offset: UInt64, length: UInt32, payload: [UInt8] = []) -> [UInt8] {
+        be(UInt32(0x2560_9513)) + be(flags) + be(type) + be(cookie) + be(offset) + be(length) + payload
     }
 
     /// A simple reply's error and cookie, and `dataLength` bytes after it when the error is 0.

@@ -943,7 +943,7 @@ _imgpack_diff() {
 _imgpack_serve() {
     repeating_flags=()
     non_repeating_flags=(--allow-remote --version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(--socket --listen --overlay --disk --cache --max-connections --threads)
     __imgpack_offer_flags_options 1
 
@@ -970,6 +970,14 @@ _imgpack_serve() {
         return
         ;;
     '--threads')
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     esac

@@ -59,7 +59,7 @@ function __imgpack_parse_tokens -S
         case 'diff'
             __imgpack_parse_subcommand 2 'json' 'version' 'h/help'
         case 'serve'
-            __imgpack_parse_subcommand 1 'socket=' 'listen=' 'allow-remote' 'overlay=' 'disk=' 'cache=' 'max-connections=' 'threads=' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'socket=' 'listen=' 'allow-remote' 'overlay=' 'disk=' 'cache=' 'max-connections=' 'threads=' 'parent=+' 'parent-dir=+' 'version' 'h/help'
         case 'demo'
             __imgpack_parse_subcommand 0 'size=' 'seed=' 'reads=' 'keep=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'threads=' 'q/quiet' 'version' 'h/help'
         case 'help'
@@ -361,6 +361,8 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" cache' -l 'cache' -d 'Memory for decoded chunks (default: 4 chunks per thread).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" max-connections' -l 'max-connections' -d 'Clients served at once; more are disconnected.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" size' -l 'size' -d 'Logical size of the instance: 2/3 root disk, 1/3 data disk.' -rfka ''

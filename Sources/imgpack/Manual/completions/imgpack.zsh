@@ -494,6 +494,8 @@ _imgpack_serve() {
         '--cache[Memory for decoded chunks (default\: 4 chunks per thread).]:size:'
         '--max-connections[Clients served at once; more are disconnected.]:n:'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
