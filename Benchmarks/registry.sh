@@ -101,6 +101,16 @@ echo
 echo "pull vs cp of the image file: cp ${m_cp} s, pull ${m_ip_pull} s: pull takes $(ratio "$m_ip_pull" "$m_cp") the time of cp"
 echo "peak RSS: push $(printf '%s\n' "${ip_push_rss[@]}" | sort -n | tail -1) KiB, pull $(printf '%s\n' "${ip_pull_rss[@]}" | sort -n | tail -1) KiB"
 
+# ---- lazy read: the first 64 MiB of the disk, without a pull ---------------------------------------
+declare -a lazy
+for i in $(seq "$runs"); do
+    rm -rf "$work/cache"; sync
+    read -r t m < <(timed sh -c "'$imgpack' cat-remote '$reg/bench/imgpack1:1' --length 64M --insecure --quiet --cache '$work/cache' > '$work/head.raw'"); lazy+=("$t")
+done
+cmp "$work/head.raw" <(head -c 67108864 "$work/v1.raw")
+m_lazy=$(printf '%s\n' "${lazy[@]}" | median)
+echo "lazy read of the first 64 MiB (cat-remote): ${m_lazy} s, vs a full pull ${m_ip_pull} s ($(ratio "$m_ip_pull" "$m_lazy") faster)"
+
 # ---- second version: one 8 MB file written into the ext4 disk -----------------------------------
 head -c 8000000 /dev/urandom > "$work/new-file"
 debugfs -w -R "write $work/new-file new-file-8mb" "$work/v1.raw" >/dev/null 2>&1

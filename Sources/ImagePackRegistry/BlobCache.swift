@@ -157,7 +157,7 @@ public struct BlobCache: Sendable {
 }
 
 /// Appends to a cache file through its descriptor.
-final class BlobFileWriter {
+final class BlobFileWriter: @unchecked Sendable {
     let path: String
     let descriptor: Int32
     var position: UInt64

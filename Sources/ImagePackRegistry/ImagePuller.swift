@@ -60,37 +60,42 @@ public enum ImagePuller {
         if let trust = options.trust { _ = try trust.check(skeleton.signatures, rootDigest: skeleton.rootDigest, path: reference.description) }
         // Refuse an existing destination now, not after the download.
         let output = try OutputFile(path: destination, overwrite: options.overwrite)
+        let layout = remote.layout
         let local = LocalRecords(options.localImages)
-        let layers = Array(zip(remote.layout.layers, remote.manifest.layers))
+        let layers = Array(zip(layout.layers, remote.manifest.layers))
         progress?.add(total: layers.reduce(0) { $0 + $1.0.length })
         let repository = reference.repository
         let entries = skeleton.entries
-        let sources = try await forEachConcurrently(layers, limit: client.options.maxConcurrentTransfers) { (pair) throws(ImagePackError) -> BlobCache.Source in
-            let (layer, descriptor) = pair
-            if try cache.verifiedCopy(descriptor.digest, size: descriptor.size) {
-                progress?.advance(layer.length)
-                return .cache
-            }
-            if let pieces = local.pieces(for: layer, entries: entries), try cache.rebuild(descriptor.digest, from: pieces) {
-                progress?.advance(layer.length)
-                return .rebuilt
-            }
-            return try await cache.download(descriptor.digest, size: descriptor.size, repository: repository, client: client, progress: progress)
-        }
+        let sources: [BlobCache.Source]
         do throws(ImagePackError) {
-            let layout = remote.layout
-            try copy(remote.configFile, 0..<layout.headLength, to: output)
-            for (_, descriptor) in layers {
-                let blob = try ReadableFile(path: cache.path(descriptor.digest))
-                try output.append(from: blob, count: UInt64(descriptor.size))
-            }
-            try copy(remote.configFile, layout.headLength..<layout.configLength, to: output)
-            let copy = try ImageReader(readable: try ReadableFile(path: output.readablePath), limits: options.read.limits, parents: options.localImages)
+            // Head and tail first, so the file can be opened as an image while the layers arrive:
+            // each layer is verified (every chunk decoded and hashed) as soon as it is in place,
+            // in parallel with the downloads still running.
+            let assembly = output.readablePath
+            try copy(remote.configFile, 0..<layout.headLength, to: assembly, at: 0)
+            try copy(remote.configFile, layout.headLength..<layout.configLength, to: assembly, at: layout.tailOffset)
+            try output.truncate(to: layout.fileLength)
+            let copy = try ImageReader(readable: try ReadableFile(path: assembly), limits: options.read.limits, parents: options.localImages)
             guard copy.rootDigest == skeleton.rootDigest, copy.fileLength == skeleton.fileLength else {
-                throw ImagePackError(.ioFailed, "the assembled file differs from the image's config: was the cache changed meanwhile?", path: destination)
+                throw ImagePackError(.ioFailed, "the file being assembled differs from the image's config: was the cache changed meanwhile?", path: destination)
             }
-            let report = try copy.verify(options.read, maxFailures: 1)
-            if let failure = report.failures.first { throw failure.replacing(path: reference.description) }
+            sources = try await forEachConcurrently(layers, limit: client.options.maxConcurrentTransfers) { (pair) throws(ImagePackError) -> BlobCache.Source in
+                let (layer, descriptor) = pair
+                let source: BlobCache.Source
+                if try cache.verifiedCopy(descriptor.digest, size: descriptor.size) {
+                    progress?.advance(layer.length)
+                    source = .cache
+                } else if let pieces = local.pieces(for: layer, entries: entries), try cache.rebuild(descriptor.digest, from: pieces) {
+                    progress?.advance(layer.length)
+                    source = .rebuilt
+                } else {
+                    source = try await cache.download(descriptor.digest, size: descriptor.size, repository: repository, client: client, progress: progress)
+                }
+                try Self.copy(try ReadableFile(path: cache.path(descriptor.digest)), 0..<layer.length, to: assembly, at: layer.offset)
+                try Self.verify(copy, entries: layer.firstEntry...layer.lastEntry, reference: reference, cancellation: options.read.cancellation)
+                return source
+            }
+            if let problem = copy.dataAreaGapProblem() { throw problem.replacing(path: reference.description) }
             try output.commit()
         } catch {
             output.abandon()
@@ -111,8 +116,28 @@ public enum ImagePuller {
             signatureCount: skeleton.signatures.count)
     }
 
-    /// Appends `range` of `file` to `output`.
-    static func copy(_ file: ReadableFile, _ range: Range<UInt64>, to output: OutputFile) throws(ImagePackError) {
+    /// Decodes and checks every stored chunk among `entries` of the file being assembled.
+    static func verify(_ image: ImageReader, entries: ClosedRange<Int>, reference: RegistryReference, cancellation: Cancellation?) throws(ImagePackError) {
+        var buffer = [UInt8]()
+        for i in entries where image.entries[i].kind != .zero {
+            if cancellation?.isCancelled == true { throw ImagePackError(.cancelled, "cancelled; nothing was left at the destination") }
+            let length = Int(image.entries[i].logicalLength)
+            if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
+            do throws(ImagePackError) {
+                try withMutableBuffer(&buffer) { (raw) throws(ImagePackError) in
+                    try image.decodeChunk(i, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), contentNeeded: false)
+                }
+            } catch {
+                throw error.replacing(path: reference.description)
+            }
+        }
+    }
+
+    /// Writes `range` of `file` at `offset` of the file at `path` (the output being assembled,
+    /// through its own descriptor, so that layers land concurrently).
+    static func copy(_ file: ReadableFile, _ range: Range<UInt64>, to path: String, at offset: UInt64) throws(ImagePackError) {
+        let output = try BlobFileWriter(path: path, truncate: false, at: offset)
+        defer { output.close() }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var at = range.lowerBound
         while at < range.upperBound {

@@ -44,7 +44,9 @@ public struct RemoteImage: Sendable {
     }
 
     /// Lays the config out as a sparse file of the image's length and opens it.
-    static func openSkeleton(_ config: ReadableFile, cache: BlobCache, name: String) throws(ImagePackError) -> ImageReader {
+    /// - Parameter keepWriter: receives a descriptor open for writing on the same (unnamed) file,
+    ///   through which chunk records can be filled in later (``LazyRemoteImage``).
+    static func openSkeleton(_ config: ReadableFile, cache: BlobCache, name: String, keepWriter: ((BlobFileWriter) -> Void)? = nil) throws(ImagePackError) -> ImageReader {
         guard let configLength = config.size, configLength >= UInt64(64 + 96) else {
             throw ImagePackError(.manifestInvalid, "the config of \(name) is too short to hold an image's header and footer", field: "config")
         }
@@ -73,7 +75,7 @@ public struct RemoteImage: Sendable {
                     done += UInt64(n)
                 }
             }
-            writer.close()
+            if let keepWriter { keepWriter(writer) } else { writer.close() }
         } catch {
             writer.close()
             throw error

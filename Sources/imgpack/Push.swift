@@ -38,17 +38,20 @@ struct Push: ParsableCommand {
         let progress = transferProgress(bar)
         let image = self.image
         let start = Terminal.now()
-        let summary = try runRegistryWork(cancellation: cancellation) { () throws(ImagePackError) -> PushSummary in
-            do throws(ImagePackError) {
-                let s = try await ImagePusher.push(imageAt: image, to: ref, client: client, progress: progress)
-                await client.shutdown()
-                return s
-            } catch {
-                await client.shutdown()
-                throw error
+        let summary: PushSummary
+        do {
+            defer { bar.finish() }
+            summary = try runRegistryWork(cancellation: cancellation) { () throws(ImagePackError) -> PushSummary in
+                do throws(ImagePackError) {
+                    let s = try await ImagePusher.push(imageAt: image, to: ref, client: client, progress: progress)
+                    await client.shutdown()
+                    return s
+                } catch {
+                    await client.shutdown()
+                    throw error
+                }
             }
         }
-        bar.finish()
         let seconds = Terminal.now() - start
         if json.json {
             try printJSON(PushJSONReport(

@@ -22,3 +22,10 @@ extension ImagePackError.Code {
     /// its messages and its category picks the exit status.
     package static func defined(_ name: String, _ category: ImagePackError.Category) -> Self { Self(name, category) }
 }
+
+extension ImageReader {
+    /// The first problem in the data area's bytes that no index entry covers (unknown optional
+    /// records only, V7, V8, V10, V34), or nil: what ``verify(_:maxFailures:)`` checks besides
+    /// the chunks, for a caller that verifies the chunks itself, piece by piece.
+    package func dataAreaGapProblem() -> ImagePackError? { checkDataAreaGaps() }
+}
