@@ -40,14 +40,21 @@ storage:
 http:
   addr: 127.0.0.1:0
 YAML
-docker-registry serve "$work/config.yml" > "$work/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/registry.log" && break; sleep 0.1; done
-port="$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/registry.log" | head -1 | cut -d: -f2)"
-reg="127.0.0.1:$port"
+# A fresh registry (empty storage, new port) for each measurement, so that no blob is already
+# there and no client remembers where one was (skopeo's blob-info cache would mount it).
+start_registry() {
+    [[ -n "$registry_pid" ]] && { kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null || true; }
+    rm -rf "$work/registry"; : > "$work/registry.log"
+    docker-registry serve "$work/config.yml" > "$work/registry.log" 2>&1 &
+    registry_pid=$!
+    for _ in $(seq 100); do grep -q "listening on" "$work/registry.log" && break; sleep 0.1; done
+    port="$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/registry.log" | head -1 | cut -d: -f2)"
+    reg="127.0.0.1:$port"
+}
+start_registry
 echo "registry at $reg, storage $work/registry" >&2
 
-stored() { du -sb "$work/registry" 2>/dev/null | cut -f1; }
+stored() { local b; b=$(du -sb "$work/registry" 2>/dev/null | cut -f1) || true; echo "${b:-0}"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # Runs a command, prints "seconds maxRSS-KiB".
 timed() { /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }; cat "$work/time"; }
@@ -74,7 +81,7 @@ echo "skopeo layer: $(numfmt --to=iec "$lsize") ($lsize bytes)" >&2
 # ---- timed runs, interleaved --------------------------------------------------------------------
 declare -a ip_push ip_pull sk_push sk_pull cp_t ip_push_rss ip_pull_rss
 for i in $(seq "$runs"); do
-    sync
+    start_registry; sync
     read -r t m < <(timed "$imgpack" push "$work/v1.ipk" "$reg/bench/imgpack$i:1" --insecure --quiet); ip_push+=("$t"); ip_push_rss+=("$m")
     sync
     read -r t m < <(timed skopeo copy --dest-tls-verify=false "oci:$work/oci:1" "docker://$reg/bench/skopeo$i:1"); sk_push+=("$t")
@@ -105,7 +112,7 @@ echo "peak RSS: push $(printf '%s\n' "${ip_push_rss[@]}" | sort -n | tail -1) Ki
 declare -a lazy
 for i in $(seq "$runs"); do
     rm -rf "$work/cache"; sync
-    read -r t m < <(timed sh -c "'$imgpack' cat-remote '$reg/bench/imgpack1:1' --length 64M --insecure --quiet --cache '$work/cache' > '$work/head.raw'"); lazy+=("$t")
+    read -r t m < <(timed sh -c "'$imgpack' cat-remote '$reg/bench/imgpack$runs:1' --length 64M --insecure --quiet --cache '$work/cache' > '$work/head.raw'"); lazy+=("$t")
 done
 cmp "$work/head.raw" <(head -c 67108864 "$work/v1.raw")
 m_lazy=$(printf '%s\n' "${lazy[@]}" | median)
@@ -116,6 +123,7 @@ head -c 8000000 /dev/urandom > "$work/new-file"
 debugfs -w -R "write $work/new-file new-file-8mb" "$work/v1.raw" >/dev/null 2>&1
 "$imgpack" pack --disk root="$work/v1.raw" -o "$work/v2.ipk" --quiet
 "$imgpack" pack --disk root="$work/v1.raw" --parent "$work/v1.ipk" -o "$work/v2-delta.ipk" --quiet
+start_registry
 before=$(stored)
 "$imgpack" push "$work/v1.ipk" "$reg/bench/ver:1" --insecure --quiet >/dev/null
 after1=$(stored)

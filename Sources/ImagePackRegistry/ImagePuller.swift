@@ -82,17 +82,22 @@ public enum ImagePuller {
             sources = try await forEachConcurrently(layers, limit: client.options.maxConcurrentTransfers) { (pair) throws(ImagePackError) -> BlobCache.Source in
                 let (layer, descriptor) = pair
                 let source: BlobCache.Source
-                if try cache.verifiedCopy(descriptor.digest, size: descriptor.size) {
+                if try await offPool({ () throws(ImagePackError) in try cache.verifiedCopy(descriptor.digest, size: descriptor.size) }) {
                     progress?.advance(layer.length)
                     source = .cache
-                } else if let pieces = local.pieces(for: layer, entries: entries), try cache.rebuild(descriptor.digest, from: pieces) {
+                } else if let pieces = local.pieces(for: layer, entries: entries),
+                    try await offPool({ () throws(ImagePackError) in try cache.rebuild(descriptor.digest, from: pieces) })
+                {
                     progress?.advance(layer.length)
                     source = .rebuilt
                 } else {
                     source = try await cache.download(descriptor.digest, size: descriptor.size, repository: repository, client: client, progress: progress)
                 }
-                try Self.copy(try ReadableFile(path: cache.path(descriptor.digest)), 0..<layer.length, to: assembly, at: layer.offset)
-                try Self.verify(copy, entries: layer.firstEntry...layer.lastEntry, reference: reference, cancellation: options.read.cancellation)
+                let cancellation = options.read.cancellation
+                try await offPool { () throws(ImagePackError) in
+                    try Self.copy(try ReadableFile(path: cache.path(descriptor.digest)), 0..<layer.length, to: assembly, at: layer.offset)
+                    try Self.verify(copy, entries: layer.firstEntry...layer.lastEntry, reference: reference, cancellation: cancellation)
+                }
                 return source
             }
             if let problem = copy.dataAreaGapProblem() { throw problem.replacing(path: reference.description) }

@@ -47,7 +47,7 @@ public enum ImagePusher {
         progress?.add(total: blobs.reduce(0) { $0 + $1.length })
 
         let results = try await forEachConcurrently(blobs, limit: client.options.maxConcurrentTransfers) { (blob) throws(ImagePackError) -> (Digest, BlobOutcome) in
-            let digest = try blob.digest()
+            let digest = try await offPool { () throws(ImagePackError) in try blob.digest() }
             let counted = FileRangeBody(file: blob.file, ranges: blob.ranges, progress: { progress?.advance($0) })
             let outcome = try await client.putBlob(repository, digest: digest.description, size: Int64(blob.length)) { () throws(ImagePackError) in counted.requestBody }
             if outcome != .uploaded { progress?.advance(blob.length) }
