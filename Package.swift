@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "ImagePackSimulation", targets: ["ImagePackSimulation"]),
         // NBD server over an image's disks (imgpack serve), with an optional copy-on-write overlay.
         .library(name: "ImagePackNBD", targets: ["ImagePackNBD"]),
+        // Push and pull images through an OCI registry (spec/REGISTRY.md), on AsyncHTTPClient.
+        .library(name: "ImagePackRegistry", targets: ["ImagePackRegistry"]),
         .executable(name: "imgpack", targets: ["imgpack"]),
         // libFuzzer target over the readers and the validator (.ci/fuzz); a replay driver in a normal build.
         .executable(name: "imagepack-fuzz", targets: ["ImagePackFuzz"]),
@@ -20,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // System libraries: the codecs come from the host (Debian: libzstd-dev, zlib1g-dev).
@@ -44,10 +48,22 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The registry client lives apart so AsyncHTTPClient (and its TLS stack) stays out of the core.
+        .target(
+            name: "ImagePackRegistry",
+            dependencies: [
+                "ImagePack",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "imgpack",
             dependencies: [
-                "ImagePack", "ImagePackInterop", "ImagePackSimulation", "ImagePackNBD",
+                "ImagePack", "ImagePackInterop", "ImagePackSimulation", "ImagePackNBD", "ImagePackRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["Manual"]
@@ -66,6 +82,8 @@ let package = Package(
         ),
         // The server against a raw client in process, and against qemu-img, qemu-io, nbdinfo and nbdcopy.
         .testTarget(name: "ImagePackNBDTests", dependencies: ["ImagePack", "ImagePackNBD"]),
+        // Push/pull against real docker-registry instances on loopback, and skopeo as a peer.
+        .testTarget(name: "ImagePackRegistryTests", dependencies: ["ImagePack", "ImagePackRegistry", "imgpack"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -27,6 +27,7 @@ struct Imgpack: ParsableCommand {
         subcommands: [
             Pack.self, Import.self, Info.self, Verify.self, Validate.self, Extract.self, Export.self, Cat.self, Ls.self, Recover.self,
             Key.self, Sign.self, Share.self, Copy.self, Flatten.self, Rebase.self, Diff.self, Serve.self, Demo.self,
+            Push.self, Pull.self, CopyRemote.self, LsRemote.self, CatRemote.self,
         ])
 
     /// Parses, runs, and maps every failure to a documented exit status (see ``ExitStatus``).

@@ -7,7 +7,7 @@ import Testing
 struct HelpSnapshotTests {
     static let commands: [[String]] = [
         [], ["pack"], ["import"], ["info"], ["verify"], ["validate"], ["extract"], ["export"], ["cat"], ["ls"], ["recover"], ["key", "generate"], ["sign"], ["share"],
-        ["copy"], ["flatten"], ["rebase"], ["diff"], ["serve"], ["demo"],
+        ["copy"], ["flatten"], ["rebase"], ["diff"], ["serve"], ["demo"], ["push"], ["pull"], ["copy-remote"], ["ls-remote"], ["cat-remote"],
     ]
 
     static let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")

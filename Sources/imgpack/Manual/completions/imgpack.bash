@@ -173,13 +173,13 @@ _imgpack() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    pack|import|info|verify|validate|extract|export|cat|ls|recover|key|sign|copy|flatten|rebase|diff|serve|demo|help)
+    pack|import|info|verify|validate|extract|export|cat|ls|recover|key|sign|copy|flatten|rebase|diff|serve|demo|push|pull|copy-remote|ls-remote|cat-remote|help)
         # Offer subcommand argument completions
         "_imgpack_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls recover key sign copy flatten rebase diff serve demo help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls recover key sign copy flatten rebase diff serve demo push pull copy-remote ls-remote cat-remote help' -- "${cur}"))
         ;;
     esac
 }
@@ -1024,6 +1024,204 @@ _imgpack_demo() {
         return
         ;;
     '--threads')
+        return
+        ;;
+    esac
+}
+
+_imgpack_push() {
+    repeating_flags=()
+    non_repeating_flags=(--password-stdin --insecure --json -q --quiet --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--username --auth-file --ca-file --jobs --cache)
+    __imgpack_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--username')
+        return
+        ;;
+    '--auth-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--ca-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--jobs')
+        return
+        ;;
+    '--cache')
+        __imgpack_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_imgpack_pull() {
+    repeating_flags=()
+    non_repeating_flags=(--force --keep-blobs --password-stdin --insecure --json -q --quiet --version -h --help)
+    repeating_options=(--parent --parent-dir --trusted-key)
+    non_repeating_options=(-o --output --trust-dir --username --auth-file --ca-file --jobs --cache --threads)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-o'|'--output')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--username')
+        return
+        ;;
+    '--auth-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--ca-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--jobs')
+        return
+        ;;
+    '--cache')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--threads')
+        return
+        ;;
+    esac
+}
+
+_imgpack_copy-remote() {
+    repeating_flags=()
+    non_repeating_flags=(--password-stdin --insecure --json -q --quiet --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--username --auth-file --ca-file --jobs --cache)
+    __imgpack_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--username')
+        return
+        ;;
+    '--auth-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--ca-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--jobs')
+        return
+        ;;
+    '--cache')
+        __imgpack_add_completions -d
+        return
+        ;;
+    esac
+}
+
+_imgpack_ls-remote() {
+    repeating_flags=()
+    non_repeating_flags=(--tags --password-stdin --insecure --json -q --quiet --version -h --help)
+    repeating_options=(--trusted-key)
+    non_repeating_options=(--trust-dir --username --auth-file --ca-file --jobs --cache)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--username')
+        return
+        ;;
+    '--auth-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--ca-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--jobs')
+        return
+        ;;
+    '--cache')
+        __imgpack_add_completions -d
+        return
+        ;;
+    esac
+}
+
+_imgpack_cat-remote() {
+    repeating_flags=()
+    non_repeating_flags=(--password-stdin --insecure -q --quiet --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--disk --offset --length --username --auth-file --ca-file --jobs --cache)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--disk')
+        return
+        ;;
+    '--offset')
+        return
+        ;;
+    '--length')
+        return
+        ;;
+    '--username')
+        return
+        ;;
+    '--auth-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--ca-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--jobs')
+        return
+        ;;
+    '--cache')
+        __imgpack_add_completions -d
         return
         ;;
     esac

@@ -68,13 +68,18 @@ _imgpack() {
             'diff:List the ranges that differ between two images, by chunk digest.'
             'serve:Serve an image'\''s disks over NBD to qemu and nbd clients.'
             'demo:Simulate an instance, pack it, verify it and read it back.'
+            'push:Push an image to an OCI registry; only layers the registry lacks are uploaded.'
+            'pull:Pull an image from an OCI registry into a file, verified before it appears.'
+            'copy-remote:Copy an image between registries or repositories; only missing blobs travel.'
+            'ls-remote:Show an image in a registry (metadata, streams, layers, signatures) without pulling it.'
+            'cat-remote:Write a byte range of one disk of an image in a registry to standard output, fetching only the chunks it needs.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        pack|import|info|verify|validate|extract|export|cat|ls|recover|key|sign|copy|flatten|rebase|diff|serve|demo|help)
+        pack|import|info|verify|validate|extract|export|cat|ls|recover|key|sign|copy|flatten|rebase|diff|serve|demo|push|pull|copy-remote|ls-remote|cat-remote|help)
             "_imgpack_${words[1]}" && ret=0
             ;;
         esac
@@ -517,6 +522,126 @@ _imgpack_demo() {
         '--chunk-size[Chunk size\: a multiple of 4 KiB from 64K to 64M, such as 4M, 1MiB or 65536 (default\: 4M; with --parent, the parent'\''s).]:size:'
         '--no-dedup[Store repeated chunks again instead of as references to their first copy.]'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_push() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':image:_files'
+        ':ref:'
+        '--username[User name for the registry (the password comes from --password-stdin).]:name:'
+        '--password-stdin[Read the password (or token) from standard input; it is never printed.]'
+        '--auth-file[Credentials file (docker/podman auth.json) instead of the usual places.]:file:_files'
+        '--ca-file[PEM file of CA certificates to trust besides the system'\''s.]:file:_files'
+        '--insecure[Plain HTTP instead of HTTPS\: only for a registry on this machine (127.0.0.0/8, \:\:1, localhost).]'
+        '--jobs[Blob transfers in flight at once.]:n:'
+        '--cache[Blob cache\: partial downloads resume from here (default $IMGPACK_CACHE, $XDG_CACHE_HOME/imgpack or ~/.cache/imgpack).]:dir:_files -/'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_pull() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':ref:'
+        '(-o --output)'{-o,--output}'[Where to write the image.]:file:_files'
+        '--force[Replace OUTPUT if it exists.]'
+        '--keep-blobs[Keep the downloaded layers in the cache after OUTPUT is written.]'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
+        '--username[User name for the registry (the password comes from --password-stdin).]:name:'
+        '--password-stdin[Read the password (or token) from standard input; it is never printed.]'
+        '--auth-file[Credentials file (docker/podman auth.json) instead of the usual places.]:file:_files'
+        '--ca-file[PEM file of CA certificates to trust besides the system'\''s.]:file:_files'
+        '--insecure[Plain HTTP instead of HTTPS\: only for a registry on this machine (127.0.0.0/8, \:\:1, localhost).]'
+        '--jobs[Blob transfers in flight at once.]:n:'
+        '--cache[Blob cache\: partial downloads resume from here (default $IMGPACK_CACHE, $XDG_CACHE_HOME/imgpack or ~/.cache/imgpack).]:dir:_files -/'
+        '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_copy-remote() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':ref1:'
+        ':ref2:'
+        '--username[User name for the registry (the password comes from --password-stdin).]:name:'
+        '--password-stdin[Read the password (or token) from standard input; it is never printed.]'
+        '--auth-file[Credentials file (docker/podman auth.json) instead of the usual places.]:file:_files'
+        '--ca-file[PEM file of CA certificates to trust besides the system'\''s.]:file:_files'
+        '--insecure[Plain HTTP instead of HTTPS\: only for a registry on this machine (127.0.0.0/8, \:\:1, localhost).]'
+        '--jobs[Blob transfers in flight at once.]:n:'
+        '--cache[Blob cache\: partial downloads resume from here (default $IMGPACK_CACHE, $XDG_CACHE_HOME/imgpack or ~/.cache/imgpack).]:dir:_files -/'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_ls-remote() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':ref:'
+        '--tags[List the repository'\''s tags.]'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
+        '--username[User name for the registry (the password comes from --password-stdin).]:name:'
+        '--password-stdin[Read the password (or token) from standard input; it is never printed.]'
+        '--auth-file[Credentials file (docker/podman auth.json) instead of the usual places.]:file:_files'
+        '--ca-file[PEM file of CA certificates to trust besides the system'\''s.]:file:_files'
+        '--insecure[Plain HTTP instead of HTTPS\: only for a registry on this machine (127.0.0.0/8, \:\:1, localhost).]'
+        '--jobs[Blob transfers in flight at once.]:n:'
+        '--cache[Blob cache\: partial downloads resume from here (default $IMGPACK_CACHE, $XDG_CACHE_HOME/imgpack or ~/.cache/imgpack).]:dir:_files -/'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_cat-remote() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':ref:'
+        '--disk[The stream to read (optional when the image has one).]:name:'
+        '--offset[First byte to read.]:n:'
+        '--length[Bytes to read (default\: to the end of the disk).]:n:'
+        '--username[User name for the registry (the password comes from --password-stdin).]:name:'
+        '--password-stdin[Read the password (or token) from standard input; it is never printed.]'
+        '--auth-file[Credentials file (docker/podman auth.json) instead of the usual places.]:file:_files'
+        '--ca-file[PEM file of CA certificates to trust besides the system'\''s.]:file:_files'
+        '--insecure[Plain HTTP instead of HTTPS\: only for a registry on this machine (127.0.0.0/8, \:\:1, localhost).]'
+        '--jobs[Blob transfers in flight at once.]:n:'
+        '--cache[Blob cache\: partial downloads resume from here (default $IMGPACK_CACHE, $XDG_CACHE_HOME/imgpack or ~/.cache/imgpack).]:dir:_files -/'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

@@ -1,0 +1,176 @@
+import Glibc
+import Foundation
+import Testing
+
+/// Damage, interruption, new versions, authentication and TLS, against real registries.
+@Suite("Registry: corruption, resume, deltas, auth and TLS", .serialized)
+struct RegistryResilienceTests {
+    static func image(_ w: Workspace, megabytes: Int = 24) throws {
+        _ = try w.makeDisk("disk.raw", megabytes: megabytes, seed: 11)
+        try w.pack("disk.raw", to: "v1.ipk")
+    }
+
+    /// The manifest a push stored, from the registry.
+    static func manifest(_ w: Workspace, _ registry: RegistryServer, _ ref: String) throws -> [String: Any] {
+        let raw = try w.execute("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.address)/\(ref)"])
+        return (try? JSONSerialization.jsonObject(with: Data(raw.stdout.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    static func layerDigests(_ manifest: [String: Any]) -> [String] {
+        ((manifest["layers"] as? [[String: Any]]) ?? []).compactMap { $0["digest"] as? String }
+    }
+
+    @Test func aBlobReplacedInTheRegistryIsRefusedAndNothingIsPublished() throws {
+        let w = try Workspace()
+        let registry = try RegistryServer()
+        defer { registry.stop(); w.cleanUp() }
+        try Self.image(w)
+        #expect(try w.imgpack(["push", w.path("v1.ipk"), "\(registry.address)/vm/web:1"] + registry.clientArguments).status == 0)
+        let layers = Self.layerDigests(try Self.manifest(w, registry, "vm/web:1"))
+        let victim = registry.blobPath(layers[layers.count / 2])
+        var bytes = [UInt8](FileManager.default.contents(atPath: victim)!)
+        bytes[bytes.count / 2] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: victim))
+
+        let pull = try w.imgpack(["pull", "\(registry.address)/vm/web:1", "-o", w.path("pulled.ipk")] + registry.clientArguments)
+        #expect(pull.status == 1, "\(pull.stderr)")
+        #expect(pull.stderr.contains("blobDigestMismatch"))
+        #expect(pull.stderr.contains(layers[layers.count / 2]))
+        #expect(!w.exists("pulled.ipk"))
+        // The bad bytes are not kept for a resume.
+        let hex = layers[layers.count / 2].replacingOccurrences(of: "sha256:", with: "")
+        #expect(!w.exists("cache/blobs/sha256/\(hex).partial"))
+        #expect(!w.exists("cache/blobs/sha256/\(hex)"))
+    }
+
+    @Test func aPartialDownloadResumesWithARangeAndTheKeptBytesAreCheckedAgain() throws {
+        let w = try Workspace()
+        let registry = try RegistryServer()
+        defer { registry.stop(); w.cleanUp() }
+        try Self.image(w)
+        #expect(try w.imgpack(["push", w.path("v1.ipk"), "\(registry.address)/vm/web:1"] + registry.clientArguments).status == 0)
+        let layers = Self.layerDigests(try Self.manifest(w, registry, "vm/web:1"))
+        try FileManager.default.createDirectory(atPath: w.path("cache/blobs/sha256"), withIntermediateDirectories: true)
+        // What an interrupted run leaves: the first part of a layer, under its .partial name.
+        let layer = FileManager.default.contents(atPath: registry.blobPath(layers[1]))!
+        let hex = layers[1].replacingOccurrences(of: "sha256:", with: "")
+        let kept = layer.count / 2
+        try layer.prefix(kept).write(to: URL(fileURLWithPath: w.path("cache/blobs/sha256/\(hex).partial")))
+        let pull = try w.imgpack(["pull", "\(registry.address)/vm/web:1", "-o", w.path("pulled.ipk"), "--json"] + registry.clientArguments)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(pull.json["bytesResumed"] as? Int == kept)
+        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+
+        // A kept part that is wrong fails the layer's digest, is dropped, and the next run succeeds.
+        var wrong = [UInt8](layer.prefix(kept))
+        wrong[kept / 2] ^= 1
+        try Data(wrong).write(to: URL(fileURLWithPath: w.path("cache/blobs/sha256/\(hex).partial")))
+        let bad = try w.imgpack(["pull", "\(registry.address)/vm/web:1", "-o", w.path("again.ipk")] + registry.clientArguments)
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("blobDigestMismatch"))
+        #expect(!w.exists("again.ipk"))
+        let retry = try w.imgpack(["pull", "\(registry.address)/vm/web:1", "-o", w.path("again.ipk")] + registry.clientArguments)
+        #expect(retry.status == 0, "\(retry.stderr)")
+        #expect(w.data("again.ipk") == w.data("v1.ipk"))
+    }
+
+    @Test func aKilledPullOrPushContinuesWhenRunAgain() throws {
+        let w = try Workspace()
+        let registry = try RegistryServer()
+        defer { registry.stop(); w.cleanUp() }
+        try Self.image(w, megabytes: 48)
+        let ref = "\(registry.address)/vm/big:1"
+        // Push killed as soon as it started uploading, then run again.
+        let push = try w.start(["push", w.path("v1.ipk"), ref, "--quiet"] + registry.clientArguments)
+        while push.isRunning && !FileManager.default.fileExists(atPath: registry.storage + "/docker/registry/v2/repositories/vm/big/_uploads") {
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        kill(push.processIdentifier, SIGKILL)
+        push.waitUntilExit()
+        let pushed = try w.imgpack(["push", w.path("v1.ipk"), ref, "--json"] + registry.clientArguments)
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+
+        // Pull killed once a layer is arriving, then run again: the same file, nothing left behind.
+        let pull = try w.start(["pull", ref, "-o", w.path("pulled.ipk"), "--quiet", "--cache", w.path("cache")] + registry.clientArguments)
+        func partials() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: w.path("cache/blobs/sha256"))) ?? []).filter { $0.hasSuffix(".partial") }
+        }
+        while pull.isRunning && partials().isEmpty { Thread.sleep(forTimeInterval: 0.002) }
+        kill(pull.processIdentifier, SIGKILL)
+        pull.waitUntilExit()
+        let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: w.directory)) ?? []).filter { $0.contains("pulled") }
+        #expect(leftovers.isEmpty || leftovers == ["pulled.ipk"])
+        let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--force"] + registry.clientArguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        #expect(partials().isEmpty)
+    }
+
+    @Test func versionTwoUploadsOnlyTheChangedLayersAndPullRebuildsTheRestFromTheParent() throws {
+        let w = try Workspace()
+        let registry = try RegistryServer()
+        defer { registry.stop(); w.cleanUp() }
+        try Self.image(w, megabytes: 32)
+        let v1 = try w.imgpack(["push", w.path("v1.ipk"), "\(registry.address)/vm/web:1", "--json"] + registry.clientArguments)
+        #expect(v1.status == 0, "\(v1.stderr)")
+        let storedAfterV1 = registry.storedBytes()
+        // Version 2: one 300 KiB file written into the disk.
+        try w.change("disk.raw", at: 9 << 20, count: 300 << 10, seed: 5)
+        try w.pack("disk.raw", to: "v2.ipk")
+        let v2 = try w.imgpack(["push", w.path("v2.ipk"), "\(registry.address)/vm/web:2", "--json"] + registry.clientArguments)
+        #expect(v2.status == 0, "\(v2.stderr)")
+        let full = try #require(v1.json["bytesUploaded"] as? Int)
+        let uploaded = try #require(v2.json["bytesUploaded"] as? Int)
+        #expect(uploaded * 4 <= full, "version 2 uploaded \(uploaded) of \(full) bytes")
+        #expect((v2.json["blobsPresent"] as? Int ?? 0) > (v2.json["blobsUploaded"] as? Int ?? 0))
+        // The registry stored about what travelled (plus a manifest and links).
+        #expect(registry.storedBytes() - storedAfterV1 < UInt64(uploaded) + 64 << 10)
+
+        let pull = try w.imgpack(["pull", "\(registry.address)/vm/web:2", "-o", w.path("pulled.ipk"), "--parent", w.path("v1.ipk"), "--json"] + registry.clientArguments)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(w.data("pulled.ipk") == w.data("v2.ipk"))
+        #expect((pull.json["layersRebuilt"] as? Int ?? 0) > 0)
+        #expect((pull.json["bytesDownloaded"] as? Int ?? .max) <= uploaded)
+    }
+
+    @Test func aRegistryWithHtpasswdAuthNeedsTheCredentialsAndNeverShowsThem() throws {
+        let w = try Workspace()
+        let registry = try RegistryServer(user: "alice", password: "correct-horse-battery")
+        defer { registry.stop(); w.cleanUp() }
+        try Self.image(w, megabytes: 8)
+        let ref = "\(registry.address)/vm/web:1"
+        let anonymous = try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments)
+        #expect(anonymous.status == 2)
+        #expect(anonymous.stderr.contains("registryAuthenticationFailed"))
+        let wrong = try w.imgpack(["push", w.path("v1.ipk"), ref, "--username", "alice", "--password-stdin"] + registry.clientArguments, stdin: "wrong-password\n")
+        #expect(wrong.status == 2)
+        #expect(!wrong.stderr.contains("wrong-password"))
+        let push = try w.imgpack(["push", w.path("v1.ipk"), ref, "--username", "alice", "--password-stdin"] + registry.clientArguments, stdin: "correct-horse-battery\n")
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(!(push.stdout + push.stderr).contains("correct-horse"))
+        // Credentials from an auth.json, as podman login writes it.
+        let auth = Data("alice:correct-horse-battery".utf8).base64EncodedString()
+        try #"{"auths":{"\#(registry.address)":{"auth":"\#(auth)"}}}"#.write(toFile: w.path("auth.json"), atomically: true, encoding: .utf8)
+        let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--auth-file", w.path("auth.json")] + registry.clientArguments)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+    }
+
+    @Test func tlsWorksWithTheRegistrysCAAndFailsWithoutIt() throws {
+        let w = try Workspace()
+        let registry = try RegistryServer(tls: true)
+        defer { registry.stop(); w.cleanUp() }
+        try Self.image(w, megabytes: 8)
+        let ref = "\(registry.address)/vm/web:1"
+        let untrusted = try w.imgpack(["push", w.path("v1.ipk"), ref])
+        #expect(untrusted.status == 3, "\(untrusted.stderr)")
+        #expect(untrusted.stderr.contains("registryUnreachable"))
+        let push = try w.imgpack(["push", w.path("v1.ipk"), ref, "--ca-file", registry.caFile])
+        #expect(push.status == 0, "\(push.stderr)")
+        let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--ca-file", registry.caFile])
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        // --insecure is plain HTTP, which a TLS registry does not speak.
+        #expect(try w.imgpack(["push", w.path("v1.ipk"), ref, "--insecure"]).status == 3)
+    }
+}
