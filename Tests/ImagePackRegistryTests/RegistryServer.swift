@@ -62,7 +62,7 @@ final class RegistryServer {
         }
         try config.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
         let log = directory + "/registry.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
         process.arguments = ["serve", directory + "/config.yml"]
