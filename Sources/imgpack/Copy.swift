@@ -12,6 +12,10 @@ struct Copy: ParsableCommand {
             --level) every chunk is decoded, verified and re-encoded in parallel with the image's \
             chunk size, so the root digest stays the same. Signatures sign the root digest and \
             are carried over unchanged. OUTPUT appears only once complete and verified.
+
+            A delta stays a delta on the same parent. Its parent and zstd-patch chunks are \
+            verified too, through its parents (--parent, --parent-dir, matched by root digest): \
+            a delta given without them is refused (V49), not copied unchecked.
             """)
 
     @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
@@ -29,6 +33,7 @@ struct Copy: ParsableCommand {
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
 
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var json: JSONOption
     @OptionGroup var global: GlobalOptions
@@ -51,7 +56,7 @@ struct Copy: ParsableCommand {
             defer { bar.finish() }
             summary = try ImageCopier.copy(
                 imageAt: image, toFile: output, codec: codec?.codec, level: level, overwrite: force,
-                options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler))
+                options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler, parents: try parents.open()))
         }
         let seconds = Terminal.now() - start
         if json.json {

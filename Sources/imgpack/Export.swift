@@ -15,6 +15,12 @@ struct Export: ParsableCommand {
             unallocated, and with --compress the others are compressed where that saves space \
             (zstd needs qemu 5.1 or later; zlib is read by every qemu).
 
+            With --backing-file, qcow2 writes an overlay on the parent's disk: only the \
+            clusters that differ from the parent are stored (zeroed ones as zero clusters), the \
+            rest read through to the backing file, which must hold the parent's disk at the same \
+            size (a relative name is relative to OUTPUT's directory, as qemu reads it). For a \
+            delta the parent is the delta's own; for a full image, the first --parent.
+
             The file appears at OUTPUT only once complete; an existing file is never replaced \
             without --force.
 
@@ -22,6 +28,8 @@ struct Export: ParsableCommand {
               imgpack export web-1.ipk --disk root --format qcow2 -o root.qcow2
               imgpack export web-1.ipk --format qcow2 --compress zstd -o small.qcow2
               imgpack export web-1.ipk --disk data --format raw -o data.raw
+              imgpack export mon.ipk --parent sun.ipk --format qcow2 \\
+                  --backing-file sun.qcow2 -o mon.qcow2
             """)
 
     @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
@@ -44,6 +52,12 @@ struct Export: ParsableCommand {
 
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the disk.", valueName: "file"), completion: .file())
     var output: String
+
+    @Option(help: ArgumentHelp("qcow2: write an overlay on this file, which holds the parent's disk: only clusters that differ from the parent are stored.", valueName: "file"), completion: .file())
+    var backingFile: String?
+
+    @Option(help: "Format of the backing file (default: qcow2 if it starts with qcow2's magic, else raw).")
+    var backingFormat: Qcow2BackingFormat?
 
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
@@ -71,6 +85,12 @@ struct Export: ParsableCommand {
             default: break
             }
         }
+        if backingFile != nil && format != .qcow2 {
+            throw ValidationError("--backing-file makes a qcow2 overlay; add --format qcow2.")
+        }
+        if backingFormat != nil && backingFile == nil {
+            throw ValidationError("--backing-format goes with --backing-file.")
+        }
         guard output != "-" else { throw ValidationError("export writes a file; to stream a raw disk use `imgpack extract IMAGE --disk NAME --stdout`.") }
     }
 
@@ -89,7 +109,10 @@ struct Export: ParsableCommand {
             }
             stream = 0
         }
-        let options = ExportOptions(clusterSize: Int(clusterSize.bytes), compression: compress, level: level, threads: threads.threads, cancellation: cancellation)
+        var options = ExportOptions(clusterSize: Int(clusterSize.bytes), compression: compress, level: level, threads: threads.threads, cancellation: cancellation)
+        if let backingFile {
+            options.backing = Qcow2Backing(name: backingFile, format: backingFormat, content: try overlayParent(of: reader))
+        }
         let name = reader.streams[stream].name
         let bar = ProgressBar("export \(name)", quiet: global.quiet)
         let start = Terminal.now()
@@ -99,16 +122,31 @@ struct Export: ParsableCommand {
             summary = try ImageExporter.export(reader, stream: stream, format: format, to: output, overwrite: force, options: options, progress: bar.handler)
         }
         let seconds = Terminal.now() - start
-        let report = ExportReport(image: image, disk: name, output: output, summary: summary, seconds: (seconds * 1000).rounded() / 1000)
+        let report = ExportReport(image: image, disk: name, output: output, summary: summary, seconds: (seconds * 1000).rounded() / 1000, backingFile: backingFile)
         if json.json {
             try printJSON(report)
         } else if !global.quiet {
             Terminal.writeError(report.text)
         }
     }
+
+    /// The image an overlay's backing file holds: a delta's parent, or for a full image the first
+    /// --parent (opened with the other parents, should it be a delta itself).
+    private func overlayParent(of reader: ImageReader) throws -> ImageReader {
+        if let parent = reader.parents.readers.first { return parent }
+        if reader.parentDigest != nil {
+            // Opened without its parents: reading any chunk would say so, with the digest to supply.
+            throw ImagePackError(.parentRequired, "the image is a delta on \(reader.parentDigest!); an overlay is written against that parent: supply it with --parent FILE or --parent-dir DIR", rule: .v49, field: "parentDigest", path: image)
+        }
+        guard let first = parents.files.first else {
+            throw ValidationError("--backing-file with a full image needs the image the backing file holds: --parent FILE (the clusters that differ from it are written).")
+        }
+        return try ImageReader(path: first, parents: try ImageReader.openParents(files: Array(parents.files.dropFirst()), directories: parents.directories))
+    }
 }
 
 extension ExportFormat: ExpressibleByArgument {}
+extension Qcow2BackingFormat: ExpressibleByArgument {}
 extension Qcow2Compression: ExpressibleByArgument {}
 
 /// `export --json`.
@@ -128,9 +166,12 @@ struct ExportReport: Encodable {
     var storedClusters: UInt64?
     var compressedClusters: UInt64?
     var zeroClusters: UInt64?
+    /// qcow2 overlay only: clusters left to the backing file.
+    var backingFile: String?
+    var backingClusters: UInt64?
     var seconds: Double
 
-    init(image: String, disk: String, output: String, summary: ExportSummary, seconds: Double) {
+    init(image: String, disk: String, output: String, summary: ExportSummary, seconds: Double, backingFile: String? = nil) {
         self.image = image
         self.disk = disk
         self.output = output
@@ -143,6 +184,8 @@ struct ExportReport: Encodable {
         storedClusters = qcow2 ? summary.storedClusters : nil
         compressedClusters = qcow2 ? summary.compressedClusters : nil
         zeroClusters = qcow2 ? summary.zeroClusters : nil
+        self.backingFile = backingFile
+        backingClusters = backingFile == nil ? nil : summary.backingClusters
         self.seconds = seconds
     }
 
@@ -154,7 +197,12 @@ struct ExportReport: Encodable {
             "  file         \(ByteCount.format(fileLength)) (\(fileLength) bytes), data \(ByteCount.format(dataBytes))",
         ]
         if let storedClusters, let compressedClusters, let zeroClusters {
-            lines.append("  clusters     \(storedClusters) stored, \(compressedClusters) compressed, \(zeroClusters) zero (unallocated)")
+            if let backingFile, let backingClusters {
+                lines.append("  backing      \(backingFile)")
+                lines.append("  clusters     \(storedClusters) stored, \(compressedClusters) compressed, \(zeroClusters) zero, \(backingClusters) the parent's (read from the backing file)")
+            } else {
+                lines.append("  clusters     \(storedClusters) stored, \(compressedClusters) compressed, \(zeroClusters) zero (unallocated)")
+            }
         }
         lines.append("  time         \(decimal(seconds)) s, \(ByteCount.formatRate(bytes: virtualSize, seconds: seconds))")
         return lines.joined(separator: "\n") + "\n"

@@ -14,6 +14,10 @@ struct Recover: ParsableCommand {
             holes there), the chunks that failed verification, and whether the index and \
             footer were found.
 
+            For a delta, parent and zstd-patch chunks are recovered through its parents \
+            (--parent, --parent-dir, matched by root digest); without them their ranges are \
+            reported missing.
+
             The files appear together once the walk is over; an existing file is never \
             replaced without --force. Exit status 0 when every byte was recovered, 1 when \
             ranges are missing.
@@ -31,6 +35,7 @@ struct Recover: ParsableCommand {
     @Flag(help: "Replace existing files.")
     var force = false
 
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var json: JSONOption
     @OptionGroup var global: GlobalOptions
@@ -43,7 +48,7 @@ struct Recover: ParsableCommand {
         let created = try Extract.makeDirectory(directory)
         let report: RecoveryReport
         do {
-            report = try ImageRecovery.recover(path: image, to: directory, overwrite: force, options: ReadOptions(threads: threads.threads, cancellation: Interrupts.install()))
+            report = try ImageRecovery.recover(path: image, to: directory, overwrite: force, options: ReadOptions(threads: threads.threads, cancellation: Interrupts.install(), parents: try parents.open()))
         } catch {
             if created { _ = system_rmdir(directory) }
             throw error

@@ -10,7 +10,10 @@ struct Sign: ParsableCommand {
             image may carry several signatures, one per key; signing again with the same key is \
             refused. The root digest does not change, and neither do the chunks.
 
-            The image is opened and its structure checked first. A format 1.0 image keeps its \
+            The image is opened and every chunk verified first (CRC, decode, digest): a \
+            signature vouches for the state the image holds, so a damaged image is refused. A \
+            delta is verified through its parents (--parent, --parent-dir, matched by root \
+            digest) and refused without them (V49). A format 1.0 image keeps its \
             signatures next to the footer, so the signed image is written as a new file beside \
             it (the data copied by the kernel, not re-encoded) and renamed over it: an \
             interrupted sign, a crash or a full disk leaves the image exactly as it was.
@@ -25,6 +28,7 @@ struct Sign: ParsableCommand {
     @Option(help: ArgumentHelp("The private key file (PEM PKCS#8 Ed25519).", valueName: "file"), completion: .file())
     var key: String
 
+    @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var json: JSONOption
 
     func validate() throws {
@@ -33,7 +37,7 @@ struct Sign: ParsableCommand {
 
     func run() throws {
         let signingKey = try SigningKey(contentsOf: key)
-        let outcome = try ImageSigner.sign(imageAt: image, with: signingKey)
+        let outcome = try ImageSigner.sign(imageAt: image, with: signingKey, verifying: ReadOptions(cancellation: Interrupts.install(), parents: try parents.open()))
         if json.json {
             try printJSON(SignJSONReport(path: image, rootDigest: outcome.rootDigest.description, keyID: outcome.keyID.hex, signatures: outcome.signatureCount, fileLength: outcome.fileLength))
         } else {

@@ -19,6 +19,9 @@ struct ManifestEntry: Codable {
     var randomAccess: Expectation?
     var streaming: Expectation
     var hostile: Bool
+    /// For a delta: the images every reader is given as its parents, relative to samples/invalid
+    /// (the broken part is then how the delta and these images fit together).
+    var parents: [String]?
 }
 
 /// The deliberately broken images of samples/invalid/, one per rule, and the small valid images
@@ -511,7 +514,76 @@ enum InvalidSamples {
             try s.make(&model)
             out.append((s.entry, model.assemble()))
         }
-        return out
+        return out + (try deltaSamples(in: dir))
+    }
+
+    /// The delta samples (V49, V50): real deltas, each read with the parents its manifest entry
+    /// names. The V50 ones are deltas written on a longer parent and then re-pointed at
+    /// samples/valid/small.ipk (PRNT and index rewritten, root digest unchanged since it does not
+    /// cover the parent): what only a forged or mismatched pairing produces.
+    static func deltaSamples(in dir: String) throws -> [(ManifestEntry, [UInt8])] {
+        let options = WriterOptions(chunkSize: 64 << 10, threads: 2)
+        let small = dir + "/delta-small.ipk"
+        removeItem(small)
+        _ = try writeImage(baseStreams, to: small, options: options)
+        let smallReader = try ImageReader(path: small)
+
+        /// A delta of `streams` on a parent holding `parentStreams`, its bytes.
+        func delta(_ streams: [(String, [UInt8])], on parentStreams: [(String, [UInt8])], name: String) throws -> [UInt8] {
+            let parentPath = dir + "/\(name)-parent.ipk"
+            let path = dir + "/\(name).ipk"
+            removeItem(parentPath)
+            removeItem(path)
+            _ = try writeImage(parentStreams, to: parentPath, options: options)
+            var deltaOptions = options
+            deltaOptions.parent = try ImageReader(path: parentPath)
+            _ = try writeImage(streams, to: path, options: deltaOptions)
+            return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+        /// `bytes` (a delta) naming `parent` as its parent instead: the PRNT record and the
+        /// index's parentDigest rewritten in place, with their CRCs.
+        func reparent(_ bytes: [UInt8], to parent: Digest, name: String) throws -> [UInt8] {
+            let path = dir + "/\(name)-reparent.ipk"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let reader = try ImageReader(path: path)
+            var file = bytes
+            let prnt = Int(reader.dataStart) - (Layout.envelopeSize + ParentRecord.bodyLength)
+            file.replaceSubrange(prnt..<Int(reader.dataStart), with: encodeStructuralRecord(.parent, body: ParentRecord.encodeBody(parentDigest: parent)))
+            let at = Int(reader.footer.indexOffset)
+            let end = at + Int(reader.footer.indexLength)
+            var index = try ImageIndex.load(Array(file[at..<end]), at: UInt64(at), limits: ImageLimits())
+            index.parentDigest = parent
+            let record = encodeStructuralRecord(.index, body: index.encodeBody())
+            precondition(record.count == end - at)
+            file.replaceSubrange(at..<end, with: record)
+            return file
+        }
+
+        var other = baseStreams
+        other[1].1 = logText(2000, seed: 501)
+        // small.ipk's disk, 199,608 bytes, cut or grown at its last (random) chunk.
+        let disk = baseStreams[0].1
+        var longer = baseStreams
+        longer[0].1 = disk + logText(65536, seed: 3)
+        var shorter = baseStreams
+        shorter[0].1 = Array(disk[0..<198608])
+        var shorterChanged = shorter
+        shorterChanged[0].1.replaceSubrange(197000..<197040, with: logText(40, seed: 4))
+
+        func entry(_ file: String, _ rule: String, _ code: ImagePackError.Code, _ description: String, parents: [String]) -> ManifestEntry {
+            let expected = Expectation(rule: rule, code: code.name)
+            return ManifestEntry(file: file, rule: rule, code: code.name, description: description, randomAccess: expected, streaming: expected, hostile: false, parents: parents)
+        }
+        return [
+            (entry("V49-wrong-parent.ipk", "V49", .parentRequired, "a delta read with samples/valid/small.ipk, which is not the parent it names (its nvram differs)", parents: ["../valid/small.ipk"]),
+             try delta(deltaStreams, on: other, name: "wrong-parent")),
+            (entry("V49-parent-loop.ipk", "V49", .parentMismatch, "a delta of an unchanged state (its parent's root digest is its own) read with only itself as parent: the chain loops", parents: ["V49-parent-loop.ipk"]),
+             try delta(baseStreams, on: baseStreams, name: "loop")),
+            (entry("V50-parent-lacks-range.ipk", "V50", .parentMismatch, "a parent chunk at 196608..<262144 of \"disk\", past the end of the parent's 199,608-byte disk", parents: ["../valid/small.ipk"]),
+             try reparent(try delta(longer, on: longer, name: "lacks-range"), to: smallReader.rootDigest, name: "lacks-range")),
+            (entry("V50-patch-parent-chunk.ipk", "V50", .parentMismatch, "a zstd-patch chunk at 196608..<198608 whose parent has a chunk of 3000 bytes there, not 2000", parents: ["../valid/small.ipk"]),
+             try reparent(try delta(shorterChanged, on: shorter, name: "patch-chunk"), to: smallReader.rootDigest, name: "patch-chunk")),
+        ]
     }
 
     static func manifestJSON(_ entries: [ManifestEntry]) throws -> Data {

@@ -27,6 +27,12 @@ struct CrashConsistencyTests {
         try #require(r.status == 0, "pack of the input failed: \(r.stderr)")
         r = try cli.run(["export", "in.ipk", "--disk", "root", "--format", "qcow2", "-o", "root.qcow2"])
         try #require(r.status == 0, "export of the qcow2 input failed: \(r.stderr)")
+        // The next backup of root: 1 MiB rewritten in the middle, as a delta on in.ipk, for the overlay row.
+        var root2 = root
+        root2.replaceSubrange((6 << 20)..<(7 << 20), with: [UInt8](repeating: 0x5A, count: 1 << 20))
+        try Data(root2).write(to: URL(fileURLWithPath: cli.path("root2.raw")))
+        r = try cli.run(["pack", "--disk", "root=root2.raw", "--disk", "data=data.raw", "--name", "crash", "--parent", "in.ipk", "--quiet", "-o", "delta.ipk"])
+        try #require(r.status == 0, "pack of the delta input failed: \(r.stderr)")
         try FileManager.default.createDirectory(atPath: cli.path("x"), withIntermediateDirectories: true)
 
         let verifies: @Sendable (CLI, String) throws -> Bool = { cli, name in try cli.run(["verify", "--quiet", name]).status == 0 }
@@ -65,6 +71,14 @@ struct CrashConsistencyTests {
                 isComplete: { cli, name in
                     // The peer tool reads it: a valid qcow2 holding exactly the disk.
                     try cli.execute(qemuImg!, ["compare", "-q", "-f", "qcow2", "-F", "raw", name, "root.raw"], stdinFile: nil, environment: [:]).status == 0
+                }),
+            WritingCommand(
+                name: "qcow2 overlay",
+                arguments: { ["export", "delta.ipk", "--parent", "in.ipk", "--disk", "root", "--format", "qcow2", "--backing-file", "root.qcow2", "--quiet", "-o", "overlay.qcow2"] + force($0) },
+                destinations: ["overlay.qcow2"],
+                isComplete: { cli, name in
+                    // Through its backing file (in.ipk's root), the delta's disk.
+                    try cli.execute(qemuImg!, ["compare", "-q", "-f", "qcow2", "-F", "raw", name, "root2.raw"], stdinFile: nil, environment: [:]).status == 0
                 }),
         ]
     }

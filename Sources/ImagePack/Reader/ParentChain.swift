@@ -60,7 +60,7 @@ package struct ParentChain: Sendable {
     ///   prefix, spec §7.3); otherwise any range of the stream will do (a `parent` chunk, §7.2).
     /// - Throws: V49 without a parent, V50 when the parent lacks the stream or the range, and
     ///   whatever reading the parent (and its own parents) throws.
-    func read(stream name: String, at offset: UInt64, into output: UnsafeMutableRawBufferPointer, wholeChunk: Bool) throws(ImagePackError) {
+    package func read(stream name: String, at offset: UInt64, into output: UnsafeMutableRawBufferPointer, wholeChunk: Bool) throws(ImagePackError) {
         if let unresolved { throw unresolved }
         guard let parent = readers.first else {
             throw ImagePackError(.parentRequired, "the chunk needs a parent image, but the image names none", rule: .v49)

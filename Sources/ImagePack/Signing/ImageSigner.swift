@@ -22,13 +22,21 @@ public enum ImageSigner {
     }
 
     /// Signs the image at `path` with `key`, replacing the file atomically.
-    /// - Parameter sync: flush the new file to stable storage before it replaces the old one.
+    /// - Parameters:
+    ///   - sync: flush the new file to stable storage before it replaces the old one.
+    ///   - verifying: when given, every chunk is decoded and checked against its digest first
+    ///     (for a delta, through `verifying.parents`), so that a signature never vouches for an
+    ///     image whose bytes do not hold the state it names; nil checks the structure only.
     /// - Throws: ``ImagePackError``: the image's own errors (it is opened and checked first, as
-    ///   ``ImageReader`` does), `.alreadySigned` if `key` has signed it, `.limitExceeded` when
+    ///   ``ImageReader`` does; with `verifying`, the first chunk that fails, or V49 for a delta
+    ///   without its parents), `.alreadySigned` if `key` has signed it, `.limitExceeded` when
     ///   the signature region would pass its 1 MiB limit, `.ioFailed` from the file system.
     @discardableResult
-    public static func sign(imageAt path: String, with key: SigningKey, sync: Bool = true) throws(ImagePackError) -> SignOutcome {
-        let reader = try ImageReader(path: path)
+    public static func sign(imageAt path: String, with key: SigningKey, sync: Bool = true, verifying: ReadOptions? = nil) throws(ImagePackError) -> SignOutcome {
+        let reader = try ImageReader(path: path, limits: verifying?.limits ?? .init(), parents: verifying?.parents ?? [])
+        if let verifying, let failure = try reader.verify(verifying, maxFailures: 1).failures.first {
+            throw failure.at(path: path)
+        }
         let keyID = key.publicKey.keyID
         guard !reader.signatures.contains(where: { $0.keyID == keyID }) else {
             throw ImagePackError(.alreadySigned, "the image is already signed by key \(keyID.hex); a key signs an image once", path: path)

@@ -21,20 +21,28 @@ public struct CopySummary: Sendable {
 /// chunk boundaries, and with them the root digest, stay the same (spec §8.3); a source whose
 /// chunking or metadata encoding the reference writer would not reproduce is refused rather than
 /// given a new identity. Either way the SIGN records are carried over unchanged.
+///
+/// A delta (spec §9.3) stays a delta on the same parent: copied verbatim, or re-encoded by a
+/// writer given that parent. Its `parent` and `zstd-patch` chunks are verified against the
+/// parents in `options.parents`, which are therefore required: without them the copy is refused
+/// (V49) rather than published with chunks nobody checked.
 public enum ImageCopier {
     /// Copies the image at `source` to `destination`, which appears only once complete and verified.
     /// - Parameters:
     ///   - codec: re-encode data chunks with this codec (nil: copy the chunks verbatim).
     ///   - level: the codec's level (with `codec`).
     ///   - overwrite: replace an existing destination.
-    /// - Throws: the source's own errors (``ImagePackError`` with a rule), `.invalidArgument` when
+    ///   - options: threads, cancellation, progress, and for a delta its parents (any order,
+    ///     matched by root digest).
+    /// - Throws: the source's own errors (``ImagePackError`` with a rule; `.parentRequired`, V49,
+    ///   for a delta whose parents were not supplied), `.invalidArgument` when
     ///   re-encoding cannot keep the root digest, `.destinationExists`, `.ioFailed`, `.cancelled`.
     @discardableResult
     public static func copy(
         imageAt source: String, toFile destination: String, codec: Codec? = nil, level: Int? = nil,
         overwrite: Bool = false, options: ReadOptions = .init()
     ) throws(ImagePackError) -> CopySummary {
-        let reader = try ImageReader(path: source, limits: options.limits)
+        let reader = try ImageReader(path: source, limits: options.limits, parents: options.parents)
         let output = try OutputFile(path: destination, overwrite: overwrite)
         do throws(ImagePackError) {
             let summary: CopySummary
@@ -42,7 +50,7 @@ public enum ImageCopier {
                 summary = try reencode(reader, codec: codec, level: level, to: output, options: options)
             } else {
                 try output.append(from: reader.file, count: reader.fileLength)
-                let copy = try ImageReader(file: try ReadableFile(path: output.readablePath), limits: options.limits)
+                let copy = try ImageReader(file: try ReadableFile(path: output.readablePath), limits: options.limits, parents: options.parents)
                 guard copy.rootDigest == reader.rootDigest, copy.fileLength == reader.fileLength else {
                     throw ImagePackError(.ioFailed, "the copy differs from the image it was copied from: was the image changed meanwhile?", path: destination)
                 }
@@ -61,6 +69,9 @@ public enum ImageCopier {
     static func reencode(_ reader: ImageReader, codec: Codec, level: Int?, to output: OutputFile, options: ReadOptions) throws(ImagePackError) -> CopySummary {
         var writerOptions = WriterOptions(codec: codec, level: level, chunkSize: Int(reader.chunkSize), threads: options.threads)
         writerOptions.cancellation = options.cancellation
+        // A delta stays a delta on the same parent (what was a parent chunk is one again).
+        writerOptions.parent = reader.parents.readers.first
+        if let unresolved = reader.parents.unresolved { throw unresolved.at(path: reader.path) }
         let streams = reader.streams.enumerated().map { i, s in
             StreamSpec(name: s.name, kind: s.kind, blockSize: s.blockSize, source: ImageStreamSource(reader: reader, stream: i))
         }

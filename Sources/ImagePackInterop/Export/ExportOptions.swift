@@ -34,16 +34,20 @@ public struct ExportOptions: Sendable {
     public var threads: Int = WriterOptions.defaultThreads
     /// Polled between batches of clusters; when set the export stops with `.cancelled`.
     public var cancellation: Cancellation?
+    /// qcow2 only: write an overlay on this backing file, holding only the clusters that differ
+    /// from the image it holds. nil writes a self-contained qcow2.
+    public var backing: Qcow2Backing?
 
     public init(
         clusterSize: Int = 64 << 10, compression: Qcow2Compression = .none, level: Int? = nil,
-        threads: Int = WriterOptions.defaultThreads, cancellation: Cancellation? = nil
+        threads: Int = WriterOptions.defaultThreads, cancellation: Cancellation? = nil, backing: Qcow2Backing? = nil
     ) {
         self.clusterSize = clusterSize
         self.compression = compression
         self.level = level
         self.threads = threads
         self.cancellation = cancellation
+        self.backing = backing
     }
 
     /// The compression level in effect (0 without compression).
@@ -85,10 +89,13 @@ public struct ExportSummary: Sendable, Hashable {
     public var fileLength: UInt64
     /// Bytes of disk content written (allocated data), excluding holes and qcow2 metadata.
     public var dataBytes: UInt64
-    /// qcow2 only: clusters stored as they are, compressed, and left unallocated (read as zeros).
+    /// qcow2 only: clusters stored as they are, compressed, and reading as zeros (left unallocated,
+    /// or for an overlay, zero clusters over non-zero parent content).
     public var storedClusters: UInt64 = 0
     public var compressedClusters: UInt64 = 0
     public var zeroClusters: UInt64 = 0
+    /// qcow2 overlay only: clusters left unallocated because the backing file holds the same bytes.
+    public var backingClusters: UInt64 = 0
     /// qcow2 only: cluster size used.
     public var clusterSize: Int?
 }

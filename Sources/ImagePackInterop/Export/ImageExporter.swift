@@ -11,12 +11,14 @@ public enum ImageExporter {
     /// - Parameters:
     ///   - format: `.raw` writes the disk as it is, zero chunks as holes; `.qcow2` writes a qcow2
     ///     version 3 file whose all-zero clusters are unallocated (`options` sets cluster size and
-    ///     compression).
+    ///     compression), or with `options.backing`, an overlay holding only the clusters that
+    ///     differ from the image the backing file holds.
     ///   - overwrite: replace an existing file; without it an existing file is `.destinationExists`
     ///     and is left untouched.
     ///   - progress: called with the disk bytes done and in all.
-    /// - Throws: `.noSuchStream`, `.invalidArgument` (options, or a disk too large for qcow2 at this
-    ///   cluster size), `.destinationExists`, `.ioFailed`, `.cancelled`, or any error of a corrupt
+    /// - Throws: `.noSuchStream`, `.invalidArgument` (options, a disk too large for qcow2 at this
+    ///   cluster size, or a backing file that is missing or of another size, or a parent without
+    ///   this disk at this size), `.destinationExists`, `.ioFailed`, `.cancelled`, or any error of a corrupt
     ///   chunk (such as `.chunkHashMismatch`); on any error nothing is left at `path`.
     @discardableResult
     public static func export(
@@ -28,13 +30,17 @@ public enum ImageExporter {
         }
         try options.validate()
         let info = reader.streams[stream]
+        if options.backing != nil && format != .qcow2 {
+            throw ImagePackError(.invalidArgument, "a backing file goes with the qcow2 format: \(format) files have none", field: "backingFile")
+        }
         switch format {
         case .raw:
             try reader.extract(stream: stream, toFile: path, overwrite: overwrite, options: ReadOptions(threads: options.threads, cancellation: options.cancellation, progress: progress))
             let data = reader.chunks(ofStream: stream).reduce(UInt64(0)) { $0 + ($1.kind == .zero ? 0 : UInt64($1.logicalLength)) }
             return ExportSummary(format: .raw, virtualSize: info.logicalSize, fileLength: info.logicalSize, dataBytes: data)
         case .qcow2:
-            let writer = try Qcow2Writer(reader: reader, stream: stream, options: options)
+            let backingFormat = try options.backing?.check(overlayPath: path, virtualSize: info.logicalSize)
+            let writer = try Qcow2Writer(reader: reader, stream: stream, options: options, backingFormat: backingFormat)
             let output = try OutputFile(path: path, overwrite: overwrite)
             do throws(ImagePackError) {
                 let summary = try writer.write(to: output, progress: progress)

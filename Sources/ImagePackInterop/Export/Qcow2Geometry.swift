@@ -5,7 +5,8 @@ import ImagePack
 ///
 /// The file is laid out front to back:
 /// ```
-/// cluster 0                 header (104 bytes + compression_type, padded to 112)
+/// cluster 0                 header (104 bytes + compression_type, padded to 112); for an overlay,
+///                           the backing format extension and the backing file name after it
 /// clusters 1...             L1 table (l1Entries × 8 bytes)
 /// then                      refcount table, sized for the largest file this disk can produce
 /// then                      refcount blocks for the clusters above ("front")
@@ -27,6 +28,8 @@ struct Qcow2Geometry: Sendable {
     static let copied: UInt64 = 1 << 63
     /// L2 bit 62: a compressed cluster.
     static let compressedFlag: UInt64 = 1 << 62
+    /// L2 bit 0 of a standard cluster (version 3): reads as zeros, whatever the backing file holds.
+    static let zeroFlag: UInt64 = 1
     static let headerLength = 112
 
     let clusterBits: Int
@@ -45,6 +48,8 @@ struct Qcow2Geometry: Sendable {
     /// Clusters before the first data cluster.
     let frontClusters: Int
     let compression: Qcow2Compression
+    /// For an overlay: the backing file name (header bytes 8-19) and format (extension 0xE2792ACA).
+    let backing: (name: String, format: Qcow2BackingFormat)?
 
     var l1Offset: UInt64 { UInt64(clusterSize) }
     var refTableOffset: UInt64 { UInt64(clusterSize) * UInt64(1 + l1Clusters) }
@@ -55,11 +60,19 @@ struct Qcow2Geometry: Sendable {
     /// Bits of a compressed cluster descriptor that hold the host offset (x = 62 - (cluster_bits - 8)).
     var compressedOffsetBits: Int { 62 - (clusterBits - 8) }
 
-    init(virtualSize: UInt64, clusterSize: Int, compression: Qcow2Compression) throws(ImagePackError) {
+    init(virtualSize: UInt64, clusterSize: Int, compression: Qcow2Compression, backing: (name: String, format: Qcow2BackingFormat)? = nil) throws(ImagePackError) {
         precondition(clusterSize >= 512 && clusterSize <= 2 << 20 && clusterSize & (clusterSize - 1) == 0)
         self.clusterSize = clusterSize
         self.virtualSize = virtualSize
         self.compression = compression
+        self.backing = backing
+        if let backing {
+            // Header, format extension (padded to 8), end of extensions, then the name: all in cluster 0.
+            let needed = Self.headerLength + 8 + (backing.format.rawValue.utf8.count + 7) / 8 * 8 + 8 + backing.name.utf8.count
+            guard needed <= clusterSize else {
+                throw ImagePackError(.invalidArgument, "the backing file name (\(backing.name.utf8.count) bytes) does not fit in the header cluster of \(clusterSize) bytes; use a larger cluster size or a shorter name", field: "clusterSize")
+            }
+        }
         clusterBits = clusterSize.trailingZeroBitCount
         let c = UInt64(clusterSize)
         guestClusters = virtualSize / c + (virtualSize % c == 0 ? 0 : 1)
@@ -110,7 +123,9 @@ struct Qcow2Geometry: Sendable {
         frontClusters = front
     }
 
-    /// The header cluster's meaningful bytes (the rest of cluster 0 stays zero: no extensions).
+    /// The header cluster's meaningful bytes (the rest of cluster 0 stays zero). Without a backing
+    /// file there are no extensions; with one, the backing format extension, the end marker and
+    /// the name follow the header, as `qemu-img create -b` lays them out.
     func encodeHeader() -> [UInt8] {
         var b = [UInt8](repeating: 0, count: Self.headerLength)
         func be32(_ at: Int, _ v: UInt32) { for i in 0..<4 { b[at + i] = UInt8(truncatingIfNeeded: v >> (24 - 8 * i)) } }
@@ -131,6 +146,20 @@ struct Qcow2Geometry: Sendable {
         be32(96, UInt32(Self.refcountOrder))
         be32(100, UInt32(Self.headerLength))
         b[104] = compression == .zstd ? 1 : 0  // compression_type; 105-111 padding
+        if let backing {
+            let format = Array(backing.format.rawValue.utf8)
+            var ext = [UInt8](repeating: 0, count: 8 + (format.count + 7) / 8 * 8 + 8)  // + end-of-extensions (type 0, length 0)
+            for i in 0..<4 {
+                ext[i] = UInt8(truncatingIfNeeded: Qcow2Backing.formatExtension >> (24 - 8 * i))
+                ext[4 + i] = UInt8(truncatingIfNeeded: UInt32(format.count) >> (24 - 8 * i))
+            }
+            ext.replaceSubrange(8..<8 + format.count, with: format)
+            b += ext
+            let name = Array(backing.name.utf8)
+            be64(8, UInt64(b.count))  // backing_file_offset
+            be32(16, UInt32(name.count))  // backing_file_size
+            b += name
+        }
         return b
     }
 }

@@ -12,12 +12,23 @@ struct Qcow2Writer {
     let stream: Int
     let options: ExportOptions
     let geometry: Qcow2Geometry
+    /// For an overlay: the content its backing file holds, compared cluster by cluster.
+    let base: Qcow2Base?
 
-    init(reader: ImageReader, stream: Int, options: ExportOptions) throws(ImagePackError) {
+    /// - Parameter backingFormat: for an overlay (`options.backing`), the backing file's format,
+    ///   as ``Qcow2Backing/check(overlayPath:virtualSize:)`` found it.
+    init(reader: ImageReader, stream: Int, options: ExportOptions, backingFormat: Qcow2BackingFormat? = nil) throws(ImagePackError) {
         self.reader = reader
         self.stream = stream
         self.options = options
-        geometry = try Qcow2Geometry(virtualSize: reader.streams[stream].logicalSize, clusterSize: options.clusterSize, compression: options.compression)
+        let size = reader.streams[stream].logicalSize
+        if let backing = options.backing, let backingFormat {
+            base = try Qcow2Base(image: reader, stream: stream, content: backing.content)
+            geometry = try Qcow2Geometry(virtualSize: size, clusterSize: options.clusterSize, compression: options.compression, backing: (backing.name, backingFormat))
+        } else {
+            base = nil
+            geometry = try Qcow2Geometry(virtualSize: size, clusterSize: options.clusterSize, compression: options.compression)
+        }
     }
 
     /// The guest bytes one job covers: a whole number of clusters and, when the sizes allow it,
@@ -42,9 +53,12 @@ struct Qcow2Writer {
         let size = geometry.virtualSize
         let units = Int((size + UInt64(unit) - 1) / UInt64(unit))
         // A slot holds the unit, its compressed clusters, and a chunk straddling the unit's edge.
-        let slotBytes = unit * (options.compression == .none ? 1 : 2) + reader.largestChunk(ofStream: stream)
+        // An overlay's slot also holds the parent's bytes of the unit.
+        let base = base
+        let overlay = base != nil
+        let slotBytes = unit * (options.compression == .none ? 1 : 2) + reader.largestChunk(ofStream: stream) + (overlay ? unit : 0)
         let slotCount = OrderedParallel.slotCount(threads: options.threads, slotBytes: slotBytes, budget: reader.limits.maxDecodeMemory)
-        let slots = try (0..<slotCount).map { _ throws(ImagePackError) in try Qcow2Slot(unit: unit, options: options) }
+        let slots = try (0..<slotCount).map { _ throws(ImagePackError) in try Qcow2Slot(unit: unit, options: options, overlay: overlay) }
         let reader = reader
         let stream = stream
 
@@ -66,15 +80,21 @@ struct Qcow2Writer {
         var done: UInt64 = 0
         try OrderedParallel.run(
             count: units, slots: slots, lanes: options.threads, cancellation: options.cancellation,
-            work: { slot, j in slot.run(reader: reader, stream: stream, unit: j, geometry: geometry) },
+            work: { slot, j in slot.run(reader: reader, stream: stream, unit: j, geometry: geometry, base: base) },
             consume: { (slot, j) throws(ImagePackError) in
                 if let error = slot.error { throw error }
                 let firstCluster = UInt64(j) * UInt64(unit / geometry.clusterSize)
                 for k in 0..<slot.clusterCount {
                     let kind = slot.kinds[k]
-                    if case .zero = kind {
+                    switch kind {
+                    case .zero:
                         summary.zeroClusters += 1
                         continue
+                    case .backing:
+                        summary.backingClusters += 1
+                        continue
+                    default:
+                        break
                     }
                     let guest = firstCluster + UInt64(k)
                     let index = Int(guest / UInt64(geometry.l2Entries))
@@ -84,8 +104,12 @@ struct Qcow2Writer {
                     }
                     let entry: UInt64
                     switch kind {
-                    case .zero:
+                    case .zero, .backing:
                         continue
+                    case .zeroFlag:
+                        // Reads as zeros whatever the backing file holds; no host cluster (v3 only).
+                        entry = Qcow2Geometry.zeroFlag
+                        summary.zeroClusters += 1
                     case .stored:
                         let at = try allocator.allocateCluster()
                         let bytes = UnsafeRawBufferPointer(rebasing: slot.unitBytes[k * geometry.clusterSize..<(k + 1) * geometry.clusterSize])
@@ -119,8 +143,12 @@ struct Qcow2Writer {
 
 /// What a worker found a guest cluster to be.
 enum Qcow2ClusterKind {
-    /// Reads as zeros: left unallocated.
+    /// Reads as zeros: left unallocated (never in an overlay, where unallocated means the parent's).
     case zero
+    /// An overlay's cluster that holds the parent's bytes: left unallocated, read through to the backing file.
+    case backing
+    /// An overlay's cluster that reads as zeros over a parent whose bytes there are not zero.
+    case zeroFlag
     /// Stored as it is, from the slot's buffer.
     case stored
     /// Compressed into the slot's `packed` buffer at `start`, `length` bytes.
@@ -137,6 +165,8 @@ final class Qcow2Slot: @unchecked Sendable {
     let packed: ChunkBuffer?
     /// For a chunk that straddles the unit's edge: the whole chunk, decoded once per unit.
     let scratch = ChunkBuffer()
+    /// For an overlay: the parent's bytes of the unit (the same clusters), when any must be compared.
+    let baseBuffer: ChunkBuffer?
     var kinds: [Qcow2ClusterKind]
     var clusterCount = 0
     var length = 0
@@ -144,9 +174,10 @@ final class Qcow2Slot: @unchecked Sendable {
     let zstd: Zstd.Compressor?
     let zlib: Zlib.Compressor?
 
-    init(unit: Int, options: ExportOptions) throws(ImagePackError) {
+    init(unit: Int, options: ExportOptions, overlay: Bool = false) throws(ImagePackError) {
         self.unit = unit
         buffer = ChunkBuffer(capacity: unit)
+        baseBuffer = overlay ? ChunkBuffer(capacity: unit) : nil
         packed = options.compression == .none ? nil : ChunkBuffer(capacity: unit)
         kinds = []
         kinds.reserveCapacity(unit / options.clusterSize)
@@ -157,8 +188,9 @@ final class Qcow2Slot: @unchecked Sendable {
     /// The whole unit buffer.
     var unitBytes: UnsafeMutableRawBufferPointer { buffer.prefix(unit) }
 
-    /// Decodes guest unit `unit` and classifies its clusters.
-    func run(reader: ImageReader, stream: Int, unit: Int, geometry: Qcow2Geometry) {
+    /// Decodes guest unit `unit` and classifies its clusters; for an overlay (`base`), against
+    /// the parent's bytes of the same clusters.
+    func run(reader: ImageReader, stream: Int, unit: Int, geometry: Qcow2Geometry, base: Qcow2Base?) {
         error = nil
         kinds.removeAll(keepingCapacity: true)
         let cluster = geometry.clusterSize
@@ -167,16 +199,16 @@ final class Qcow2Slot: @unchecked Sendable {
         length = Int(min(UInt64(self.unit), size - start))
         clusterCount = (length + cluster - 1) / cluster
         do throws(ImagePackError) {
+            if let base {
+                try runOverlay(reader: reader, stream: stream, start: start, cluster: cluster, base: base)
+                return
+            }
             guard try fill(reader: reader, stream: stream, start: start) else {
                 kinds.append(contentsOf: repeatElement(.zero, count: clusterCount))
                 return
             }
+            padTail(cluster: cluster)
             let buffer = unitBytes
-            let packed = self.packed?.prefix(self.unit)
-            let padded = clusterCount * cluster
-            if padded > length {
-                UnsafeMutableRawBufferPointer(rebasing: buffer[length..<padded]).initializeMemory(as: UInt8.self, repeating: 0)
-            }
             var packedCount = 0
             for k in 0..<clusterCount {
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[k * cluster..<(k + 1) * cluster])
@@ -184,27 +216,75 @@ final class Qcow2Slot: @unchecked Sendable {
                     kinds.append(.zero)
                     continue
                 }
-                guard let packed else {
-                    kinds.append(.stored)
-                    continue
-                }
-                // Room for strictly less than a cluster: a run that does not shrink is stored.
-                let room = UnsafeMutableRawBufferPointer(rebasing: packed[packedCount..<min(packed.count, packedCount + cluster - 1)])
-                let produced: Int?
-                if let zstd {
-                    produced = try zstd.compress(bytes, into: room)
-                } else {
-                    produced = try zlib!.compress(bytes, into: room)
-                }
-                if let produced, produced > 0, produced < cluster {
-                    kinds.append(.compressed(start: packedCount, length: produced))
-                    packedCount += produced
-                } else {
-                    kinds.append(.stored)
-                }
+                kinds.append(try classifyData(bytes, packedCount: &packedCount))
             }
         } catch {
             self.error = error.enriched(stream: reader.streams[stream].name)
+        }
+    }
+
+    /// Zeroes the unit buffer past the disk's end, up to the end of its last cluster.
+    private func padTail(cluster: Int) {
+        let padded = clusterCount * cluster
+        if padded > length {
+            UnsafeMutableRawBufferPointer(rebasing: buffer.prefix(unit)[length..<padded]).initializeMemory(as: UInt8.self, repeating: 0)
+        }
+    }
+
+    /// A cluster with data: stored, or compressed when that makes it smaller.
+    private func classifyData(_ bytes: UnsafeRawBufferPointer, packedCount: inout Int) throws(ImagePackError) -> Qcow2ClusterKind {
+        guard let packed = self.packed?.prefix(unit) else { return .stored }
+        let cluster = bytes.count
+        // Room for strictly less than a cluster: a run that does not shrink is stored.
+        let room = UnsafeMutableRawBufferPointer(rebasing: packed[packedCount..<min(packed.count, packedCount + cluster - 1)])
+        let produced: Int?
+        if let zstd {
+            produced = try zstd.compress(bytes, into: room)
+        } else {
+            produced = try zlib!.compress(bytes, into: room)
+        }
+        guard let produced, produced > 0, produced < cluster else { return .stored }
+        defer { packedCount += produced }
+        return .compressed(start: packedCount, length: produced)
+    }
+
+    /// An overlay's unit: clusters the index shows to be the parent's are never decoded; the
+    /// others are decoded on both sides and compared, so a changed chunk costs only its changed
+    /// clusters in the overlay.
+    private func runOverlay(reader: ImageReader, stream: Int, start: UInt64, cluster: Int, base: Qcow2Base) throws(ImagePackError) {
+        let same = base.knownSame(reader: reader, stream: stream, start: start, length: length, cluster: cluster)
+        if !same.contains(false) {
+            kinds.append(contentsOf: repeatElement(.backing, count: clusterCount))
+            return
+        }
+        let anyData = try fill(reader: reader, stream: stream, start: start)
+        let parent = baseBuffer!.prefix(unit)
+        try base.read(at: start, into: UnsafeMutableRawBufferPointer(rebasing: parent[0..<length]))
+        let padded = clusterCount * cluster
+        if padded > length {
+            UnsafeMutableRawBufferPointer(rebasing: parent[length..<padded]).initializeMemory(as: UInt8.self, repeating: 0)
+        }
+        if anyData { padTail(cluster: cluster) }
+        let buffer = unitBytes
+        var packedCount = 0
+        for k in 0..<clusterCount {
+            if same[k] {
+                kinds.append(.backing)
+                continue
+            }
+            let old = UnsafeRawBufferPointer(rebasing: parent[k * cluster..<(k + 1) * cluster])
+            guard anyData else {
+                kinds.append(isZeroRegion(old) ? .backing : .zeroFlag)
+                continue
+            }
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[k * cluster..<(k + 1) * cluster])
+            if system_memcmp(bytes.baseAddress!, old.baseAddress!, cluster) == 0 {
+                kinds.append(.backing)
+            } else if isZeroRegion(bytes) {
+                kinds.append(.zeroFlag)
+            } else {
+                kinds.append(try classifyData(bytes, packedCount: &packedCount))
+            }
         }
     }
 

@@ -559,7 +559,7 @@ _imgpack_export() {
     repeating_flags=()
     non_repeating_flags=(--force --json -q --quiet --version -h --help)
     repeating_options=(--trusted-key --parent --parent-dir)
-    non_repeating_options=(--disk --format --cluster-size --compress --level -o --output --trust-dir --threads)
+    non_repeating_options=(--disk --format --cluster-size --compress --level -o --output --backing-file --backing-format --trust-dir --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -583,6 +583,14 @@ _imgpack_export() {
         ;;
     '-o'|'--output')
         __imgpack_add_completions -f
+        return
+        ;;
+    '--backing-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--backing-format')
+        __imgpack_add_completions -W 'qcow2'$'\n''raw'
         return
         ;;
     '--trusted-key')
@@ -686,13 +694,21 @@ _imgpack_ls() {
 _imgpack_recover() {
     repeating_flags=()
     non_repeating_flags=(--force --json -q --quiet --version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(-o --output --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '-o'|'--output')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
         __imgpack_add_completions -d
         return
         ;;
@@ -752,7 +768,7 @@ _imgpack_key_generate() {
 _imgpack_sign() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(--key)
     __imgpack_offer_flags_options 1
 
@@ -760,6 +776,14 @@ _imgpack_sign() {
     case "${prev}" in
     '--key')
         __imgpack_add_completions -f
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     esac
@@ -776,7 +800,7 @@ _imgpack_sign() {
 _imgpack_copy() {
     repeating_flags=()
     non_repeating_flags=(--force --json -q --quiet --version -h --help)
-    repeating_options=()
+    repeating_options=(--parent --parent-dir)
     non_repeating_options=(-o --output --codec --level --threads)
     __imgpack_offer_flags_options 1
 
@@ -791,6 +815,14 @@ _imgpack_copy() {
         return
         ;;
     '--level')
+        return
+        ;;
+    '--parent')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--parent-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--threads')

@@ -35,13 +35,13 @@ function __imgpack_parse_tokens -S
         case 'extract'
             __imgpack_parse_subcommand 1 'o/output=' 'disk=+' 'stdout' 'force' 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'threads=' 'q/quiet' 'version' 'h/help'
         case 'export'
-            __imgpack_parse_subcommand 1 'disk=' 'format=' 'cluster-size=' 'compress=' 'level=' 'o/output=' 'force' 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'disk=' 'format=' 'cluster-size=' 'compress=' 'level=' 'o/output=' 'backing-file=' 'backing-format=' 'force' 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'cat'
             __imgpack_parse_subcommand 1 'disk=' 'offset=' 'length=' 'parent=+' 'parent-dir=+' 'version' 'h/help'
         case 'ls'
             __imgpack_parse_subcommand 1 'disk=' 'parent=+' 'parent-dir=+' 'json' 'version' 'h/help'
         case 'recover'
-            __imgpack_parse_subcommand 1 'o/output=' 'force' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'o/output=' 'force' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'key'
             __imgpack_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
@@ -49,9 +49,9 @@ function __imgpack_parse_tokens -S
                 __imgpack_parse_subcommand 0 'o/output=' 'force' 'version' 'h/help'
             end
         case 'sign'
-            __imgpack_parse_subcommand 1 'key=' 'json' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'key=' 'parent=+' 'parent-dir=+' 'json' 'version' 'h/help'
         case 'copy'
-            __imgpack_parse_subcommand 1 'o/output=' 'codec=' 'level=' 'force' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'o/output=' 'codec=' 'level=' 'force' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'flatten'
             __imgpack_parse_subcommand 1 'parent=+' 'parent-dir=+' 'o/output=' 'force' 'sync' 'codec=' 'level=' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'rebase'
@@ -260,6 +260,8 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" compress' -l 'compress' -d 'qcow2 cluster compression.' -rfka 'none zlib zstd'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" level' -l 'level' -d 'Compression level (zstd 1-19, default 3; zlib 1-9, default 6).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" o output' -s 'o' -l 'output' -d 'Where to write the disk.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" backing-file' -l 'backing-file' -d 'qcow2: write an overlay on this file, which holds the parent\'s disk: only clusters that differ from the parent are stored.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" backing-format' -l 'backing-format' -d 'Format of the backing file (default: qcow2 if it starts with qcow2\'s magic, else raw).' -rfka 'qcow2 raw'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" force' -l 'force' -d 'Replace OUTPUT if it exists.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export"' -l 'trusted-key' -d 'A publisher\'s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack export" trust-dir' -l 'trust-dir' -d 'Trust every *.pub key file in this directory.' -rfa '(__imgpack_complete_directories)'
@@ -288,6 +290,8 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack recover" -eq 1' -F
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack recover" o output' -s 'o' -l 'output' -d 'Directory for the raw files (created if needed).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack recover" force' -l 'force' -d 'Replace existing files.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack recover"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack recover"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack recover" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack recover" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack recover" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'
@@ -302,6 +306,8 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack key generate" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack sign" -eq 1' -F
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" key' -l 'key' -d 'The private key file (PEM PKCS#8 Ed25519).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" h help' -s 'h' -l 'help' -d 'Show help information.'
@@ -310,6 +316,8 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" codec' -l 'codec' -d 'Re-encode data chunks with this codec (default: copy them as they are).' -rfka 'zstd zlib stored'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" level' -l 'level' -d 'Codec level, with --codec (zstd 1-19, zlib 1-9).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" force' -l 'force' -d 'Replace OUTPUT if it exists.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" q quiet' -s 'q' -l 'quiet' -d 'No progress bar and no summary on standard error; errors are still reported.'

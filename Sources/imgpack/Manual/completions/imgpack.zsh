@@ -267,6 +267,7 @@ _imgpack_export() {
     local -i ret=1
     local -ar ___format=('raw' 'qcow2')
     local -ar ___compress=('none' 'zlib' 'zstd')
+    local -ar ___backing_format=('qcow2' 'raw')
     local -ar arg_specs=(
         ':image:_files'
         '--disk[The stream to export (may be left out when the image has one).]:name:'
@@ -275,6 +276,8 @@ _imgpack_export() {
         '--compress[qcow2 cluster compression.]:compress:{__imgpack_complete "${___compress[@]}"}'
         '--level[Compression level (zstd 1-19, default 3; zlib 1-9, default 6).]:n:'
         '(-o --output)'{-o,--output}'[Where to write the disk.]:file:_files'
+        '--backing-file[qcow2\: write an overlay on this file, which holds the parent'\''s disk\: only clusters that differ from the parent are stored.]:file:_files'
+        '--backing-format[Format of the backing file (default\: qcow2 if it starts with qcow2'\''s magic, else raw).]:backing-format:{__imgpack_complete "${___backing_format[@]}"}'
         '--force[Replace OUTPUT if it exists.]'
         '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
         '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
@@ -330,6 +333,8 @@ _imgpack_recover() {
         ':image:_files'
         '(-o --output)'{-o,--output}'[Directory for the raw files (created if needed).]:dir:_files -/'
         '--force[Replace existing files.]'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
@@ -387,6 +392,8 @@ _imgpack_sign() {
     local -ar arg_specs=(
         ':image:_files'
         '--key[The private key file (PEM PKCS#8 Ed25519).]:file:_files'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -405,6 +412,8 @@ _imgpack_copy() {
         '--codec[Re-encode data chunks with this codec (default\: copy them as they are).]:codec:{__imgpack_complete "${___codec[@]}"}'
         '--level[Codec level, with --codec (zstd 1-19, zlib 1-9).]:n:'
         '--force[Replace OUTPUT if it exists.]'
+        '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
+        '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '(-q --quiet)'{-q,--quiet}'[No progress bar and no summary on standard error; errors are still reported.]'
