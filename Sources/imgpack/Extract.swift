@@ -143,8 +143,11 @@ struct Extract: ParsableCommand {
         let summary: StreamingSummary
         do {
             defer { bar.finish() }
-            summary = try reader.read { event in
+            // Standard output cannot be read back, so a reference's content comes from the window.
+            summary = try reader.read(references: .keepWindow) { event in
                 switch event {
+                case .reference:
+                    break  // not sent with .keepWindow
                 case .begin(_, let all):
                     chosen = try select(in: all)[0]
                 case .data(let stream, _, let bytes):

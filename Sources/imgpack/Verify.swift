@@ -119,8 +119,15 @@ struct Verify: ParsableCommand {
         var checked: UInt64 = 0
         var chunks = 0
         var zeroChunks = 0
-        let summary = try reader.read { event in
+        // A reference's content was checked when its target was read (spec §7.2 (d)), so verify
+        // keeps no window of the input.
+        let summary = try reader.read(references: .notNeeded) { event in
             switch event {
+            case .reference(let content):
+                done += content.length
+                checked += content.length
+                chunks += 1
+                bar.update(done: done, total: total)
             case .begin(_, let streams):
                 total = streams.reduce(0) { $0 + $1.logicalSize }
             case .data(_, _, let bytes):

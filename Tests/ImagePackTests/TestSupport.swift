@@ -58,10 +58,12 @@ func testMetadata(_ name: String = "test-image") -> ImageMetadata {
 }
 
 /// Collects everything a streaming read produces, per stream.
-func streamAll(_ path: String, threads: Int = 2, parents: [ImageReader] = []) throws -> (StreamingSummary, [[UInt8]]) {
+/// With `references` other than `.keepWindow`, a reference's content is copied from what was
+/// already collected, as a consumer that re-reads its output does.
+func streamAll(_ path: String, threads: Int = 2, parents: [ImageReader] = [], references: ReferenceContent = .keepWindow) throws -> (StreamingSummary, [[UInt8]]) {
     let reader = try StreamingReader(path: path, options: ReadOptions(threads: threads, parents: parents))
     var disks: [[UInt8]] = []
-    let summary = try reader.read { event in
+    let summary = try reader.read(references: references) { event in
         switch event {
         case .begin(_, let streams):
             disks = streams.map { [UInt8](repeating: 0xEE, count: Int($0.logicalSize)) }
@@ -69,6 +71,9 @@ func streamAll(_ path: String, threads: Int = 2, parents: [ImageReader] = []) th
             disks[s].replaceSubrange(Int(offset)..<Int(offset) + bytes.count, with: bytes)
         case .zero(let s, let offset, let length):
             disks[s].replaceSubrange(Int(offset)..<Int(offset + length), with: repeatElement(0, count: Int(length)))
+        case .reference(let c):
+            let from = Array(disks[c.sourceStream][Int(c.sourceOffset)..<Int(c.sourceOffset + c.length)])
+            disks[c.stream].replaceSubrange(Int(c.offset)..<Int(c.offset + c.length), with: from)
         }
     }
     return (summary, disks)

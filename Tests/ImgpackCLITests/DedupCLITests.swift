@@ -46,6 +46,13 @@ struct DedupCLITests {
         let piped = try cli.run(["extract", "-", "-o", "piped"], stdinFile: cli.path("d.ipk"))
         #expect(piped.status == 0, "\(piped.stderr)")
         #expect(try cli.read("piped/root.raw") == disk)
+        let pipedVerify = try cli.run(["verify", "-", "--json"], stdinFile: cli.path("d.ipk"))
+        #expect(pipedVerify.status == 0, "\(pipedVerify.stderr)")
+        // verify - keeps no content for references; they count as checked, as their plain copies do.
+        let plainVerify = try jsonObject(try cli.run(["verify", "-", "--json"], stdinFile: cli.path("n.ipk")).stdout)
+        let verified = try jsonObject(pipedVerify.stdout)
+        #expect(verified["bytesChecked"] as? Int != nil && verified["bytesChecked"] as? Int == plainVerify["bytesChecked"] as? Int)
+        #expect(verified["rootDigest"] as? String == root)
         let cat = try cli.run(["cat", "d.ipk", "--offset", "\(320 << 10)", "--length", "\(256 << 10)"])
         #expect(cat.status == 0)
         #expect([UInt8](cat.stdout) == Array(disk[(320 << 10)..<(576 << 10)]))

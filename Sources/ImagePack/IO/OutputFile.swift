@@ -127,7 +127,7 @@ package final class OutputFile: RewritableSink {
         var candidate = ""
         for attempt in 0..<100 {
             candidate = Self.temporaryName(directory: directory, base: base, attempt: attempt)
-            fd = system_open(candidate, _O_WRONLY | _O_CREAT | _O_EXCL | _O_CLOEXEC, 0o644)
+            fd = system_open(candidate, _O_RDWR | _O_CREAT | _O_EXCL | _O_CLOEXEC, 0o644)
             if fd >= 0 || system_errno != _EEXIST { break }
         }
         guard fd >= 0 else {

@@ -9,6 +9,9 @@
 /// input; an image without feature `references` keeps nothing. Stored (encoded) bytes are kept
 /// rather than decoded content: a 64 MiB fill chunk costs 8 bytes, and what is kept is bounded by
 /// the file, not by what the index claims.
+///
+/// A window that does not keep content (``ReferenceContent/notNeeded``,
+/// ``ReferenceContent/rereadFromOutput``) keeps only the headers: a few dozen bytes per record.
 struct ReferenceWindow {
     struct Kept {
         var offset: UInt64
@@ -18,21 +21,27 @@ struct ReferenceWindow {
     }
 
     let distance: UInt64
+    /// Whether payloads are kept; without them a reference is resolved to its target's header only.
+    let keepsContent: Bool
     private var kept: [Kept] = []
     /// `kept[first...]` are the live records; the array is compacted when half is dead.
     private var first = 0
     /// Payload bytes held.
     private(set) var bytes = 0
+    /// The most payload bytes held at once.
+    private(set) var peakBytes = 0
 
-    init(distance: UInt64) {
+    init(distance: UInt64, keepsContent: Bool = true) {
         self.distance = distance
+        self.keepsContent = keepsContent
     }
 
     /// Keeps the record at `offset` (records arrive in file order).
     mutating func keep(_ header: ChunkHeader, at offset: UInt64, payload: UnsafeRawBufferPointer) {
-        let targetable = header.kind == .data || header.kind == .fill
+        let targetable = keepsContent && (header.kind == .data || header.kind == .fill)
         let copy = targetable ? Array(payload) : []
         bytes += copy.count
+        peakBytes = max(peakBytes, bytes)
         kept.append(Kept(offset: offset, header: header, payload: copy))
     }
 

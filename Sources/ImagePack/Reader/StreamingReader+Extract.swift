@@ -3,6 +3,11 @@ import Foundation
 /// Streaming extraction to files, as spec §12.1 requires of every consumer of a streaming read:
 /// content is written where it belongs in temporary files as it arrives, and the files are
 /// published only once the whole image (index, footer and root digest) has verified.
+///
+/// A reference chunk's content is copied from the output file that already holds it (its target
+/// came earlier in the input), so extraction keeps no window of the input in memory
+/// (``ReferenceContent/rereadFromOutput``); only when a reference's target may lie in a stream
+/// left out of the extraction does it keep the window.
 extension StreamingReader {
     /// Extracts streams of the image to raw files in one pass: zero chunks and zero blocks inside
     /// data chunks become holes, every
@@ -25,8 +30,10 @@ extension StreamingReader {
         var outputs: [Int: OutputFile] = [:]
         var paths: [Int: String] = [:]
         var streams: [StreamInfo] = []
+        var scratch: [UInt8] = []
         do {
-            let summary = try read { (event) throws in
+            // Decided after `.begin`, once `destinations` said which streams are written.
+            let summary = try read(decidingReferences: { all in outputs.count == all.count ? .rereadFromOutput : .keepWindow }) { (event) throws in
                 switch event {
                 case .begin(_, let all):
                     streams = all
@@ -41,6 +48,9 @@ extension StreamingReader {
                     try outputs[stream]?.writeSparse(bytes, at: offset)
                 case .zero:
                     break  // a hole
+                case .reference(let content):
+                    guard let output = outputs[content.stream], let source = outputs[content.sourceStream] else { break }
+                    try Self.copy(content, from: source, to: output, scratch: &scratch)
                 }
             }
             // Verified to the root digest: publish, if the caller accepts the image.
@@ -54,5 +64,35 @@ extension StreamingReader {
             for file in outputs.values { file.abandon() }
             throw error
         }
+    }
+}
+
+extension StreamingReader {
+    /// Writes a reference's content at its place in `output`, read back from where its target was
+    /// written to `source`. A sparse write left zero blocks as holes, and the file is not yet
+    /// extended to its length, so what lies past the end of `source` is zeros.
+    /// - Throws: V28 when the bytes read back do not match the reference's digest: the output file
+    ///   was changed by someone else while the image was extracted into it.
+    static func copy(_ content: ReferencedContent, from source: OutputFile, to output: OutputFile, scratch: inout [UInt8]) throws(ImagePackError) {
+        let length = Int(content.length)
+        if scratch.count < length { scratch = [UInt8](repeating: 0, count: length) }
+        let done: Result<Void, ImagePackError> = scratch.withUnsafeMutableBytes { all in
+            do throws(ImagePackError) {
+                let buffer = UnsafeMutableRawBufferPointer(rebasing: all[0..<length])
+                let got = try source.read(into: buffer, at: content.sourceOffset)
+                if got < length { UnsafeMutableRawBufferPointer(rebasing: buffer[got...]).initializeMemory(as: UInt8.self, repeating: 0) }
+                guard Digest.sha256(UnsafeRawBufferPointer(buffer)) == content.contentDigest else {
+                    throw ImagePackError(
+                        .chunkHashMismatch,
+                        "the content of the reference chunk, read back from the extracted file at \(content.sourceOffset) where its target was written, does not match the reference's SHA-256: the file was changed while the image was extracted into it; extract again",
+                        rule: .v28, offset: content.recordOffset + UInt64(Layout.chunkPrefixSize), field: "contentDigest", path: source.path)
+                }
+                try output.writeSparse(UnsafeRawBufferPointer(buffer), at: content.offset)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try done.get()
     }
 }

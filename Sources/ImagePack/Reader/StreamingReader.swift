@@ -6,6 +6,11 @@ public enum StreamingEvent {
     case data(stream: Int, offset: UInt64, bytes: UnsafeRawBufferPointer)
     /// `length` zero bytes of stream `stream` at `offset` (zero chunks; a file consumer leaves a hole).
     case zero(stream: Int, offset: UInt64, length: UInt64)
+    /// A reference chunk's content, named by its earlier place instead of carried: sent only when
+    /// the read was asked not to keep content (``ReferenceContent/notNeeded``,
+    /// ``ReferenceContent/rereadFromOutput``); with ``ReferenceContent/keepWindow`` a reference
+    /// arrives as ``data(stream:offset:bytes:)``.
+    case reference(ReferencedContent)
 }
 
 /// What a completed streaming read established.
@@ -36,6 +41,10 @@ public final class StreamingReader {
     let input: SequentialInput
     public let options: ReadOptions
     var limits: ImageLimits { options.limits }
+    /// The most stored bytes the reference window held during the last read: zero unless the image
+    /// has references and the read kept content (``ReferenceContent/keepWindow``). Lets tests
+    /// check that verify and extract read without the window.
+    package private(set) var peakReferenceBytes = 0
 
     package init(file: ReadableFile, options: ReadOptions = .init()) {
         input = SequentialInput(file: file)
@@ -62,6 +71,9 @@ public final class StreamingReader {
             /// For a reference chunk whose payload or target breaks a rule: why (reported by the
             /// worker, so that it is numbered by its index entry like any other chunk failure).
             var problem: ImagePackError?
+            /// For a reference handed over by its target's place (``ReferenceContent/notNeeded``,
+            /// ``ReferenceContent/rereadFromOutput``): nothing in the buffers, nothing to decode.
+            var byPlace = false
         }
         var items: [Item] = []
         let payload = ChunkBuffer(capacity: StreamingReader.batchBytes)
@@ -97,15 +109,25 @@ public final class StreamingReader {
     static let batchCount = 4096
 
     /// Runs the read, calling `handler` for each event in order.
+    /// - Parameter references: what the consumer needs of a reference chunk's content; the
+    ///   default hands it over as data, at the cost of keeping up to `maxReferenceDistance` of
+    ///   stored bytes in memory when the image has references (see ``ReferenceContent``).
     /// - Throws: the error `handler` throws, unchanged (the read stops there); otherwise an
     ///   ``ImagePackError`` naming the first rule the image breaks.
     @discardableResult
-    public func read<E: Error>(_ handler: (StreamingEvent) throws(E) -> Void) throws -> StreamingSummary {
+    public func read<E: Error>(references: ReferenceContent = .keepWindow, _ handler: (StreamingEvent) throws(E) -> Void) throws -> StreamingSummary {
+        try read(decidingReferences: { _ in references }, handler)
+    }
+
+    /// ``read(references:_:)`` for a consumer that knows what it needs only once it sees the
+    /// stream table (extract re-reads from its outputs only when it writes every stream a
+    /// reference may name): `references` is called right after the `.begin` event.
+    func read<E: Error>(decidingReferences references: ([StreamInfo]) -> ReferenceContent, _ handler: (StreamingEvent) throws(E) -> Void) throws -> StreamingSummary {
         // The pipeline speaks ImagePackError: a handler's own error is kept aside and the run is
         // stopped with a stand-in, then the handler's error is thrown in its place.
         var handlerError: E?
         do throws(ImagePackError) {
-            return try run { (event) throws(ImagePackError) in
+            return try run(references: references) { (event) throws(ImagePackError) in
                 do throws(E) { try handler(event) } catch {
                     handlerError = error
                     throw ImagePackError(.cancelled, "the consumer of the streaming read stopped it")
@@ -163,7 +185,8 @@ public final class StreamingReader {
         }
     }
 
-    private func run(_ handler: (StreamingEvent) throws(ImagePackError) -> Void) throws(ImagePackError) -> StreamingSummary {
+    private func run(references: ([StreamInfo]) -> ReferenceContent, _ handler: (StreamingEvent) throws(ImagePackError) -> Void) throws(ImagePackError) -> StreamingSummary {
+        peakReferenceBytes = 0
         let header = try FileHeader.decode(try input.read(count: Layout.headerSize, what: "the header"))
         // Metadata, then the stream table (rule V8), checked as the random-access reader checks them.
         var (envelope, at) = try nextEnvelope()
@@ -205,6 +228,7 @@ public final class StreamingReader {
             case .begin: return
             case .data(_, _, let bytes): done += UInt64(bytes.count)
             case .zero(_, _, let length): done += length
+            case .reference(let content): done += content.length
             }
             options.progress?(done, total)
         }
@@ -249,7 +273,10 @@ public final class StreamingReader {
         /// A chunk record whose envelope and header were read but that did not fit the last batch.
         var held: NextChunk?
         /// The records a reference may still name (spec §7.2: within maxReferenceDistance before it).
-        var window = features.contains(.references) ? ReferenceWindow(distance: limits.maxReferenceDistance) : nil
+        var window = features.contains(.references) ? ReferenceWindow(distance: limits.maxReferenceDistance, keepsContent: references(streams).keepsContent) : nil
+        defer { peakReferenceBytes = window?.peakBytes ?? 0 }
+        /// Whether a reference is handed over by its target's place rather than its content.
+        let byPlace = window.map { !$0.keepsContent } ?? false
         /// Set when reading failed after a batch's first item: the batch goes on, then its error.
         var inputFailed = false
         /// The next chunk record's envelope and header, skipping optional records; nil at the
@@ -311,14 +338,19 @@ public final class StreamingReader {
                     do throws(ImagePackError) {
                         while let next = try nextChunk() {
                             let (chunk, at, target, problem) = next
-                            // A reference is decoded from its target's payload, kept in the window.
+                            // A reference is decoded from its target's payload, kept in the window,
+                            // or handed over by its target's place, without content.
+                            let copy = byPlace && target != nil
                             let payloadLength = problem != nil ? 0 : target.map { $0.payload.count } ?? Int(chunk.payloadLength)
-                            guard slot.admits(payload: payloadLength, logical: Int(chunk.logicalLength)) else {
+                            let logicalLength = copy ? 0 : Int(chunk.logicalLength)
+                            guard slot.admits(payload: payloadLength, logical: logicalLength) else {
                                 held = next
                                 break
                             }
                             let payload = UnsafeMutableRawBufferPointer(rebasing: slot.payload.prefix(slot.payloadLength + payloadLength)[slot.payloadLength...])
-                            if let target {
+                            if copy {
+                                // Nothing to copy: the event names the target.
+                            } else if let target {
                                 target.payload.withUnsafeBytes { payload.copyMemory(from: $0) }
                             } else if problem == nil {
                                 try input.read(into: payload, what: "a chunk payload")
@@ -333,9 +365,9 @@ public final class StreamingReader {
                             }
                             slot.items.append(Slot.Item(
                                 header: chunk, recordOffset: at, payloadStart: slot.payloadLength, outputStart: slot.outputLength,
-                                target: target.map { ($0.header, $0.offset) }, problem: problem))
+                                target: target.map { ($0.header, $0.offset) }, problem: problem, byPlace: copy))
                             slot.payloadLength += payloadLength
-                            slot.outputLength += Int(chunk.logicalLength)
+                            slot.outputLength += logicalLength
                         }
                     } catch {
                         guard !slot.items.isEmpty else { throw error }
@@ -352,6 +384,9 @@ public final class StreamingReader {
                             slot.error = (k, problem)
                             return
                         }
+                        // Its target's content was verified when the target was read, and the
+                        // reference's digest equals the target's (checked when it was read).
+                        if item.byPlace { continue }
                         // A reference decodes its target's payload, and is checked against its own digest.
                         let (decoded, at) = item.target ?? (header, item.recordOffset)
                         let output = UnsafeMutableRawBufferPointer(rebasing: slot.output.prefix(item.outputStart + Int(header.logicalLength))[item.outputStart...])
@@ -378,6 +413,15 @@ public final class StreamingReader {
                             throw failure
                         }
                         try advance(to: Int(header.stream), header.logicalOffset, recordAt: item.recordOffset)
+                        if item.byPlace, let (target, _) = item.target {
+                            try emit(.reference(ReferencedContent(
+                                stream: Int(header.stream), offset: header.logicalOffset, length: UInt64(header.logicalLength),
+                                sourceStream: Int(target.stream), sourceOffset: target.logicalOffset, contentDigest: header.contentDigest,
+                                recordOffset: item.recordOffset)))
+                            cursorOffset = header.logicalOffset + UInt64(header.logicalLength)
+                            seen.append(ChunkEntry(header: header, recordOffset: item.recordOffset).fingerprint)
+                            continue
+                        }
                         let bytes = UnsafeRawBufferPointer(rebasing: slot.output.prefix(item.outputStart + Int(header.logicalLength))[item.outputStart...])
                         try emit(.data(stream: Int(header.stream), offset: header.logicalOffset, bytes: bytes))
                         cursorOffset = header.logicalOffset + UInt64(header.logicalLength)
