@@ -46,37 +46,31 @@ struct CatRemote: ParsableCommand {
         let client = try registry.client(for: ref.registry, password: try registry.readPassword())
         let cache = try registry.blobCache()
         let name = self.name, offset = self.offset.bytes, length = self.length?.bytes
-        try runRegistryWork(cancellation: cancellation) { () throws(ImagePackError) -> Void in
-            do throws(ImagePackError) {
-                let image = try await LazyRemoteImage(ref, client: client, cache: cache)
-                let reader = image.reader
-                let stream: Int
-                if let name {
-                    stream = try reader.streamIndex(named: name)
-                } else {
-                    guard reader.streams.count == 1 else {
-                        throw ImagePackError(.invalidArgument, "the image has \(reader.streams.count) streams (\(reader.streams.map(\.name).joined(separator: ", "))); choose one with --disk NAME", path: ref.description)
-                    }
-                    stream = 0
+        try runRegistryWork(cancellation: cancellation, closing: [client]) { () throws(ImagePackError) -> Void in
+            let image = try await LazyRemoteImage(ref, client: client, cache: cache)
+            let reader = image.reader
+            let stream: Int
+            if let name {
+                stream = try reader.streamIndex(named: name)
+            } else {
+                guard reader.streams.count == 1 else {
+                    throw ImagePackError(.invalidArgument, "the image has \(reader.streams.count) streams (\(reader.streams.map(\.name).joined(separator: ", "))); choose one with --disk NAME", path: ref.description)
                 }
-                let size = reader.streams[stream].logicalSize
-                guard offset <= size, (length ?? 0) <= size - offset else {
-                    throw ImagePackError(.rangeOutOfBounds, "the range ends past the end of \"\(reader.streams[stream].name)\" (\(size) bytes)", path: ref.description)
-                }
-                let end = offset + (length ?? size - offset)
-                let sink = DescriptorSink.standardOutput()
-                var position = offset
-                // 16 MiB per step: several chunks fetched in parallel, memory bounded.
-                while position < end {
-                    let n = Int(min(16 << 20, end - position))
-                    let bytes = try await image.read(stream: stream, at: position, count: n)
-                    try withBytes(bytes) { (raw) throws(ImagePackError) in try sink.write(raw) }
-                    position += UInt64(n)
-                }
-                await client.shutdown()
-            } catch {
-                await client.shutdown()
-                throw error
+                stream = 0
+            }
+            let size = reader.streams[stream].logicalSize
+            guard offset <= size, (length ?? 0) <= size - offset else {
+                throw ImagePackError(.rangeOutOfBounds, "the range ends past the end of \"\(reader.streams[stream].name)\" (\(size) bytes)", path: ref.description)
+            }
+            let end = offset + (length ?? size - offset)
+            let sink = DescriptorSink.standardOutput()
+            var position = offset
+            // 16 MiB per step: several chunks fetched in parallel, memory bounded.
+            while position < end {
+                let n = Int(min(16 << 20, end - position))
+                let bytes = try await image.read(stream: stream, at: position, count: n)
+                try withBytes(bytes) { (raw) throws(ImagePackError) in try sink.write(raw) }
+                position += UInt64(n)
             }
         }
     }

@@ -46,17 +46,8 @@ struct CopyRemote: ParsableCommand {
         let summary: RemoteCopySummary
         do {
             defer { bar.finish() }
-            summary = try runRegistryWork(cancellation: cancellation) { () throws(ImagePackError) -> RemoteCopySummary in
-                do throws(ImagePackError) {
-                    let s = try await RegistryCopier.copy(from, sourceClient: sourceClient, to: to, destinationClient: destinationClient, progress: progress)
-                    await sourceClient.shutdown()
-                    if destinationClient !== sourceClient { await destinationClient.shutdown() }
-                    return s
-                } catch {
-                    await sourceClient.shutdown()
-                    if destinationClient !== sourceClient { await destinationClient.shutdown() }
-                    throw error
-                }
+            summary = try runRegistryWork(cancellation: cancellation, closing: [sourceClient, destinationClient]) { () throws(ImagePackError) -> RemoteCopySummary in
+                try await RegistryCopier.copy(from, sourceClient: sourceClient, to: to, destinationClient: destinationClient, progress: progress)
             }
         }
         if json.json {

@@ -34,29 +34,15 @@ struct LsRemote: ParsableCommand {
         let policy = try trust.policy()
         let client = try registry.client(for: ref.registry, password: try registry.readPassword())
         if tags {
-            let list = try runRegistryWork(cancellation: cancellation) { () throws(ImagePackError) -> [String] in
-                do throws(ImagePackError) {
-                    let tags = try await client.tags(ref.repository)
-                    await client.shutdown()
-                    return tags
-                } catch {
-                    await client.shutdown()
-                    throw error
-                }
+            let list = try runRegistryWork(cancellation: cancellation, closing: [client]) { () throws(ImagePackError) -> [String] in
+                try await client.tags(ref.repository)
             }
             if json.json { try printJSON(list) } else { for tag in list { print(tag) } }
             return
         }
         let cache = try registry.blobCache()
-        let remote = try runRegistryWork(cancellation: cancellation) { () throws(ImagePackError) -> RemoteImage in
-            do throws(ImagePackError) {
-                let r = try await RemoteImage.open(ref, client: client, cache: cache)
-                await client.shutdown()
-                return r
-            } catch {
-                await client.shutdown()
-                throw error
-            }
+        let remote = try runRegistryWork(cancellation: cancellation, closing: [client]) { () throws(ImagePackError) -> RemoteImage in
+            try await RemoteImage.open(ref, client: client, cache: cache)
         }
         let image = remote.skeleton
         let signatures = SignatureReport.list(image.signatures, rootDigest: image.rootDigest, policy: policy)

@@ -58,15 +58,8 @@ struct Pull: ParsableCommand {
         let summary: PullSummary
         do {
             defer { bar.finish() }
-            summary = try runRegistryWork(cancellation: cancellation) { () throws(ImagePackError) -> PullSummary in
-                do throws(ImagePackError) {
-                    let s = try await ImagePuller.pull(ref, toFile: output, client: client, cache: cache, options: options, progress: progress)
-                    await client.shutdown()
-                    return s
-                } catch {
-                    await client.shutdown()
-                    throw error
-                }
+            summary = try runRegistryWork(cancellation: cancellation, closing: [client]) { () throws(ImagePackError) -> PullSummary in
+                try await ImagePuller.pull(ref, toFile: output, client: client, cache: cache, options: options, progress: progress)
             }
         }
         let seconds = Terminal.now() - start

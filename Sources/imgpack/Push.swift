@@ -41,15 +41,8 @@ struct Push: ParsableCommand {
         let summary: PushSummary
         do {
             defer { bar.finish() }
-            summary = try runRegistryWork(cancellation: cancellation) { () throws(ImagePackError) -> PushSummary in
-                do throws(ImagePackError) {
-                    let s = try await ImagePusher.push(imageAt: image, to: ref, client: client, progress: progress)
-                    await client.shutdown()
-                    return s
-                } catch {
-                    await client.shutdown()
-                    throw error
-                }
+            summary = try runRegistryWork(cancellation: cancellation, closing: [client]) { () throws(ImagePackError) -> PushSummary in
+                try await ImagePusher.push(imageAt: image, to: ref, client: client, progress: progress)
             }
         }
         let seconds = Terminal.now() - start

@@ -71,14 +71,17 @@ func registryReference(_ text: String) throws -> RegistryReference {
 /// The commands are synchronous (ParsableCommand); the registry client is async. The work runs
 /// as a task while this thread waits; a watcher cancels the task when the interrupt flag is set,
 /// so transfers stop, partial downloads stay in the cache for the next run, and nothing is published.
+/// `clients` are shut down when the work ends, whether it succeeded or not (each once).
 func runRegistryWork<T: Sendable>(
-    cancellation: Cancellation, _ work: @escaping @Sendable () async throws(ImagePackError) -> T
+    cancellation: Cancellation, closing clients: [RegistryClient], _ work: @escaping @Sendable () async throws(ImagePackError) -> T
 ) throws(ImagePackError) -> T {
     let result = Mutex<Result<T, ImagePackError>?>(nil)
     let done = DispatchSemaphore(value: 0)
     let task = Task {
         let outcome: Result<T, ImagePackError>
         do throws(ImagePackError) { outcome = .success(try await work()) } catch { outcome = .failure(error) }
+        var closed = Set<ObjectIdentifier>()
+        for client in clients where closed.insert(ObjectIdentifier(client)).inserted { await client.shutdown() }
         result.withLock { $0 = outcome }
         done.signal()
     }

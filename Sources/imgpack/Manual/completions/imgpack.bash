@@ -173,20 +173,20 @@ _imgpack() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    pack|import|info|verify|validate|extract|export|cat|ls|recover|key|sign|copy|flatten|rebase|diff|serve|demo|push|pull|copy-remote|ls-remote|cat-remote|help)
+    pack|import|info|verify|validate|extract|export|cat|ls|recover|key|sign|share|copy|flatten|rebase|diff|serve|demo|push|pull|copy-remote|ls-remote|cat-remote|help)
         # Offer subcommand argument completions
         "_imgpack_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls recover key sign copy flatten rebase diff serve demo push pull copy-remote ls-remote cat-remote help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'pack import info verify validate extract export cat ls recover key sign share copy flatten rebase diff serve demo push pull copy-remote ls-remote cat-remote help' -- "${cur}"))
         ;;
     esac
 }
 
 _imgpack_pack() {
     repeating_flags=()
-    non_repeating_flags=(--no-dedup --force --sync --allow-changing-source --json -q --quiet --version -h --help)
+    non_repeating_flags=(--no-dedup --force --sync --allow-changing-source --legacy-layout --json -q --quiet --version -h --help)
     repeating_options=(--disk --section --block-size --share-with --tag --parent-dir)
     non_repeating_options=(--simulate --seed --profile --generation --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads --parent)
     __imgpack_offer_flags_options 0
@@ -294,7 +294,7 @@ _imgpack_pack() {
 
 _imgpack_import() {
     repeating_flags=()
-    non_repeating_flags=(--no-provenance --no-dedup --force --sync --allow-changing-source --json -q --quiet --version -h --help)
+    non_repeating_flags=(--no-provenance --no-dedup --force --sync --allow-changing-source --legacy-layout --json -q --quiet --version -h --help)
     repeating_options=(--disk-name --share-with --tag --parent-dir)
     non_repeating_options=(--format --backing --metadata --name --description --os --arch --boot-mode --vcpus --memory --visibility --region --owner-account --source-instance-id --created-at --codec --level --chunk-size -o --output --threads --parent)
     __imgpack_offer_flags_options -1
@@ -478,13 +478,21 @@ _imgpack_verify() {
 _imgpack_validate() {
     repeating_flags=()
     non_repeating_flags=(--quick --json -q --quiet --version -h --help)
-    repeating_options=(--parent --parent-dir)
-    non_repeating_options=(--max-problems --threads)
+    repeating_options=(--trusted-key --parent --parent-dir)
+    non_repeating_options=(--max-problems --trust-dir --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--max-problems')
+        return
+        ;;
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--parent')
@@ -767,7 +775,7 @@ _imgpack_key_generate() {
 
 _imgpack_sign() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--verify --json --version -h --help)
     repeating_options=(--parent --parent-dir)
     non_repeating_options=(--key)
     __imgpack_offer_flags_options 1
@@ -797,11 +805,47 @@ _imgpack_sign() {
     esac
 }
 
+_imgpack_share() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=(--add --remove)
+    non_repeating_options=(--visibility --name --description)
+    __imgpack_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--add')
+        return
+        ;;
+    '--remove')
+        return
+        ;;
+    '--visibility')
+        __imgpack_add_completions -W 'public'$'\n''custom'$'\n''shared'
+        return
+        ;;
+    '--name')
+        return
+        ;;
+    '--description')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __imgpack_add_completions -f
+        return
+        ;;
+    esac
+}
+
 _imgpack_copy() {
     repeating_flags=()
     non_repeating_flags=(--force --json -q --quiet --version -h --help)
     repeating_options=(--parent --parent-dir)
-    non_repeating_options=(-o --output --codec --level --threads)
+    non_repeating_options=(-o --output --codec --level --region --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -815,6 +859,9 @@ _imgpack_copy() {
         return
         ;;
     '--level')
+        return
+        ;;
+    '--region')
         return
         ;;
     '--parent')

@@ -23,15 +23,15 @@ function __imgpack_parse_tokens -S
         __imgpack_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'pack'
-            __imgpack_parse_subcommand 0 'disk=+' 'section=+' 'block-size=+' 'simulate=' 'seed=' 'profile=' 'generation=' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'parent=' 'parent-dir=+' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 0 'disk=+' 'section=+' 'block-size=+' 'simulate=' 'seed=' 'profile=' 'generation=' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'o/output=' 'force' 'sync' 'allow-changing-source' 'legacy-layout' 'threads=' 'parent=' 'parent-dir=+' 'json' 'q/quiet' 'version' 'h/help'
         case 'import'
-            __imgpack_parse_subcommand -r 1 'format=' 'disk-name=+' 'backing=' 'no-provenance' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'o/output=' 'force' 'sync' 'allow-changing-source' 'threads=' 'parent=' 'parent-dir=+' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand -r 1 'format=' 'disk-name=+' 'backing=' 'no-provenance' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'o/output=' 'force' 'sync' 'allow-changing-source' 'legacy-layout' 'threads=' 'parent=' 'parent-dir=+' 'json' 'q/quiet' 'version' 'h/help'
         case 'info'
             __imgpack_parse_subcommand 1 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'json' 'version' 'h/help'
         case 'verify'
             __imgpack_parse_subcommand 1 'quick' 'max-failures=' 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'validate'
-            __imgpack_parse_subcommand 1 'quick' 'max-problems=' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'quick' 'max-problems=' 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'extract'
             __imgpack_parse_subcommand 1 'o/output=' 'disk=+' 'stdout' 'force' 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'threads=' 'q/quiet' 'version' 'h/help'
         case 'export'
@@ -49,9 +49,11 @@ function __imgpack_parse_tokens -S
                 __imgpack_parse_subcommand 0 'o/output=' 'force' 'version' 'h/help'
             end
         case 'sign'
-            __imgpack_parse_subcommand 1 'key=' 'parent=+' 'parent-dir=+' 'json' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'key=' 'verify' 'parent=+' 'parent-dir=+' 'json' 'version' 'h/help'
+        case 'share'
+            __imgpack_parse_subcommand 1 'add=+' 'remove=+' 'visibility=' 'name=' 'description=' 'json' 'version' 'h/help'
         case 'copy'
-            __imgpack_parse_subcommand 1 'o/output=' 'codec=' 'level=' 'force' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'o/output=' 'codec=' 'level=' 'region=' 'force' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'flatten'
             __imgpack_parse_subcommand 1 'parent=+' 'parent-dir=+' 'o/output=' 'force' 'sync' 'codec=' 'level=' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'rebase'
@@ -62,7 +64,6 @@ function __imgpack_parse_tokens -S
             __imgpack_parse_subcommand 1 'socket=' 'listen=' 'allow-remote' 'overlay=' 'disk=' 'cache=' 'max-connections=' 'threads=' 'parent=+' 'parent-dir=+' 'version' 'h/help'
         case 'demo'
             __imgpack_parse_subcommand 0 'size=' 'seed=' 'reads=' 'keep=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'threads=' 'q/quiet' 'version' 'h/help'
-            __imgpack_parse_subcommand 0 'size=' 'seed=' 'reads=' 'keep=' 'codec=' 'level=' 'chunk-size=' 'threads=' 'q/quiet' 'version' 'h/help'
         case 'push'
             __imgpack_parse_subcommand 2 'username=' 'password-stdin' 'auth-file=' 'ca-file=' 'insecure' 'jobs=' 'cache=' 'json' 'q/quiet' 'version' 'h/help'
         case 'pull'
@@ -142,6 +143,7 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "img
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'recover' -d 'Salvage every verifiable chunk of a damaged or truncated image into raw files.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'key' -d 'Make Ed25519 keys for signing images.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'sign' -d 'Sign an image with an Ed25519 private key.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'share' -d 'Change an image\'s sharing, name or description; its root digest and signatures stay valid.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'copy' -d 'Copy an image, checking every chunk; the root digest and signatures are kept.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'flatten' -d 'Write a delta image as a full image that needs no parent.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack" -eq 1' -fa 'rebase' -d 'Write a delta again as a delta on another parent image.'
@@ -184,6 +186,7 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" force' -l 'force' -d 'Replace OUTPUT if it exists.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" sync' -l 'sync' -d 'Flush the image and its directory entry to stable storage before reporting success.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" allow-changing-source' -l 'allow-changing-source' -d 'Write the image even if a source changes while it is read, tagged imagepack.source-changed.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" legacy-layout' -l 'legacy-layout' -d 'Write the format 1.0 layout, which 1.0 and 1.1 readers read: the name, owner, region and share list inside the metadata and the root digest.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack" parent' -l 'parent' -d 'Write a delta on this image: a chunk it already holds at the same place costs a 84-byte record, a changed chunk is compressed against its own (the root digest stays that of a full image).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack pack"' -l 'parent-dir' -d 'A directory holding the parent\'s own parents, when the parent is itself a delta.' -rfa '(__imgpack_complete_directories)'
@@ -219,6 +222,7 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" force' -l 'force' -d 'Replace OUTPUT if it exists.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" sync' -l 'sync' -d 'Flush the image and its directory entry to stable storage before reporting success.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" allow-changing-source' -l 'allow-changing-source' -d 'Write the image even if a source changes while it is read, tagged imagepack.source-changed.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" legacy-layout' -l 'legacy-layout' -d 'Write the format 1.0 layout, which 1.0 and 1.1 readers read: the name, owner, region and share list inside the metadata and the root digest.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import" parent' -l 'parent' -d 'Write a delta on this image: a chunk it already holds at the same place costs a 84-byte record, a changed chunk is compressed against its own (the root digest stays that of a full image).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack import"' -l 'parent-dir' -d 'A directory holding the parent\'s own parents, when the parent is itself a delta.' -rfa '(__imgpack_complete_directories)'
@@ -249,6 +253,8 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack validate" -eq 1' -F
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate" quick' -l 'quick' -d 'Check structure, metadata, index and chunk headers, not the chunk payloads.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate" max-problems' -l 'max-problems' -d 'Stop after this many problems.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate"' -l 'trusted-key' -d 'A publisher\'s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate" trust-dir' -l 'trust-dir' -d 'Trust every *.pub key file in this directory.' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack validate" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
@@ -322,15 +328,26 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack key generate" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack sign" -eq 1' -F
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" key' -l 'key' -d 'The private key file (PEM PKCS#8 Ed25519).' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" verify' -l 'verify' -d 'Decode and check every chunk before signing (a full read; a delta needs its parents).'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack sign" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack share" -eq 1' -F
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack share"' -l 'add' -d 'Accounts to share the image with.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack share"' -l 'remove' -d 'Accounts to stop sharing the image with.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack share" visibility' -l 'visibility' -d 'Who may use the image.' -rfka 'public custom shared'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack share" name' -l 'name' -d 'A new name for the image (1-128 bytes).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack share" description' -l 'description' -d 'A new description; an empty one removes it.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack share" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack share" version' -l 'version' -d 'Show the version.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack share" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack copy" -eq 1' -F
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" o output' -s 'o' -l 'output' -d 'Where to write the copy.' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" codec' -l 'codec' -d 'Re-encode data chunks with this codec (default: copy them as they are).' -rfka 'zstd zlib stored'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" level' -l 'level' -d 'Codec level, with --codec (zstd 1-19, zlib 1-9).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" region' -l 'region' -d 'The copy\'s region, set in its catalogue (format 1.2 images).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" force' -l 'force' -d 'Replace OUTPUT if it exists.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'

@@ -62,6 +62,7 @@ _imgpack() {
             'recover:Salvage every verifiable chunk of a damaged or truncated image into raw files.'
             'key:Make Ed25519 keys for signing images.'
             'sign:Sign an image with an Ed25519 private key.'
+            'share:Change an image'\''s sharing, name or description; its root digest and signatures stay valid.'
             'copy:Copy an image, checking every chunk; the root digest and signatures are kept.'
             'flatten:Write a delta image as a full image that needs no parent.'
             'rebase:Write a delta again as a delta on another parent image.'
@@ -79,7 +80,7 @@ _imgpack() {
         ;;
     arg)
         case "${words[1]}" in
-        pack|import|info|verify|validate|extract|export|cat|ls|recover|key|sign|copy|flatten|rebase|diff|serve|demo|push|pull|copy-remote|ls-remote|cat-remote|help)
+        pack|import|info|verify|validate|extract|export|cat|ls|recover|key|sign|share|copy|flatten|rebase|diff|serve|demo|push|pull|copy-remote|ls-remote|cat-remote|help)
             "_imgpack_${words[1]}" && ret=0
             ;;
         esac
@@ -127,6 +128,7 @@ _imgpack_pack() {
         '--force[Replace OUTPUT if it exists.]'
         '--sync[Flush the image and its directory entry to stable storage before reporting success.]'
         '--allow-changing-source[Write the image even if a source changes while it is read, tagged imagepack.source-changed.]'
+        '--legacy-layout[Write the format 1.0 layout, which 1.0 and 1.1 readers read\: the name, owner, region and share list inside the metadata and the root digest.]'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--parent[Write a delta on this image\: a chunk it already holds at the same place costs a 84-byte record, a changed chunk is compressed against its own (the root digest stays that of a full image).]:file:_files'
         '*--parent-dir[A directory holding the parent'\''s own parents, when the parent is itself a delta.]:dir:_files -/'
@@ -176,6 +178,7 @@ _imgpack_import() {
         '--force[Replace OUTPUT if it exists.]'
         '--sync[Flush the image and its directory entry to stable storage before reporting success.]'
         '--allow-changing-source[Write the image even if a source changes while it is read, tagged imagepack.source-changed.]'
+        '--legacy-layout[Write the format 1.0 layout, which 1.0 and 1.1 readers read\: the name, owner, region and share list inside the metadata and the root digest.]'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '--parent[Write a delta on this image\: a chunk it already holds at the same place costs a 84-byte record, a changed chunk is compressed against its own (the root digest stays that of a full image).]:file:_files'
         '*--parent-dir[A directory holding the parent'\''s own parents, when the parent is itself a delta.]:dir:_files -/'
@@ -233,6 +236,8 @@ _imgpack_validate() {
         ':image:_files'
         '--quick[Check structure, metadata, index and chunk headers, not the chunk payloads.]'
         '--max-problems[Stop after this many problems.]:n:'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
         '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
         '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
@@ -397,8 +402,28 @@ _imgpack_sign() {
     local -ar arg_specs=(
         ':image:_files'
         '--key[The private key file (PEM PKCS#8 Ed25519).]:file:_files'
+        '--verify[Decode and check every chunk before signing (a full read; a delta needs its parents).]'
         '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
         '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
+        '--json[Print a JSON document (schema 1) to standard output instead of text.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_imgpack_share() {
+    local -i ret=1
+    local -ar ___visibility=('public' 'custom' 'shared')
+    local -ar arg_specs=(
+        ':image:_files'
+        '--add[Accounts to share the image with.]:account:'
+        '--remove[Accounts to stop sharing the image with.]:account:'
+        '--visibility[Who may use the image.]:visibility:{__imgpack_complete "${___visibility[@]}"}'
+        '--name[A new name for the image (1-128 bytes).]:name:'
+        '--description[A new description; an empty one removes it.]:text:'
         '--json[Print a JSON document (schema 1) to standard output instead of text.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -416,6 +441,7 @@ _imgpack_copy() {
         '(-o --output)'{-o,--output}'[Where to write the copy.]:file:_files'
         '--codec[Re-encode data chunks with this codec (default\: copy them as they are).]:codec:{__imgpack_complete "${___codec[@]}"}'
         '--level[Codec level, with --codec (zstd 1-19, zlib 1-9).]:n:'
+        '--region[The copy'\''s region, set in its catalogue (format 1.2 images).]:region:'
         '--force[Replace OUTPUT if it exists.]'
         '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
         '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
