@@ -20,6 +20,24 @@ struct CopyStreamTests {
         #expect(try cli.run(["verify", "out.ipk"]).status == 0)
     }
 
+    @Test("through real pipes on both sides (short reads and writes): the same bytes; a damaged image loses its footer")
+    func realPipes() throws {
+        let cli = CLI()
+        defer { cli.cleanUp() }
+        _ = try cli.packSample()
+        // copy is in the middle of the pipe: its status goes to a file.
+        let good = try cli.shell("cat sample.ipk | { \"$IMGPACK\" copy - -o - --quiet; echo $? > status; } | cat > out.ipk")
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(String(decoding: try cli.read("status"), as: UTF8.self) == "0\n", "\(good.stderr)")
+        #expect(try cli.read("out.ipk") == cli.read("sample.ipk"))
+        _ = try VerifyTests.damage(cli, "sample.ipk")
+        let bad = try cli.shell("cat sample.ipk | { \"$IMGPACK\" copy - -o - --quiet; echo $? > status; } | cat > bad.ipk")
+        #expect(bad.status == 0)
+        #expect(String(decoding: try cli.read("status"), as: UTF8.self) == "1\n")
+        #expect(try cli.read("bad.ipk").count <= (try cli.read("sample.ipk")).count - Self.footerSize)
+        #expect(try cli.run(["verify", "bad.ipk"]).status == 1)
+    }
+
     @Test("a corrupted chunk: exit 1 naming the rule, and the output stops before the footer, so readers refuse it")
     func corruptedChunk() throws {
         let cli = CLI()
