@@ -20,12 +20,24 @@ struct Copy: ParsableCommand {
             --region R gives the copy another region in its catalogue (format 1.2 images: the \
             catalogue is outside the root digest, so the root digest and the signatures stay \
             valid); only the catalogue record and the footer differ from the original.
+
+            With IMAGE - the image is read once from standard input and checked as it streams \
+            (every chunk, the index, the root digest, the signatures' structure); with OUTPUT - \
+            the bytes are passed to standard output unchanged. The last 96 bytes, the footer, \
+            are written only once the whole image checked out: on any error they are withheld, \
+            so what was written is an incomplete image that every reader refuses, and the exit \
+            status is non-zero. A file OUTPUT appears only on success. A stream is copied \
+            verbatim: --codec and --region need a file IMAGE and OUTPUT.
+
+            With --trusted-key or --trust-dir, the image must be signed by a trusted key; \
+            otherwise nothing is published (exit status 5), or for OUTPUT - the footer is \
+            withheld.
             """)
 
-    @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
+    @Argument(help: ArgumentHelp("The image file; - for standard input.", valueName: "image"), completion: .file())
     var image: String
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the copy.", valueName: "file"), completion: .file())
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the copy; - for standard output.", valueName: "file"), completion: .file())
     var output: String
 
     @Option(help: "Re-encode data chunks with this codec (default: copy them as they are).")
@@ -40,13 +52,20 @@ struct Copy: ParsableCommand {
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
 
+    @OptionGroup var trust: TrustOptions
     @OptionGroup(title: "Parents") var parents: ParentOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var json: JSONOption
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        if image == "-" || output == "-" { throw ValidationError("copy reads and writes files; to stream an image, use cat or a pipe with `imgpack verify -`.") }
+        if image == "-" || output == "-" {
+            // A stream is passed through as it is read: re-encoding or a new catalogue would
+            // rewrite bytes already handed on, and the footer that vouches for them.
+            if codec != nil { throw ValidationError("--codec needs a file IMAGE and OUTPUT: a stream is copied verbatim, as it is read; copy to a file first, then re-encode that.") }
+            if region != nil { throw ValidationError("--region needs a file IMAGE and OUTPUT: a stream is copied verbatim, as it is read; copy to a file first, then give that a region.") }
+        }
+        if output == "-" && json.json { throw ValidationError("--json prints to standard output, which is the copy with -o -: leave out --json.") }
         if let level {
             guard let codec else { throw ValidationError("--level goes with --codec.") }
             let levels = codec.codec.levels
@@ -61,15 +80,29 @@ struct Copy: ParsableCommand {
         let summary: CopySummary
         do {
             defer { bar.finish() }
-            summary = try ImageCopier.copy(
-                imageAt: image, toFile: output, codec: codec?.codec, level: level, region: region, overwrite: force,
-                options: ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler, parents: try parents.open()))
+            // Key files are read first: a bad key is a usage error before any long work.
+            let policy = try trust.policy()
+            let options = ReadOptions(threads: threads.threads, cancellation: cancellation, progress: bar.handler, parents: try parents.open())
+            if output == "-" {
+                summary = try ImageCopier.copy(streamFrom: image, to: DescriptorSink.standardOutput(), trust: policy, options: options)
+            } else if image == "-" {
+                summary = try ImageCopier.copy(streamFrom: image, toFile: output, overwrite: force, trust: policy, options: options)
+            } else {
+                summary = try ImageCopier.copy(
+                    imageAt: image, toFile: output, codec: codec?.codec, level: level, region: region, overwrite: force, trust: policy, options: options)
+            }
         }
         let seconds = Terminal.now() - start
         if json.json {
             try printJSON(CopyJSONReport(image: image, output: output, rootDigest: summary.rootDigest.description, fileLength: summary.fileLength, reencoded: summary.reencoded, signatures: summary.signatureCount, bytesChecked: summary.bytesChecked, seconds: (seconds * 1000).rounded() / 1000))
         } else {
-            print("copied \(image) to \(output): \(summary.reencoded ? "re-encoded" : "chunks copied verbatim"), \(ByteCount.format(summary.bytesChecked)) checked; root \(summary.rootDigest); \(summary.signatureCount) signature\(summary.signatureCount == 1 ? "" : "s") kept")
+            let line = "copied \(image == "-" ? "standard input" : image) to \(output == "-" ? "standard output" : output): \(summary.reencoded ? "re-encoded" : "chunks copied verbatim"), \(ByteCount.format(summary.bytesChecked)) checked; root \(summary.rootDigest); \(summary.signatureCount) signature\(summary.signatureCount == 1 ? "" : "s") kept"
+            // With -o - standard output is the image: the summary goes to standard error.
+            if output == "-" {
+                if !global.quiet { Terminal.note(line) }
+            } else {
+                print(line)
+            }
         }
     }
 }

@@ -7,6 +7,11 @@ final class SequentialInput {
     /// File offset of the next byte `read` returns.
     private(set) var position: UInt64 = 0
 
+    /// Sees every byte read from `file`, in order, as it arrives (before any is consumed): how a
+    /// pass-through copy (``ImageCopier/copy(streamFrom:to:trust:options:)``) hands on exactly the
+    /// bytes the reader checks, reading its input only once.
+    var tap: ((UnsafeRawBufferPointer) throws(ImagePackError) -> Void)?
+
     init(file: ReadableFile, bufferSize: Int = 1 << 20) {
         self.file = file
         buffer = .allocate(byteCount: bufferSize, alignment: 64)
@@ -20,14 +25,14 @@ final class SequentialInput {
             if start == end {
                 // Large reads bypass the buffer.
                 if target.count - done >= buffer.count {
-                    let n = try file.readSome(into: UnsafeMutableRawBufferPointer(rebasing: target[done...]))
+                    let n = try fill(UnsafeMutableRawBufferPointer(rebasing: target[done...]))
                     if n == 0 { throw truncated(what) }
                     done += n
                     position += UInt64(n)
                     continue
                 }
                 start = 0
-                end = try file.readSome(into: buffer)
+                end = try fill(buffer)
                 if end == 0 { throw truncated(what) }
             }
             let take = min(end - start, target.count - done)
@@ -71,7 +76,7 @@ final class SequentialInput {
     func readSome(into target: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
         if start == end {
             start = 0
-            end = try file.readSome(into: buffer)
+            end = try fill(buffer)
             if end == 0 { return 0 }
         }
         let take = min(end - start, target.count)
@@ -85,8 +90,15 @@ final class SequentialInput {
     func atEnd() throws(ImagePackError) -> Bool {
         if start < end { return false }
         start = 0
-        end = try file.readSome(into: buffer)
+        end = try fill(buffer)
         return end == 0
+    }
+
+    /// Reads from the file into `target`, showing the bytes to ``tap``.
+    private func fill(_ target: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
+        let n = try file.readSome(into: target)
+        if n > 0, let tap { try tap(UnsafeRawBufferPointer(rebasing: target[0..<n])) }
+        return n
     }
 
     private func truncated(_ what: String) -> ImagePackError {

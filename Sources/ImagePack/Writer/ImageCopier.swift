@@ -1,4 +1,4 @@
-/// What ``ImageCopier/copy(imageAt:toFile:codec:level:overwrite:options:)`` did.
+/// What ``ImageCopier/copy(imageAt:toFile:codec:level:region:overwrite:trust:options:)`` did.
 public struct CopySummary: Sendable {
     /// The same as the source's: a copy never changes what an image is.
     public let rootDigest: Digest
@@ -34,6 +34,7 @@ public enum ImageCopier {
     ///   - region: the copy's catalogue region (format 1.2 only: spec §5.4); the root digest and
     ///     the signatures stay the same, since the catalogue is outside the root digest.
     ///   - overwrite: replace an existing destination.
+    ///   - trust: when given, the image must be signed by one of its keys (`.untrustedImage`).
     ///   - options: threads, cancellation, progress, and for a delta its parents (any order,
     ///     matched by root digest).
     /// - Throws: the source's own errors (``ImagePackError`` with a rule; `.parentRequired`, V49,
@@ -43,9 +44,12 @@ public enum ImageCopier {
     @discardableResult
     public static func copy(
         imageAt source: String, toFile destination: String, codec: Codec? = nil, level: Int? = nil, region: String? = nil,
-        overwrite: Bool = false, options: ReadOptions = .init()
+        overwrite: Bool = false, trust: TrustPolicy? = nil, options: ReadOptions = .init()
     ) throws(ImagePackError) -> CopySummary {
         let reader = try ImageReader(path: source, limits: options.limits, parents: options.parents)
+        // Signatures sign the root digest, which opening the image checked against its index: an
+        // untrusted image is refused before anything is written.
+        try trust?.check(reader)
         if region != nil, !reader.hasCatalogueRecord {
             throw ImagePackError(
                 .invalidArgument,

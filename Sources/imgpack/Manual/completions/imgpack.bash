@@ -844,8 +844,8 @@ _imgpack_share() {
 _imgpack_copy() {
     repeating_flags=()
     non_repeating_flags=(--force --json -q --quiet --version -h --help)
-    repeating_options=(--parent --parent-dir)
-    non_repeating_options=(-o --output --codec --level --region --threads)
+    repeating_options=(--trusted-key --parent --parent-dir)
+    non_repeating_options=(-o --output --codec --level --region --trust-dir --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -862,6 +862,14 @@ _imgpack_copy() {
         return
         ;;
     '--region')
+        return
+        ;;
+    '--trusted-key')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--trust-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--parent')

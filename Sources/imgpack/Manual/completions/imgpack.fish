@@ -53,7 +53,7 @@ function __imgpack_parse_tokens -S
         case 'share'
             __imgpack_parse_subcommand 1 'add=+' 'remove=+' 'visibility=' 'name=' 'description=' 'json' 'version' 'h/help'
         case 'copy'
-            __imgpack_parse_subcommand 1 'o/output=' 'codec=' 'level=' 'region=' 'force' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'o/output=' 'codec=' 'level=' 'region=' 'force' 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'flatten'
             __imgpack_parse_subcommand 1 'parent=+' 'parent-dir=+' 'o/output=' 'force' 'sync' 'codec=' 'level=' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'rebase'
@@ -344,11 +344,13 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack share" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack share" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_positional "imgpack copy" -eq 1' -F
-complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" o output' -s 'o' -l 'output' -d 'Where to write the copy.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" o output' -s 'o' -l 'output' -d 'Where to write the copy; - for standard output.' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" codec' -l 'codec' -d 'Re-encode data chunks with this codec (default: copy them as they are).' -rfka 'zstd zlib stored'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" level' -l 'level' -d 'Codec level, with --codec (zstd 1-19, zlib 1-9).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" region' -l 'region' -d 'The copy\'s region, set in its catalogue (format 1.2 images).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" force' -l 'force' -d 'Replace OUTPUT if it exists.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy"' -l 'trusted-key' -d 'A publisher\'s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" trust-dir' -l 'trust-dir' -d 'Trust every *.pub key file in this directory.' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack copy" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''

@@ -438,11 +438,13 @@ _imgpack_copy() {
     local -ar ___codec=('zstd' 'zlib' 'stored')
     local -ar arg_specs=(
         ':image:_files'
-        '(-o --output)'{-o,--output}'[Where to write the copy.]:file:_files'
+        '(-o --output)'{-o,--output}'[Where to write the copy; - for standard output.]:file:_files'
         '--codec[Re-encode data chunks with this codec (default\: copy them as they are).]:codec:{__imgpack_complete "${___codec[@]}"}'
         '--level[Codec level, with --codec (zstd 1-19, zlib 1-9).]:n:'
         '--region[The copy'\''s region, set in its catalogue (format 1.2 images).]:region:'
         '--force[Replace OUTPUT if it exists.]'
+        '*--trusted-key[A publisher'\''s public key (PEM or ssh-ed25519 line); repeatable. The image must be signed by one of the trusted keys.]:file:_files'
+        '--trust-dir[Trust every *.pub key file in this directory.]:dir:_files -/'
         '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
         '*--parent-dir[A directory whose images may be parents (matched by root digest).]:dir:_files -/'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
