@@ -36,21 +36,8 @@ for tool in zstd pigz qemu-img mke2fs /usr/bin/time; do
 done
 
 # ---- inputs -----------------------------------------------------------------------------------
-if [[ ! -f "$cache/ext4.raw" && -n "${EXT4_RAW:-}" ]]; then
-    echo "copying $EXT4_RAW to ext4.raw (dense)..." >&2
-    cp --sparse=never "$EXT4_RAW" "$cache/ext4.raw"
-fi
-if [[ ! -f "$cache/ext4.raw" ]]; then
-    echo "building ext4.raw (copies /usr trees, then mke2fs -d)..." >&2
-    rm -rf "$cache/ext4-src"
-    mkdir -p "$cache/ext4-src/usr"
-    cp -a /usr/lib/x86_64-linux-gnu "$cache/ext4-src/usr/lib" 2>/dev/null || true
-    cp -a /usr/bin "$cache/ext4-src/usr/bin"
-    cp -a /usr/include "$cache/ext4-src/usr/include"
-    mke2fs -q -F -t ext4 -L vmroot -d "$cache/ext4-src" "$cache/ext4.sparse" 2G
-    cp --sparse=never "$cache/ext4.sparse" "$cache/ext4.raw"
-    rm -rf "$cache/ext4-src" "$cache/ext4.sparse"
-fi
+source "$here/ext4-disk.sh"
+ensure_ext4_disk "$cache"
 if [[ ! -f "$cache/random.raw" ]]; then
     echo "building random.raw..." >&2
     head -c 1G /dev/urandom > "$cache/random.raw"

@@ -39,33 +39,17 @@ struct Cat: ParsableCommand {
 
     func run() throws {
         let reader = try ImageReader(path: image, parents: try parents.open())
-        let stream: Int
-        if let name {
-            stream = try reader.streamIndex(named: name)
-        } else {
-            guard reader.streams.count == 1 else {
-                throw ImagePackError(.invalidArgument, "the image has \(reader.streams.count) streams (\(reader.streams.map(\.name).joined(separator: ", "))); choose one with --disk NAME", path: image)
-            }
-            stream = 0
-        }
-        let size = reader.streams[stream].logicalSize
-        guard offset.bytes <= size else {
-            throw ImagePackError(.rangeOutOfBounds, "--offset \(offset.bytes) is past the end of \"\(reader.streams[stream].name)\" (\(size) bytes)", path: image)
-        }
-        let count = length?.bytes ?? size - offset.bytes
-        guard count <= size - offset.bytes else {
-            throw ImagePackError(.rangeOutOfBounds, "--offset \(offset.bytes) --length \(count) ends past the end of \"\(reader.streams[stream].name)\" (\(size) bytes)", path: image)
-        }
+        let range = try ByteRangeSelection(in: reader, name: name, offset: offset.bytes, length: length?.bytes, source: image)
+        let count = range.end - range.start
         let sink = DescriptorSink.standardOutput()
         let piece = 4 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(UInt64(piece), max(count, 1))), alignment: 64)
         defer { buffer.deallocate() }
-        var position = offset.bytes
-        let end = offset.bytes + count
-        while position < end {
-            let n = Int(min(UInt64(buffer.count), end - position))
+        var position = range.start
+        while position < range.end {
+            let n = Int(min(UInt64(buffer.count), range.end - position))
             let part = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
-            try reader.read(stream: stream, at: position, into: part)
+            try reader.read(stream: range.stream, at: position, into: part)
             try sink.write(UnsafeRawBufferPointer(part))
             position += UInt64(n)
         }

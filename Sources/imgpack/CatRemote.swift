@@ -48,27 +48,13 @@ struct CatRemote: ParsableCommand {
         let name = self.name, offset = self.offset.bytes, length = self.length?.bytes
         try runRegistryWork(cancellation: cancellation, closing: [client]) { () throws(ImagePackError) -> Void in
             let image = try await LazyRemoteImage(ref, client: client, cache: cache)
-            let reader = image.reader
-            let stream: Int
-            if let name {
-                stream = try reader.streamIndex(named: name)
-            } else {
-                guard reader.streams.count == 1 else {
-                    throw ImagePackError(.invalidArgument, "the image has \(reader.streams.count) streams (\(reader.streams.map(\.name).joined(separator: ", "))); choose one with --disk NAME", path: ref.description)
-                }
-                stream = 0
-            }
-            let size = reader.streams[stream].logicalSize
-            guard offset <= size, (length ?? 0) <= size - offset else {
-                throw ImagePackError(.rangeOutOfBounds, "the range ends past the end of \"\(reader.streams[stream].name)\" (\(size) bytes)", path: ref.description)
-            }
-            let end = offset + (length ?? size - offset)
+            let range = try ByteRangeSelection(in: image.reader, name: name, offset: offset, length: length, source: ref.description)
             let sink = DescriptorSink.standardOutput()
-            var position = offset
+            var position = range.start
             // 16 MiB per step: several chunks fetched in parallel, memory bounded.
-            while position < end {
-                let n = Int(min(16 << 20, end - position))
-                let bytes = try await image.read(stream: stream, at: position, count: n)
+            while position < range.end {
+                let n = Int(min(16 << 20, range.end - position))
+                let bytes = try await image.read(stream: range.stream, at: position, count: n)
                 try withBytes(bytes) { (raw) throws(ImagePackError) in try sink.write(raw) }
                 position += UInt64(n)
             }
