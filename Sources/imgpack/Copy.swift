@@ -97,12 +97,9 @@ struct Copy: ParsableCommand {
             try printJSON(CopyJSONReport(image: image, output: output, rootDigest: summary.rootDigest.description, fileLength: summary.fileLength, reencoded: summary.reencoded, signatures: summary.signatureCount, bytesChecked: summary.bytesChecked, seconds: (seconds * 1000).rounded() / 1000))
         } else {
             let line = "copied \(image == "-" ? "standard input" : image) to \(output == "-" ? "standard output" : output): \(summary.reencoded ? "re-encoded" : "chunks copied verbatim"), \(ByteCount.format(summary.bytesChecked)) checked; root \(summary.rootDigest); \(summary.signatureCount) signature\(summary.signatureCount == 1 ? "" : "s") kept"
-            // With -o - standard output is the image: the summary goes to standard error.
-            if output == "-" {
-                if !global.quiet { Terminal.note(line) }
-            } else {
-                print(line)
-            }
+            // A summary, as pack's: on standard error (with -o - standard output is the image),
+            // nothing with --quiet.
+            if !global.quiet { Terminal.note(line) }
         }
     }
 }

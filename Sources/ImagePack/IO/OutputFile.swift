@@ -57,7 +57,15 @@ public final class DescriptorSink: ByteSink {
     public static func standardOutput() -> DescriptorSink { DescriptorSink(descriptor: 1, name: "<stdout>") }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws(ImagePackError) {
-        try writeAll(descriptor, bytes, at: nil, path: name)
+        do {
+            try writeAll(descriptor, bytes, at: nil, path: name)
+        } catch where error.cause == Int(_EPIPE) {
+            // Only when SIGPIPE is ignored (by the embedding program, or inherited): otherwise
+            // the signal ends the process, as it does any filter whose reader went away.
+            throw ImagePackError(
+                .ioFailed, "the reader of \(name) closed it early, after at least \(bytesWritten) bytes (broken pipe): the output is incomplete, and what was written is not a whole image or disk",
+                cause: Int(_EPIPE), path: name)
+        }
         bytesWritten += UInt64(bytes.count)
     }
 }

@@ -26,6 +26,7 @@ package var system_errno: Int32 { errno }
 package func system_strerror(_ code: Int32) -> String { String(cString: strerror(code)) }
 
 package var _EINTR: Int32 { EINTR }
+package var _EPIPE: Int32 { EPIPE }
 package var _EEXIST: Int32 { EEXIST }
 package var _ENOENT: Int32 { ENOENT }
 package var _ENXIO: Int32 { ENXIO }
