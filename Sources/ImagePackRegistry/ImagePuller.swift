@@ -143,8 +143,10 @@ public enum ImagePuller {
         if held > 0 {
             try await offPool { () throws(ImagePackError) in try writer.rehashKept(held) }
             resumed = held
-        } else if let kept = system_stat(legacy)?.size, kept > 0, UInt64(kept) <= length {
-            try await offPool { () throws(ImagePackError) in try writer.append(from: try ReadableFile(path: legacy), 0..<UInt64(kept)) }
+        } else if let kept = system_stat(legacy)?.size, kept > 0, UInt64(kept) <= length,
+            let file = try? ReadableFile(path: legacy)
+        {
+            try await offPool { () throws(ImagePackError) in try writer.append(from: file, 0..<UInt64(kept)) }
             resumed = UInt64(kept)
         } else {
             let complete = cache.path(digest)
