@@ -163,6 +163,36 @@ struct RegistryResilienceTests {
         #expect(Self.assemblies(w).isEmpty)
     }
 
+    /// A directory on another file system than the workspace (tmpfs /dev/shm), if there is one.
+    static let otherFileSystem: String? = {
+        var shm = stat(), tmp = stat()
+        guard stat("/dev/shm", &shm) == 0, stat(NSTemporaryDirectory(), &tmp) == 0, shm.st_dev != tmp.st_dev else { return nil }
+        return "/dev/shm"
+    }()
+
+    @Test(.enabled(if: otherFileSystem != nil, "needs /dev/shm on another file system than the temporary directory"))
+    func aCacheOnAnotherFileSystemPublishesByCopyAndLeavesNothingThere() throws {
+        let w = try Workspace()
+        let registry = try RegistryServer()
+        let cache = Self.otherFileSystem! + "/imgpack-registry-tests-cache-" + UUID().uuidString
+        defer { registry.stop(); w.cleanUp(); try? FileManager.default.removeItem(atPath: cache) }
+        try Self.image(w, megabytes: 8)
+        let ref = "\(registry.address)/vm/web:1"
+        #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
+        // link(2) fails across file systems (EXDEV): the verified file is copied to the destination.
+        let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--cache", cache] + registry.clientArguments)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: cache + "/pulls")) ?? ["?"]).isEmpty)
+        // The same with --force over the file it published: replaced, not refused.
+        let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--cache", cache, "--force"] + registry.clientArguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        let refused = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--cache", cache] + registry.clientArguments)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("destinationExists"))
+    }
+
     @Test func versionTwoUploadsOnlyTheChangedLayersAndPullRebuildsTheRestFromTheParent() throws {
         let w = try Workspace()
         let registry = try RegistryServer()
