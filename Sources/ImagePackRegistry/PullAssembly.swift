@@ -21,7 +21,7 @@ final class PullAssembly: @unchecked Sendable {
     let journalPath: String
     /// The assembly, open for reading and writing.
     let descriptor: Int32
-    /// The journal, open for appending; its lock is held until ``close()``.
+    /// The journal (lines written at `journalEnd`); its lock is held until ``close()``.
     private let journal: Int32
     /// Where the next journal line goes (lines come from concurrent layer transfers).
     private let journalEnd: Mutex<Int64>
