@@ -7,6 +7,8 @@
 #   Benchmarks/registry.sh                  # uses Benchmarks/.cache/ext4.raw (compare.sh builds it)
 #   EXT4_RAW=/path/disk.raw Benchmarks/registry.sh
 #   RUNS=3 IMGPACK=/path/imgpack ...
+#   BASELINE=/path/other-imgpack ...        # also times another build's push and pull, interleaved
+#   TRANSFERS_ONLY=1 ...                    # stop after push/pull (no lazy read, no second version)
 #
 # Requires: docker-registry, skopeo, zstd, debugfs (e2fsprogs), /usr/bin/time, a release imgpack
 # (`swift build -c release --product imgpack` at the repository root).
@@ -56,8 +58,16 @@ echo "registry at $reg, storage $work/registry" >&2
 
 stored() { local b; b=$(du -sb "$work/registry" 2>/dev/null | cut -f1) || true; echo "${b:-0}"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# Runs a command, prints "seconds maxRSS-KiB".
-timed() { /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }; cat "$work/time"; }
+# Runs a command, prints "seconds maxRSS-KiB cpu-seconds registry-cpu-seconds" (the client's user +
+# system time, and the registry's over the same interval: both compete for the same cores).
+registry_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$registry_pid/stat"; }
+timed() {
+    local before after
+    before=$(registry_cpu)
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    after=$(registry_cpu)
+    awk -v b="$before" -v a="$after" '{ printf "%s %s %.2f %.2f\n", $1, $2, $3 + $4, a - b }' "$work/time"
+}
 
 # ---- inputs ---------------------------------------------------------------------------------------
 cp --sparse=never "$disk" "$work/v1.raw"
@@ -79,23 +89,37 @@ printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.
 echo "skopeo layer: $(numfmt --to=iec "$lsize") ($lsize bytes)" >&2
 
 # ---- timed runs, interleaved --------------------------------------------------------------------
-declare -a ip_push ip_pull sk_push sk_pull cp_t ip_push_rss ip_pull_rss
+declare -a ip_push ip_pull sk_push sk_pull cp_t verify_t bl_push bl_pull ip_push_rss ip_pull_rss cpu_lines
 for i in $(seq "$runs"); do
     start_registry; sync
-    read -r t m < <(timed "$imgpack" push "$work/v1.ipk" "$reg/bench/imgpack$i:1" --insecure --quiet); ip_push+=("$t"); ip_push_rss+=("$m")
+    read -r t m c r < <(timed "$imgpack" push "$work/v1.ipk" "$reg/bench/imgpack$i:1" --insecure --quiet); ip_push+=("$t"); ip_push_rss+=("$m")
+    cpu_lines+=("run $i imgpack push: ${t} s wall, client CPU ${c} s, registry CPU ${r} s, peak RSS ${m} KiB")
     sync
-    read -r t m < <(timed skopeo copy --dest-tls-verify=false "oci:$work/oci:1" "docker://$reg/bench/skopeo$i:1"); sk_push+=("$t")
+    read -r t m c r < <(timed skopeo copy --dest-tls-verify=false "oci:$work/oci:1" "docker://$reg/bench/skopeo$i:1"); sk_push+=("$t")
+    cpu_lines+=("run $i skopeo push:  ${t} s wall, client CPU ${c} s, registry CPU ${r} s")
     rm -rf "$work/cache" "$work/pulled.ipk"; sync
-    read -r t m < <(timed "$imgpack" pull "$reg/bench/imgpack$i:1" -o "$work/pulled.ipk" --insecure --quiet --cache "$work/cache"); ip_pull+=("$t"); ip_pull_rss+=("$m")
+    read -r t m c r < <(timed "$imgpack" pull "$reg/bench/imgpack$i:1" -o "$work/pulled.ipk" --insecure --quiet --cache "$work/cache"); ip_pull+=("$t"); ip_pull_rss+=("$m")
+    cpu_lines+=("run $i imgpack pull: ${t} s wall, client CPU ${c} s, registry CPU ${r} s, peak RSS ${m} KiB")
     cmp "$work/v1.ipk" "$work/pulled.ipk"
     rm -rf "$work/skopeo-pull"; sync
-    read -r t m < <(timed skopeo copy --src-tls-verify=false "docker://$reg/bench/skopeo$i:1" "oci:$work/skopeo-pull:1"); sk_pull+=("$t")
+    read -r t m c r < <(timed skopeo copy --src-tls-verify=false "docker://$reg/bench/skopeo$i:1" "oci:$work/skopeo-pull:1"); sk_pull+=("$t")
+    cpu_lines+=("run $i skopeo pull:  ${t} s wall, client CPU ${c} s, registry CPU ${r} s")
     rm -f "$work/copy.ipk"; sync
-    read -r t m < <(timed cp "$work/v1.ipk" "$work/copy.ipk"); cp_t+=("$t")
+    read -r t m c r < <(timed cp "$work/v1.ipk" "$work/copy.ipk"); cp_t+=("$t")
+    if [[ -n "${BASELINE:-}" ]]; then
+        read -r t m c r < <(timed "$BASELINE" push "$work/v1.ipk" "$reg/bench/baseline$i:1" --insecure --quiet); bl_push+=("$t")
+        cpu_lines+=("run $i baseline push: ${t} s wall, client CPU ${c} s, registry CPU ${r} s, peak RSS ${m} KiB")
+        rm -rf "$work/cache" "$work/pulled.ipk"; sync
+        read -r t m c r < <(timed "$BASELINE" pull "$reg/bench/baseline$i:1" -o "$work/pulled.ipk" --insecure --quiet --cache "$work/cache"); bl_pull+=("$t")
+        cpu_lines+=("run $i baseline pull: ${t} s wall, client CPU ${c} s, registry CPU ${r} s, peak RSS ${m} KiB")
+    fi
+    # The verification floor: every chunk of the same image decoded and hashed, no network.
+    read -r t m c r < <(timed "$imgpack" verify "$work/v1.ipk" --quiet); verify_t+=("$t")
+    cpu_lines+=("run $i imgpack verify: ${t} s wall, CPU ${c} s")
 done
 m_ip_push=$(printf '%s\n' "${ip_push[@]}" | median); m_sk_push=$(printf '%s\n' "${sk_push[@]}" | median)
 m_ip_pull=$(printf '%s\n' "${ip_pull[@]}" | median); m_sk_pull=$(printf '%s\n' "${sk_pull[@]}" | median)
-m_cp=$(printf '%s\n' "${cp_t[@]}" | median)
+m_cp=$(printf '%s\n' "${cp_t[@]}" | median); m_verify=$(printf '%s\n' "${verify_t[@]}" | median)
 mb() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 disk_bytes=$(stat -c %s "$disk")
@@ -106,13 +130,20 @@ echo "| push | ${m_ip_push} s ($(mb "$disk_bytes" "$m_ip_push") of disk) | ${m_s
 echo "| pull | ${m_ip_pull} s ($(mb "$disk_bytes" "$m_ip_pull") of disk) | ${m_sk_pull} s ($(mb "$disk_bytes" "$m_sk_pull")) | $(ratio "$m_sk_pull" "$m_ip_pull") |"
 echo
 echo "pull vs cp of the image file: cp ${m_cp} s, pull ${m_ip_pull} s: pull takes $(ratio "$m_ip_pull" "$m_cp") the time of cp"
+echo "imgpack verify of the same image (every chunk decoded and hashed, no network: the floor of a verified pull): ${m_verify} s"
+if [[ -n "${BASELINE:-}" ]]; then
+    m_bl_push=$(printf '%s\n' "${bl_push[@]}" | median); m_bl_pull=$(printf '%s\n' "${bl_pull[@]}" | median)
+    echo "baseline ($BASELINE): push ${m_bl_push} s ($(ratio "$m_sk_push" "$m_bl_push") of skopeo), pull ${m_bl_pull} s ($(ratio "$m_sk_pull" "$m_bl_pull") of skopeo)"
+fi
+printf '%s\n' "${cpu_lines[@]}"
 echo "peak RSS: push $(printf '%s\n' "${ip_push_rss[@]}" | sort -n | tail -1) KiB, pull $(printf '%s\n' "${ip_pull_rss[@]}" | sort -n | tail -1) KiB"
+[[ -n "${TRANSFERS_ONLY:-}" ]] && exit 0
 
 # ---- lazy read: the first 64 MiB of the disk, without a pull ---------------------------------------
 declare -a lazy
 for i in $(seq "$runs"); do
     rm -rf "$work/cache"; sync
-    read -r t m < <(timed sh -c "'$imgpack' cat-remote '$reg/bench/imgpack$runs:1' --length 64M --insecure --quiet --cache '$work/cache' > '$work/head.raw'"); lazy+=("$t")
+    read -r t m c r < <(timed sh -c "'$imgpack' cat-remote '$reg/bench/imgpack$runs:1' --length 64M --insecure --quiet --cache '$work/cache' > '$work/head.raw'"); lazy+=("$t")
 done
 cmp "$work/head.raw" <(head -c 67108864 "$work/v1.raw")
 m_lazy=$(printf '%s\n' "${lazy[@]}" | median)
@@ -137,6 +168,6 @@ echo "second push (8 MB file written with debugfs -w): full image v2 stored $(nu
 echo "  v2 as a delta on v1: stored $(numfmt --to=iec $delta) ($delta bytes): $(ratio $delta $full)"
 grep -E '"(layers|blobsUploaded|bytesUploaded|blobsPresent)"' "$work/v2.json" | tr -d ' \n'; echo
 rm -rf "$work/cache"
-read -r t m < <(timed "$imgpack" pull "$reg/bench/ver:2" -o "$work/v2-pulled.ipk" --parent "$work/v1.ipk" --insecure --quiet --cache "$work/cache")
+read -r t m c r < <(timed "$imgpack" pull "$reg/bench/ver:2" -o "$work/v2-pulled.ipk" --parent "$work/v1.ipk" --insecure --quiet --cache "$work/cache")
 cmp "$work/v2.ipk" "$work/v2-pulled.ipk"
 echo "pull of v2 with --parent v1: ${t} s (layers rebuilt locally, the rest downloaded)"

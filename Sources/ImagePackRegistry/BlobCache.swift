@@ -47,33 +47,29 @@ public struct BlobCache: Sendable {
         return false
     }
 
-    /// Writes `pieces` (ranges of local files) into the blob's partial file and keeps it if they
-    /// hash to `digest`; returns false (and leaves nothing) when they do not.
-    func rebuild(_ digest: String, from pieces: [(ReadableFile, Range<UInt64>)]) throws(ImagePackError) -> Bool {
+    /// Keeps bytes `range` of the verified file at `path` as the blob `digest` (pull --keep-blobs),
+    /// for later pulls of images that share the layer. Best effort: a copy that fails leaves nothing.
+    func keep(_ digest: String, from path: String, _ range: Range<UInt64>) {
         let partial = partialPath(digest)
-        let sink = try BlobFileWriter(path: partial, truncate: true)
-        var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        for (file, range) in pieces {
+        do throws(ImagePackError) {
+            let file = try ReadableFile(path: path)
+            let sink = try BlobFileWriter(path: partial, truncate: true)
+            defer { sink.close() }
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
             var at = range.lowerBound
             while at < range.upperBound {
                 let n = Int(min(UInt64(buffer.count), range.upperBound - at))
                 try withMutableBuffer(&buffer) { (raw) throws(ImagePackError) in
                     let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
                     try file.read(at: at, into: part)
-                    hasher.update(bufferPointer: UnsafeRawBufferPointer(part))
                     try sink.write(UnsafeRawBufferPointer(part))
                 }
                 at += UInt64(n)
             }
-        }
-        sink.close()
-        guard Digest(hasher.finalize()).description == digest else {
+            try publish(digest)
+        } catch {
             _ = system_unlink(partial)
-            return false
         }
-        try publish(digest)
-        return true
     }
 
     /// Downloads a blob into the cache, continuing a partial download with a `Range` request.
@@ -148,11 +144,6 @@ public struct BlobCache: Sendable {
         guard system_rename(partialPath(digest), path(digest)) == 0 else {
             throw ImagePackError(.ioFailed, "cannot rename the downloaded blob into the cache", cause: Int(system_errno), path: partialPath(digest))
         }
-    }
-
-    /// Removes a blob (after the file it went into was published).
-    func remove(_ digest: String) {
-        _ = system_unlink(path(digest))
     }
 }
 

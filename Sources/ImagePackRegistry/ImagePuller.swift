@@ -46,9 +46,11 @@ public enum ImagePuller {
     /// Pulls `reference` into `destination`.
     ///
     /// Fetches and checks the manifest and config; with a trust policy, refuses an untrusted
-    /// image before any layer moves. Then obtains every layer (cache, local records, or the
-    /// registry with resume), each checked against its digest; writes head, layers and tail;
-    /// opens what it wrote and verifies every chunk; and only then publishes the file.
+    /// image before any layer moves. Then obtains every layer (what an earlier run kept, the
+    /// cache, local records, or the registry with resume), each written once, straight to its
+    /// place in the file being assembled (``PullAssembly``), hashed as it arrives and checked
+    /// against its digest; verifies every chunk of each layer as soon as the layer is complete,
+    /// while other layers still arrive; and only then publishes the file.
     /// - Throws: `.untrustedImage` (exit 5), `.blobDigestMismatch`, `.manifestInvalid`, the image's
     ///   own errors, `.destinationExists`, the registry's. Nothing is published on any error.
     public static func pull(
@@ -67,46 +69,48 @@ public enum ImagePuller {
         let repository = reference.repository
         let entries = skeleton.entries
         let sources: [BlobCache.Source]
+        let assembly: PullAssembly
         do throws(ImagePackError) {
-            // Head and tail first, so the file can be opened as an image while the layers arrive:
-            // each layer is verified (every chunk decoded and hashed) as soon as it is in place,
-            // in parallel with the downloads still running.
-            let assembly = output.readablePath
-            try copy(remote.configFile, 0..<layout.headLength, to: assembly, at: 0)
-            try copy(remote.configFile, layout.headLength..<layout.configLength, to: assembly, at: layout.tailOffset)
-            try output.truncate(to: layout.fileLength)
-            let copy = try ImageReader(readable: try ReadableFile(path: assembly), limits: options.read.limits, parents: options.localImages)
-            guard copy.rootDigest == skeleton.rootDigest, copy.fileLength == skeleton.fileLength else {
-                throw ImagePackError(.ioFailed, "the file being assembled differs from the image's config: was the cache changed meanwhile?", path: destination)
-            }
-            sources = try await forEachConcurrently(layers, limit: client.options.maxConcurrentTransfers) { (pair) throws(ImagePackError) -> BlobCache.Source in
-                let (layer, descriptor) = pair
-                let source: BlobCache.Source
-                if try await offPool({ () throws(ImagePackError) in try cache.verifiedCopy(descriptor.digest, size: descriptor.size) }) {
-                    progress?.advance(layer.length)
-                    source = .cache
-                } else if let pieces = local.pieces(for: layer, entries: entries),
-                    try await offPool({ () throws(ImagePackError) in try cache.rebuild(descriptor.digest, from: pieces) })
-                {
-                    progress?.advance(layer.length)
-                    source = .rebuilt
-                } else {
-                    source = try await cache.download(descriptor.digest, size: descriptor.size, repository: repository, client: client, progress: progress)
-                }
-                let cancellation = options.read.cancellation
-                try await offPool { () throws(ImagePackError) in
-                    try Self.copy(try ReadableFile(path: cache.path(descriptor.digest)), 0..<layer.length, to: assembly, at: layer.offset)
-                    try Self.verify(copy, entries: layer.firstEntry...layer.lastEntry, reference: reference, cancellation: cancellation)
-                }
-                return source
-            }
-            if let problem = copy.dataAreaGapProblem() { throw problem.replacing(path: reference.description) }
-            try output.commit()
+            assembly = try PullAssembly(cache: cache, manifestDigest: remote.manifestDigest, fileLength: layout.fileLength)
         } catch {
             output.abandon()
             throw error
         }
-        if !options.keepBlobs { for (_, d) in layers { cache.remove(d.digest) } }
+        do throws(ImagePackError) {
+            // Head and tail first, so the file can be opened as an image while the layers arrive.
+            try copy(remote.configFile, 0..<layout.headLength, into: assembly, at: 0)
+            try copy(remote.configFile, layout.headLength..<layout.configLength, into: assembly, at: layout.tailOffset)
+            let copy = try ImageReader(readable: try ReadableFile(path: assembly.path), limits: options.read.limits, parents: options.localImages)
+            guard copy.rootDigest == skeleton.rootDigest, copy.fileLength == skeleton.fileLength else {
+                throw ImagePackError(.ioFailed, "the file being assembled differs from the image's config: was the cache changed meanwhile?", path: assembly.path)
+            }
+            let cancellation = options.read.cancellation
+            let indexed = Array(layers.enumerated())
+            sources = try await forEachConcurrently(indexed, limit: client.options.maxConcurrentTransfers) { (item) throws(ImagePackError) -> BlobCache.Source in
+                let (index, (layer, descriptor)) = item
+                let writer = PullAssembly.LayerWriter(assembly: assembly, index: index, layer: layer)
+                let source = try await obtain(
+                    descriptor.digest, into: writer, cache: cache, local: local.pieces(for: layer, entries: entries), repository: repository, client: client,
+                    progress: progress)
+                try await offPool { () throws(ImagePackError) in
+                    try Self.verify(copy, entries: layer.firstEntry...layer.lastEntry, references: false, reference: reference, cancellation: cancellation)
+                }
+                return source
+            }
+            // A reference chunk's target may lie in any layer: checked once all are in place.
+            if entries.count > 0 { try await offPool { () throws(ImagePackError) in
+                try Self.verify(copy, entries: 0...(entries.count - 1), references: true, reference: reference, cancellation: cancellation)
+            } }
+            if let problem = copy.dataAreaGapProblem() { throw problem.replacing(path: reference.description) }
+            try assembly.publish(to: destination, overwrite: options.overwrite, output: output)
+        } catch {
+            output.abandon()
+            assembly.close()
+            throw error
+        }
+        if options.keepBlobs {
+            for (layer, descriptor) in layers { cache.keep(descriptor.digest, from: destination, layer.offset..<layer.end) }
+        }
         var downloaded = 0, bytes: UInt64 = 0, resumed: UInt64 = 0, rebuilt = 0, cached = 0
         for source in sources {
             switch source {
@@ -121,10 +125,104 @@ public enum ImagePuller {
             signatureCount: skeleton.signatures.count)
     }
 
+    /// Puts one layer into the assembly through `writer` and checks its digest. In order: what an
+    /// earlier run of this pull kept in the assembly (or a partial blob an earlier version kept in
+    /// the cache), a complete blob in the cache, the records of local images, the registry (from
+    /// the first byte not kept, by a `Range` request). Kept and local bytes are hashed with the
+    /// rest, so the digest covers every byte, whatever its origin.
+    /// - Throws: `.blobDigestMismatch` (the layer's journal entry is set back to nothing, so the
+    ///   next run downloads it again), the registry's errors (what arrived stays, for the next run).
+    static func obtain(
+        _ digest: String, into writer: PullAssembly.LayerWriter, cache: BlobCache, local: [(ReadableFile, Range<UInt64>)]?, repository: String,
+        client: RegistryClient, progress: TransferProgress?
+    ) async throws(ImagePackError) -> BlobCache.Source {
+        let length = writer.layer.length
+        let held = min(writer.assembly.kept[writer.index] ?? 0, length)
+        let legacy = cache.partialPath(digest)
+        var resumed: UInt64 = 0
+        if held > 0 {
+            try await offPool { () throws(ImagePackError) in try writer.rehashKept(held) }
+            resumed = held
+        } else if let kept = system_stat(legacy)?.size, kept > 0, UInt64(kept) <= length,
+            let file = try? ReadableFile(path: legacy)
+        {
+            try await offPool { () throws(ImagePackError) in try writer.append(from: file, 0..<UInt64(kept)) }
+            resumed = UInt64(kept)
+        } else {
+            let complete = cache.path(digest)
+            if system_stat(complete)?.size == Int64(length) {
+                let matched = try await offPool { () throws(ImagePackError) -> Bool in
+                    try writer.append(from: try ReadableFile(path: complete), 0..<length)
+                    try writer.flush()
+                    return writer.digest == digest
+                }
+                if matched {
+                    progress?.advance(length)
+                    return .cache
+                }
+                _ = system_unlink(complete)
+                writer.reset()
+            }
+            if let local {
+                let matched = try await offPool { () throws(ImagePackError) -> Bool in
+                    for (file, range) in local { try writer.append(from: file, range) }
+                    try writer.flush()
+                    return writer.digest == digest
+                }
+                if matched {
+                    progress?.advance(length)
+                    return .rebuilt
+                }
+                writer.reset()
+            }
+        }
+        progress?.advance(resumed)
+        var received: UInt64 = 0
+        if writer.position < length {
+            let (response, start) = try await client.getBlob(repository, digest: digest, from: writer.position)
+            if start == 0 && writer.position > 0 {
+                // The registry ignored the range and sent the whole blob: start over.
+                writer.reset()
+                resumed = 0
+            }
+            do {
+                for try await piece in response.body {
+                    try piece.withUnsafeReadableBytes { (raw) throws(ImagePackError) in try writer.append(raw) }
+                    received += UInt64(piece.readableBytes)
+                    progress?.advance(UInt64(piece.readableBytes))
+                }
+                try writer.flush()
+            } catch let error as ImagePackError {
+                if error.code == .blobDigestMismatch {
+                    writer.reset()
+                    _ = system_unlink(legacy)
+                    throw ImagePackError(.blobDigestMismatch, "blob \(digest) of \(repository) on \(client.registry) is longer than the \(length) bytes its descriptor says: the registry sent other bytes", field: "blob")
+                }
+                try? writer.flush()
+                throw error
+            } catch {
+                try? writer.flush()
+                throw ImagePackError(.registryUnreachable, "the download of blob \(digest) from \(client.registry) stopped after \(writer.position) of \(length) bytes: \(error); run the command again to continue it", field: "registry")
+            }
+        }
+        guard writer.position == length else {
+            throw ImagePackError(.registryUnreachable, "the download of blob \(digest) from \(client.registry) ended after \(writer.position) of \(length) bytes; run the command again to continue it", field: "registry")
+        }
+        let actual = writer.digest
+        _ = system_unlink(legacy)
+        guard actual == digest else {
+            writer.reset()
+            throw ImagePackError(.blobDigestMismatch, "blob \(digest) of \(repository) on \(client.registry) has digest \(actual): the registry (or something between), or a byte kept from an interrupted run, differs; nothing was published, and the next run downloads this layer again", field: "blob")
+        }
+        return .downloaded(resumedFrom: resumed, bytes: received)
+    }
+
     /// Decodes and checks every stored chunk among `entries` of the file being assembled.
-    static func verify(_ image: ImageReader, entries: ClosedRange<Int>, reference: RegistryReference, cancellation: Cancellation?) throws(ImagePackError) {
+    /// - Parameter references: check the reference chunks among `entries` (true), or every other
+    ///   stored chunk (false).
+    static func verify(_ image: ImageReader, entries: ClosedRange<Int>, references: Bool, reference: RegistryReference, cancellation: Cancellation?) throws(ImagePackError) {
         var buffer = [UInt8]()
-        for i in entries where image.entries[i].kind != .zero {
+        for i in entries where image.entries[i].kind != .zero && (image.entries[i].kind == .reference) == references {
             if cancellation?.isCancelled == true { throw ImagePackError(.cancelled, "cancelled; nothing was left at the destination") }
             let length = Int(image.entries[i].logicalLength)
             if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
@@ -138,11 +236,8 @@ public enum ImagePuller {
         }
     }
 
-    /// Writes `range` of `file` at `offset` of the file at `path` (the output being assembled,
-    /// through its own descriptor, so that layers land concurrently).
-    static func copy(_ file: ReadableFile, _ range: Range<UInt64>, to path: String, at offset: UInt64) throws(ImagePackError) {
-        let output = try BlobFileWriter(path: path, truncate: false, at: offset)
-        defer { output.close() }
+    /// Writes `range` of `file` at `offset` of the assembly (the config's head and tail).
+    static func copy(_ file: ReadableFile, _ range: Range<UInt64>, into assembly: PullAssembly, at offset: UInt64) throws(ImagePackError) {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var at = range.lowerBound
         while at < range.upperBound {
@@ -150,7 +245,7 @@ public enum ImagePuller {
             try withMutableBuffer(&buffer) { (raw) throws(ImagePackError) in
                 let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
                 try file.read(at: at, into: part)
-                try output.write(UnsafeRawBufferPointer(part))
+                try assembly.write(UnsafeRawBufferPointer(part), at: offset + at - range.lowerBound)
             }
             at += UInt64(n)
         }

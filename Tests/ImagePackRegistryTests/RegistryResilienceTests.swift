@@ -1,6 +1,9 @@
 import Glibc
 import Foundation
+import ImagePack
 import Testing
+
+@testable import ImagePackRegistry
 
 /// Damage, interruption, new versions, authentication and TLS, against real registries.
 @Suite("Registry: corruption, resume, deltas, auth and TLS", .serialized)
@@ -90,20 +93,104 @@ struct RegistryResilienceTests {
         let pushed = try w.imgpack(["push", w.path("v1.ipk"), ref, "--json"] + registry.clientArguments)
         #expect(pushed.status == 0, "\(pushed.stderr)")
 
-        // Pull killed once a layer is arriving, then run again: the same file, nothing left behind.
+        // Pull killed once layers are arriving, then run again: the same file, nothing left behind.
         let pull = try w.start(["pull", ref, "-o", w.path("pulled.ipk"), "--quiet", "--cache", w.path("cache")] + registry.clientArguments)
         func partials() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: w.path("cache/blobs/sha256"))) ?? []).filter { $0.hasSuffix(".partial") }
         }
-        while pull.isRunning && partials().isEmpty { Thread.sleep(forTimeInterval: 0.002) }
+        while pull.isRunning && Self.keptLayers(w).isEmpty { Thread.sleep(forTimeInterval: 0.002) }
         kill(pull.processIdentifier, SIGKILL)
         pull.waitUntilExit()
         let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: w.directory)) ?? []).filter { $0.contains("pulled") }
         #expect(leftovers.isEmpty || leftovers == ["pulled.ipk"])
-        let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--force"] + registry.clientArguments)
+        let killedMidway = !leftovers.contains("pulled.ipk")
+        let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--force", "--json"] + registry.clientArguments)
         #expect(again.status == 0, "\(again.stderr)")
         #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
         #expect(partials().isEmpty)
+        // What the killed run had written was kept and used, and the assembly is gone once published.
+        if killedMidway { #expect((again.json["bytesResumed"] as? Int ?? 0) > 0, "\(again.stdout)") }
+        #expect(Self.assemblies(w).isEmpty)
+    }
+
+    /// The files pulls are assembling in the workspace's cache (`cache/pulls`).
+    static func assemblies(_ w: Workspace) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: w.path("cache/pulls"))) ?? []).sorted()
+    }
+
+    /// The layers (index, bytes) the journal of the one assembly in the cache says it holds.
+    static func keptLayers(_ w: Workspace) -> [(layer: Int, bytes: UInt64)] {
+        guard let journal = assemblies(w).first(where: { $0.hasSuffix(".journal") }),
+            let text = FileManager.default.contents(atPath: w.path("cache/pulls/" + journal))
+        else { return [] }
+        return PullAssembly.parse([UInt8](text)).map { ($0.key, $0.value) }.sorted { $0.layer < $1.layer }
+    }
+
+    @Test func aPullKilledMidwayResumesAndRefusesAKeptByteDamagedMeanwhile() throws {
+        let w = try Workspace()
+        let registry = try RegistryServer()
+        defer { registry.stop(); w.cleanUp() }
+        try Self.image(w, megabytes: 48)
+        let ref = "\(registry.address)/vm/big:1"
+        #expect(try w.imgpack(["push", w.path("v1.ipk"), ref, "--quiet"] + registry.clientArguments).status == 0)
+        let pull = try w.start(["pull", ref, "-o", w.path("pulled.ipk"), "--quiet", "--cache", w.path("cache")] + registry.clientArguments)
+        while pull.isRunning && Self.keptLayers(w).isEmpty { Thread.sleep(forTimeInterval: 0.001) }
+        kill(pull.processIdentifier, SIGKILL)
+        pull.waitUntilExit()
+        #expect(!w.exists("pulled.ipk"), "the pull finished before it could be killed")
+        let kept = try #require(Self.keptLayers(w).first)
+        let assembly = try #require(Self.assemblies(w).first { $0.hasSuffix(".ipk") })
+
+        // One kept byte changes in the cache (a disk error, another program): the layer's digest
+        // covers it, so the next run refuses the layer, publishes nothing, and forgets the layer.
+        let layout = RegistryLayout(try ImageReader(path: w.path("v1.ipk")))
+        let offset = layout.layers[kept.layer].offset + kept.bytes / 2
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: w.path("cache/pulls/" + assembly)))
+        try handle.seek(toOffset: offset)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: offset)
+        try handle.write(contentsOf: Data([byte ^ 0x20]))
+        try handle.close()
+        let damaged = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk")] + registry.clientArguments)
+        #expect(damaged.status == 1, "\(damaged.stderr)")
+        #expect(damaged.stderr.contains("blobDigestMismatch"))
+        #expect(!w.exists("pulled.ipk"))
+        #expect(!Self.keptLayers(w).contains { $0.layer == kept.layer })
+
+        let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--json"] + registry.clientArguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        #expect(Self.assemblies(w).isEmpty)
+    }
+
+    /// A directory on another file system than the workspace (tmpfs /dev/shm), if there is one.
+    static let otherFileSystem: String? = {
+        var shm = stat(), tmp = stat()
+        guard stat("/dev/shm", &shm) == 0, stat(NSTemporaryDirectory(), &tmp) == 0, shm.st_dev != tmp.st_dev else { return nil }
+        return "/dev/shm"
+    }()
+
+    @Test(.enabled(if: otherFileSystem != nil, "needs /dev/shm on another file system than the temporary directory"))
+    func aCacheOnAnotherFileSystemPublishesByCopyAndLeavesNothingThere() throws {
+        let w = try Workspace()
+        let registry = try RegistryServer()
+        let cache = Self.otherFileSystem! + "/imgpack-registry-tests-cache-" + UUID().uuidString
+        defer { registry.stop(); w.cleanUp(); try? FileManager.default.removeItem(atPath: cache) }
+        try Self.image(w, megabytes: 8)
+        let ref = "\(registry.address)/vm/web:1"
+        #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
+        // link(2) fails across file systems (EXDEV): the verified file is copied to the destination.
+        let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--cache", cache] + registry.clientArguments)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: cache + "/pulls")) ?? ["?"]).isEmpty)
+        // The same with --force over the file it published: replaced, not refused.
+        let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--cache", cache, "--force"] + registry.clientArguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        let refused = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--cache", cache] + registry.clientArguments)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("destinationExists"))
     }
 
     @Test func versionTwoUploadsOnlyTheChangedLayersAndPullRebuildsTheRestFromTheParent() throws {
