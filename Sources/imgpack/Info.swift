@@ -42,6 +42,9 @@ struct Info: ParsableCommand {
         let policy = try trust.policy()
         var report: InfoReport
         if let ref = remoteReference {
+            if !parents.files.isEmpty || !parents.directories.isEmpty {
+                throw CommandFailure(.usage, "--parent and --parent-dir apply to image files; an image in a registry is read without parents (pull a delta with pull --parent)")
+            }
             let cancellation = Interrupts.install()
             let client = try registry.client(for: ref.registry, password: try registry.readPassword())
             let cache = try registry.blobCache()

@@ -121,6 +121,9 @@ struct Serve: ParsableCommand {
         // client lives as long as the server.
         var registryClient: RegistryClient?
         if let ref = remoteReference {
+            if !parents.files.isEmpty || !parents.directories.isEmpty {
+                throw CommandFailure(.usage, "--parent and --parent-dir apply to image files; an image in a registry is read without parents (pull a delta with pull --parent)")
+            }
             let client = try registry.client(for: ref.registry, password: try registry.readPassword())
             registryClient = client
             let cache = try BlobCache(directory: blobCache ?? BlobCache.defaultDirectory)

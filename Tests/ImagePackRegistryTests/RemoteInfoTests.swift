@@ -47,6 +47,9 @@ struct RemoteInfoTests {
         for line in ["Image        \(ref)", "Manifest     sha256:", "Format       version 1.2", "Root digest  \(local.json["rootDigest"] as? String ?? "?")", "REF"] {
             #expect(text.stdout.contains(line), "missing \(line) in\n\(text.stdout)")
         }
+        // Parents are for files: with a reference they are a usage error, not silently ignored.
+        let withParent = try w.imgpack(["info", ref, "--parent", w.path("v1.ipk")] + registry.clientArguments)
+        #expect(withParent.status == 2 && withParent.stderr.contains("--parent"), "\(withParent.stderr)")
         // A reference with no image behind it: the registry's error, not a file error.
         let missing = try w.imgpack(["info", "\(registry.address)/vm/none:1"] + registry.clientArguments)
         #expect(missing.status != 0)
