@@ -83,7 +83,16 @@ let package = Package(
         // The server against a raw client in process, and against qemu-img, qemu-io, nbdinfo and nbdcopy.
         .testTarget(name: "ImagePackNBDTests", dependencies: ["ImagePack", "ImagePackNBD"]),
         // Push/pull against real docker-registry instances on loopback, and skopeo as a peer.
-        .testTarget(name: "ImagePackRegistryTests", dependencies: ["ImagePack", "ImagePackRegistry", "imgpack"]),
+        .testTarget(
+            name: "ImagePackRegistryTests",
+            dependencies: [
+                "ImagePack", "ImagePackRegistry", "imgpack",
+                // The bearer-token tests run a token service: an HTTP/1 server issuing ES256 JWTs.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

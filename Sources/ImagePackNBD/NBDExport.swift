@@ -31,13 +31,19 @@ final class NBDExport: Sendable {
     let chunks: Slice<ChunkEntries>
     let cache: ChunkCache
     let overlay: Overlay?
+    /// Brings a chunk's record before it is decoded, when the image is not all local (a
+    /// registry image served lazily); nil for an image file.
+    let source: (any ChunkSource)?
     let threadPool: NIOThreadPool
     let allocator = ByteBufferAllocator()
     let log: @Sendable (String) -> Void
     /// Where the last few reads ended: a read starting at one of them is sequential.
     private let recentEnds = Mutex<[UInt64]>([])
 
-    init(reader: ImageReader, stream: Int, cache: ChunkCache, overlay: Overlay?, threadPool: NIOThreadPool, log: @escaping @Sendable (String) -> Void) {
+    init(
+        reader: ImageReader, stream: Int, cache: ChunkCache, overlay: Overlay?, source: (any ChunkSource)? = nil, threadPool: NIOThreadPool,
+        log: @escaping @Sendable (String) -> Void
+    ) {
         self.reader = reader
         self.stream = stream
         name = reader.streams[stream].name
@@ -45,6 +51,7 @@ final class NBDExport: Sendable {
         chunks = reader.chunks(ofStream: stream)
         self.cache = cache
         self.overlay = overlay
+        self.source = source
         self.threadPool = threadPool
         self.log = log
     }
@@ -131,7 +138,10 @@ final class NBDExport: Sendable {
     func readImage(offset: UInt64, length: Int) throws(NBDRequestFailure) -> [Piece] {
         let walked = try walk(offset: offset, length: length) { (i, entry, position) throws(NBDRequestFailure) -> ByteBuffer? in
             do throws(ImagePackError) {
-                return try cache.chunkNow(i) { () throws(ImagePackError) in try decode(i) }
+                return try cache.chunkNow(i) { () throws(ImagePackError) in
+                    try source?.makePresentBlocking(entry: i)
+                    return try decode(i)
+                }
             } catch {
                 log("imgpack serve: export \"\(name)\": read at \(position) failed: \(error)")
                 throw NBDRequestFailure(error, at: entry.logicalOffset)
@@ -212,8 +222,23 @@ final class NBDExport: Sendable {
         }
     }
 
-    /// Decodes chunk `index` on a pool thread and hands the result to the cache (and its waiters).
+    /// Decodes chunk `index` on a pool thread and hands the result to the cache (and its waiters);
+    /// with a ``ChunkSource``, once the source has brought the chunk's record, so that no pool
+    /// thread waits on the network.
     private func decodeOnPool(_ index: Int) {
+        guard let source else { return submitDecode(index) }
+        Task { [self] in
+            do throws(ImagePackError) {
+                try await source.makePresent(entry: index)
+                submitDecode(index)
+            } catch {
+                log("imgpack serve: export \"\(name)\": fetching the chunk at \(chunks[index].logicalOffset) failed: \(error)")
+                cache.finish(index, with: .failure(error))
+            }
+        }
+    }
+
+    private func submitDecode(_ index: Int) {
         threadPool.submit { [self] state in
             let result: ChunkCache.Loaded
             if state != .active {

@@ -14,7 +14,14 @@ import Synchronization
 /// ```
 public final class NBDServer: Sendable {
     public struct Configuration: Sendable {
+        /// The image file, or for ``image`` the name the server reports it by.
         public var imagePath: String
+        /// An image opened already, served instead of opening `imagePath` (with ``chunkSource``:
+        /// a registry image whose chunk records arrive on demand).
+        public var image: ImageReader?
+        /// Brings chunk records into ``image``'s file before they are decoded; nil when the
+        /// image is all local.
+        public var chunkSource: (any ChunkSource)?
         /// For a delta image: its parent and the parent's own parents, in any order, each matched
         /// by root digest (V49). A delta served without them is refused when the server starts,
         /// not on the first read of a chunk it shares with its parent.
@@ -74,7 +81,7 @@ public final class NBDServer: Sendable {
     /// - Throws: `ImagePackError` for the image, ``NBDServerError`` for the disk choice and the overlay.
     public init(configuration: Configuration) throws {
         self.configuration = configuration
-        let reader = try ImageReader(path: configuration.imagePath, parents: configuration.parents)
+        let reader = try configuration.image ?? ImageReader(path: configuration.imagePath, parents: configuration.parents)
         if let parent = reader.parentDigest, configuration.parents.isEmpty {
             throw ImagePackError(
                 .parentRequired, "the image is a delta on the parent image \(parent); serve it with that image (--parent FILE or --parent-dir DIR)",
@@ -102,9 +109,9 @@ public final class NBDServer: Sendable {
             }
             let info = reader.streams[stream]
             let overlay = try Overlay(path: overlayPath, rootDigest: reader.rootDigest, diskName: info.name, diskSize: info.logicalSize)
-            exports = [NBDExport(reader: reader, stream: stream, cache: cache, overlay: overlay, threadPool: pool, log: configuration.log)]
+            exports = [NBDExport(reader: reader, stream: stream, cache: cache, overlay: overlay, source: configuration.chunkSource, threadPool: pool, log: configuration.log)]
         } else {
-            exports = disks.map { NBDExport(reader: reader, stream: $0, cache: cache, overlay: nil, threadPool: pool, log: configuration.log) }
+            exports = disks.map { NBDExport(reader: reader, stream: $0, cache: cache, overlay: nil, source: configuration.chunkSource, threadPool: pool, log: configuration.log) }
         }
         pool.start()
         threadPool = pool

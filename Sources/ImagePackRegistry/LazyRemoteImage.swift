@@ -14,12 +14,12 @@ public final class LazyRemoteImage: Sendable {
     public let remote: RemoteImage
     let client: RegistryClient
     /// The writable side of the sparse copy the reader reads.
-    private let writer: Mutex<BlobFileWriter?>
+    fileprivate let writer: Mutex<BlobFileWriter?>
     /// Index entries whose records are in the local copy.
-    private let fetched = Mutex<Set<Int>>([])
+    fileprivate let fetched = Mutex<Set<Int>>([])
     /// Bytes fetched from the registry so far.
     public var bytesFetched: UInt64 { fetchedBytes.withLock { $0 } }
-    private let fetchedBytes = Mutex<UInt64>(0)
+    fileprivate let fetchedBytes = Mutex<UInt64>(0)
 
     /// Opens `reference` (manifest and config only).
     public init(_ reference: RegistryReference, client: RegistryClient, cache: BlobCache) async throws(ImagePackError) {
@@ -46,12 +46,42 @@ public final class LazyRemoteImage: Sendable {
             throw ImagePackError(.invalidArgument, "no stream \(stream): the image has \(reader.streams.count)", field: "stream")
         }
         let end = offset + UInt64(count)
-        var missing: [Int] = []
-        for i in reader.streamEntries[stream] {
-            let e = reader.entries[i]
-            guard e.logicalEnd > offset, e.logicalOffset < end else { continue }
-            if e.kind != .zero && !fetched.withLock({ $0.contains(i) }) { missing.append(i) }
+        let touched = reader.streamEntries[stream].filter { reader.entries[$0].logicalEnd > offset && reader.entries[$0].logicalOffset < end }
+        try await fetch(entries: touched)
+        // ImageReader decodes and verifies every chunk it reads.
+        return try reader.read(stream: stream, at: offset, count: count)
+    }
+}
+
+extension LazyRemoteImage {
+    /// Makes the records of index entries `indices` present in the local copy, fetching the
+    /// missing ones from the registry (several at once), and then the targets of the reference
+    /// chunks among them, whose content lives in another record. Bytes are not checked here:
+    /// the reader verifies every chunk it decodes, and a record that fails stays failing
+    /// (the registry sent it; fetching it again would bring the same bytes).
+    /// - Throws: the registry's errors.
+    public func fetch(entries indices: [Int]) async throws(ImagePackError) {
+        let reader = remote.skeleton
+        var round = indices
+        // Two rounds at most: a reference's target is a data or fill chunk (spec §7.2, V60).
+        for _ in 0..<2 where !round.isEmpty {
+            let missing = round.filter { i in
+                reader.entries[i].storedSize > 0 && !fetched.withLock { $0.contains(i) }
+            }
+            try await fetchRecords(missing)
+            // Every reference asked for, fetched now or before: a target whose fetch failed
+            // earlier is fetched again.
+            var targets: [Int] = []
+            for i in round where reader.entries[i].kind == .reference {
+                if let target = try reader.referenceTarget(ofEntry: i) { targets.append(target) }
+            }
+            round = targets
         }
+    }
+
+    /// Fetches the records of `missing` by range requests on their layers into the local copy.
+    private func fetchRecords(_ missing: [Int]) async throws(ImagePackError) {
+        let reader = remote.skeleton
         let layers = remote.layout.layers
         let manifestLayers = remote.manifest.layers
         let repository = remote.reference.repository
@@ -74,8 +104,6 @@ public final class LazyRemoteImage: Sendable {
             self.fetched.withLock { _ = $0.insert(i) }
             self.fetchedBytes.withLock { $0 += e.storedSize }
         }
-        // ImageReader decodes and verifies every chunk it reads.
-        return try reader.read(stream: stream, at: offset, count: count)
     }
 }
 

@@ -110,6 +110,16 @@ public final class RegistryClient: Sendable {
             }
             guard response.status == .unauthorized, attempt == 0 else {
                 if response.status == .unauthorized {
+                    // A bearer token the service issued without the actions asked for: the account
+                    // may not do this (a pull-only account pushing), which new credentials would fix,
+                    // not a retry.
+                    let challenge = response.headers.first(name: "WWW-Authenticate").flatMap(AuthChallenge.parse)
+                    if challenge?.parameters["error"] == "insufficient_scope" {
+                        throw ImagePackError(
+                            .registryAuthenticationFailed,
+                            "\(registry) refused \(method) \(Self.redacted(url)): the token its token service issued does not grant \(challenge?.parameters["scope"] ?? scopes.joined(separator: " ")) to \(options.credentials == nil ? "anonymous users" : "this account"); use an account allowed to do this",
+                            field: "credentials")
+                    }
                     throw ImagePackError(.registryAuthenticationFailed, "\(registry) refused the credentials for \(method) \(Self.redacted(url)); check --username/--password-stdin or the auth.json entry for \(registry)", field: "credentials")
                 }
                 return response

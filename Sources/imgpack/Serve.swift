@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import ImagePack
 import ImagePackNBD
+import ImagePackRegistry
 
 /// `imgpack serve`: the disks of an image over NBD, for qemu, nbdcopy or the Linux nbd driver.
 struct Serve: ParsableCommand {
@@ -24,14 +25,23 @@ struct Serve: ParsableCommand {
             A delta image is served with its parents (--parent, --parent-dir, matched by root \
             digest); without them it is refused at start.
 
+            An argument that is not an existing file but a registry reference \
+            (HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST]) serves the image in the registry \
+            without pulling it: the manifest and config are read at start, and each chunk a \
+            client reads is fetched by an HTTP range request on its layer, verified like a \
+            local chunk, and kept in a local sparse copy for later reads (same cache, readahead, \
+            overlay and errors as for a file). Registry options as for pull; --blob-cache is pull's \
+            --cache (here --cache is the memory for decoded chunks).
+
             EXAMPLES
               imgpack serve web-1.ipk --socket /tmp/web-1.sock
               qemu-system-x86_64 -drive file=nbd:unix:/tmp/web-1.sock:exportname=root,format=raw,if=virtio ...
               imgpack serve web-1.ipk --listen 127.0.0.1:10809 --overlay web-1.overlay
               nbdinfo --list nbd://127.0.0.1
+              imgpack serve localhost:5000/vm/web:1 --insecure --socket /tmp/web-1.sock
             """)
 
-    @Argument(help: ArgumentHelp("The image file.", valueName: "image"), completion: .file())
+    @Argument(help: ArgumentHelp("The image file, or an image in a registry (HOST[:PORT]/REPOSITORY[:TAG]).", valueName: "image"), completion: .file())
     var image: String
 
     @Option(help: ArgumentHelp("Listen on this Unix socket (replaced if it exists, removed at exit).", valueName: "path"), completion: .file())
@@ -58,6 +68,13 @@ struct Serve: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     @OptionGroup(title: "Parents") var parents: ParentOptions
+
+    @OptionGroup(title: "Registry (for an image in a registry)") var registry: RegistryConnectionOptions
+
+    @Option(
+        help: ArgumentHelp("For an image in a registry: the blob cache holding its config (default as for pull).", valueName: "dir"),
+        completion: .directory)
+    var blobCache: String?
 
     func validate() throws {
         if socket != nil && listen != nil { throw ValidationError("--socket and --listen are alternatives: choose one.") }
@@ -91,9 +108,39 @@ struct Serve: ParsableCommand {
         return (host, port)
     }
 
+    /// The registry reference `image` names: only when no file of that name exists.
+    var remoteReference: RegistryReference? {
+        guard !FileManager.default.fileExists(atPath: image) else { return nil }
+        return try? RegistryReference.parse(image)
+    }
+
     func run() throws {
         var options = NBDServer.Configuration(imagePath: image)
         options.parents = try parents.open()
+        // A registry image: its manifest and config now, its chunks when clients read them; the
+        // client lives as long as the server.
+        var registryClient: RegistryClient?
+        if let ref = remoteReference {
+            if !parents.files.isEmpty || !parents.directories.isEmpty {
+                throw CommandFailure(.usage, "--parent and --parent-dir apply to image files; an image in a registry is read without parents (pull a delta with pull --parent)")
+            }
+            let client = try registry.client(for: ref.registry, password: try registry.readPassword())
+            registryClient = client
+            let cache = try BlobCache(directory: blobCache ?? BlobCache.defaultDirectory)
+            let lazy: LazyRemoteImage
+            do {
+                lazy = try runRegistryWork(cancellation: Cancellation(), closing: []) { () throws(ImagePackError) -> LazyRemoteImage in
+                    try await LazyRemoteImage(ref, client: client, cache: cache)
+                }
+            } catch {
+                Self.close(client)
+                throw error
+            }
+            options.imagePath = ref.description
+            options.image = lazy.reader
+            options.chunkSource = RegistryChunkSource(image: lazy)
+        }
+        defer { if let registryClient { Self.close(registryClient) } }
         options.overlayPath = overlay
         options.overlayDisk = disk
         options.cacheBytes = cache.map { Int($0.bytes) }
@@ -135,5 +182,20 @@ struct Serve: ParsableCommand {
         Terminal.note("imgpack serve: exports \(names) (\(overlay == nil ? "read-only" : "writable, overlay \(overlay!)")) on \(bound)")
         server.wait()
         withExtendedLifetime(sources) {}
+    }
+
+    /// Shuts a registry client down (its connections and event loops).
+    static func close(_ client: RegistryClient) {
+        _ = try? runRegistryWork(cancellation: Cancellation(), closing: [client]) { () throws(ImagePackError) -> Void in }
+    }
+}
+
+/// A registry image's lazy copy as the NBD server's chunk source: the seam that keeps
+/// ImagePackNBD and ImagePackRegistry apart.
+struct RegistryChunkSource: ChunkSource {
+    let image: LazyRemoteImage
+
+    func makePresent(entry: Int) async throws(ImagePackError) {
+        try await image.fetch(entries: [entry])
     }
 }

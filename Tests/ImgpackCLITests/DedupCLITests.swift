@@ -38,6 +38,12 @@ struct DedupCLITests {
         let chunks = try #require(info["chunks"] as? [String: Any])
         let byKind = try #require(chunks["byKind"] as? [String: Int])
         #expect(byKind["reference"] == 4, "the file's second copy: \(byKind)")
+        // The text report counts them per stream: the REF column, before PARENT, the last two.
+        let text = try cli.run(["info", "d.ipk"]).stdoutText
+        let header = try #require(text.split(separator: "\n").first { $0.contains("REF") }).split(separator: " ")
+        let row = try #require(text.split(separator: "\n").first { $0.contains(" root ") }).split(separator: " ")
+        #expect(header.suffix(2) == ["REF", "PARENT"], "\(text)")
+        #expect(row.suffix(2) == ["4", "0"], "\(text)")
         #expect(try cli.run(["verify", "d.ipk"]).status == 0)
         #expect(try cli.run(["validate", "d.ipk"]).status == 0)
 

@@ -10,7 +10,7 @@ struct InfoTests {
         _ = try cli.packSample(extra: ["--tag", "team=web", "--os", "linux:debian:12"])
         let r = try cli.run(["info", "sample.ipk"])
         #expect(r.status == 0)
-        for text in ["Name         sample", "debian 12", "team=web", "Root digest  sha256:", "Streams", "root", "data", "RATIO"] {
+        for text in ["Name         sample", "Format       version 1.2", "debian 12", "team=web", "Root digest  sha256:", "Streams", "root", "data", "RATIO", "REF", "PARENT"] {
             #expect(r.stdoutText.contains(text), "missing \(text) in\n\(r.stdoutText)")
         }
         #expect(try cli.run(["inspect", "sample.ipk"]).stdout == r.stdout)
@@ -42,6 +42,7 @@ struct InfoTests {
             #expect(info[key] != nil, "missing \(key)")
         }
         #expect(info["logicalBytes"] as? Int == 6 << 20)
+        #expect(info["formatVersion"] as? String == "1.2")
         let chunks = try #require(info["chunks"] as? [String: Any])
         let byKind = try #require(chunks["byKind"] as? [String: Int])
         #expect(Set(byKind.keys) == ["zero", "data", "fill", "reference", "parent"])

@@ -22,6 +22,11 @@ public final class ImageReader: Sendable {
     public let entries: ChunkEntries
     public let fileLength: UInt64
     public let chunkSize: UInt32
+    /// The header's minor format version: the lowest whose features the image uses (1.0, 1.1 for
+    /// deltas, 1.2 with a catalogue record), so `info` can say which readers can open it.
+    public let formatMinorVersion: UInt16
+    /// `major.minor`, as spec/FORMAT.md numbers its versions.
+    public var formatVersion: String { "\(FormatVersion.major).\(formatMinorVersion)" }
     /// The header's critical features (``FeatureFlags/catalogue``: format 1.2's catalogue record).
     package let features: FeatureFlags
     /// Whether the image keeps its catalogue outside the root digest (format 1.2, spec §5.4), so
@@ -72,8 +77,11 @@ public final class ImageReader: Sendable {
             guard length >= UInt64(Layout.headerSize + Layout.footerSize) else {
                 throw ImagePackError(.truncated, "the file is \(length) bytes, too short for an ImagePack image", rule: .v40, offset: 0)
             }
-            let header = try FileHeader.decode(try file.read(at: 0, count: Layout.headerSize))
+            let headerBytes = try file.read(at: 0, count: Layout.headerSize)
+            let header = try FileHeader.decode(headerBytes)
             chunkSize = header.chunkSize
+            // spec §3: the minor version, bytes 10-11 little-endian (decode checks the major only).
+            formatMinorVersion = UInt16(headerBytes[10]) | UInt16(headerBytes[11]) << 8
             let footerOffset = length - UInt64(Layout.footerSize)
             footer = try FileFooter.decode(try file.read(at: footerOffset, count: Layout.footerSize), at: footerOffset)
             let hasCatalogue = header.critical.contains(.catalogue)
@@ -264,6 +272,21 @@ public final class ImageReader: Sendable {
         guard Digest.sha256(UnsafeRawBufferPointer(output)) == header.contentDigest else {
             throw ImagePackError(.chunkHashMismatch, "the content of the reference chunk's target (at \(target)) does not match the reference's SHA-256: the content is not what was written", rule: .v28, offset: payloadOffset, field: "contentDigest")
         }
+    }
+
+    /// The entry a reference chunk's content comes from, read from the chunk's record: what a
+    /// reader that fills the file's records on demand (a lazy registry image) must fetch as
+    /// well. Nil for other kinds and for a target the index does not list (decoding the chunk
+    /// then reports the broken rule, V34).
+    package func referenceTarget(ofEntry i: Int) throws(ImagePackError) -> Int? {
+        let entry = entries[i]
+        guard entry.kind == .reference else { return nil }
+        let record = try file.read(at: entry.recordOffset, count: Layout.chunkPrefixSize + Int(entry.payloadLength))
+        let header = try ChunkHeader.decodePrefix(Array(record[0..<Layout.chunkPrefixSize]), at: entry.recordOffset, limits: limits)
+        let target = try withBytes(record) { (raw) throws(ImagePackError) -> UInt64 in
+            try header.referenceTargetOffset(payload: UnsafeRawBufferPointer(rebasing: raw[Layout.chunkPrefixSize...]), payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize))
+        }
+        return recordEntry(at: target)
     }
 
     /// The entry number of the chunk whose record starts at `offset`, if the index lists one.

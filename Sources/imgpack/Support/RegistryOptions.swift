@@ -5,8 +5,9 @@ import ImagePack
 import ImagePackRegistry
 import Synchronization
 
-/// How push, pull, copy-remote and ls-remote reach a registry: credentials, TLS, transfers.
-struct RegistryOptions: ParsableArguments {
+/// How a command reaches a registry: credentials, TLS, transfers. `serve REF` takes these alone
+/// (its `--cache` is the decoded-chunk memory); the others take ``RegistryOptions``.
+struct RegistryConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("User name for the registry (the password comes from --password-stdin).", valueName: "name"))
     var username: String?
 
@@ -24,9 +25,6 @@ struct RegistryOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Blob transfers in flight at once.", valueName: "n"))
     var jobs = 4
-
-    @Option(help: ArgumentHelp("Blob cache: partial downloads resume from here (default $IMGPACK_CACHE, $XDG_CACHE_HOME/imgpack or ~/.cache/imgpack).", valueName: "dir"), completion: .directory)
-    var cache: String?
 
     func validate() throws {
         if passwordStdin && username == nil { throw ValidationError("--password-stdin goes with --username.") }
@@ -55,6 +53,23 @@ struct RegistryOptions: ParsableArguments {
         }
         return line
     }
+}
+
+/// How push, pull, copy-remote, ls-remote and info reach a registry: the connection, and the blob cache.
+struct RegistryOptions: ParsableArguments {
+    @OptionGroup var connection: RegistryConnectionOptions
+
+    @Option(help: ArgumentHelp("Blob cache: partial downloads resume from here (default $IMGPACK_CACHE, $XDG_CACHE_HOME/imgpack or ~/.cache/imgpack).", valueName: "dir"), completion: .directory)
+    var cache: String?
+
+    var insecure: Bool { connection.insecure }
+    var jobs: Int { connection.jobs }
+
+    func client(for registry: String, password: String?) throws(ImagePackError) -> RegistryClient {
+        try connection.client(for: registry, password: password)
+    }
+
+    func readPassword() throws(ImagePackError) -> String? { try connection.readPassword() }
 
     func blobCache() throws(ImagePackError) -> BlobCache {
         try BlobCache(directory: cache ?? BlobCache.defaultDirectory)

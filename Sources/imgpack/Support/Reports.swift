@@ -83,7 +83,12 @@ struct PackReport: Encodable {
 /// `info --json`.
 struct InfoReport: Encodable {
     var schema = 1
+    /// The file, or the registry reference for an image in a registry.
     var path: String
+    /// For an image in a registry: the digest of the manifest read.
+    var manifestDigest: String?
+    /// `major.minor` from the header (spec §3.1).
+    var formatVersion: String
     var fileLength: UInt64
     var chunkSize: UInt32
     var rootDigest: String

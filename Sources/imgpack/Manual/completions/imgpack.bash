@@ -399,9 +399,9 @@ _imgpack_import() {
 
 _imgpack_info() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--password-stdin --insecure --json --version -h --help)
     repeating_options=(--trusted-key --parent --parent-dir)
-    non_repeating_options=(--trust-dir)
+    non_repeating_options=(--trust-dir --username --auth-file --ca-file --jobs --cache)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -419,6 +419,24 @@ _imgpack_info() {
         return
         ;;
     '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--username')
+        return
+        ;;
+    '--auth-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--ca-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--jobs')
+        return
+        ;;
+    '--cache')
         __imgpack_add_completions -d
         return
         ;;
@@ -997,9 +1015,9 @@ _imgpack_diff() {
 
 _imgpack_serve() {
     repeating_flags=()
-    non_repeating_flags=(--allow-remote --version -h --help)
+    non_repeating_flags=(--allow-remote --password-stdin --insecure --version -h --help)
     repeating_options=(--parent --parent-dir)
-    non_repeating_options=(--socket --listen --overlay --disk --cache --max-connections --threads)
+    non_repeating_options=(--socket --listen --overlay --disk --cache --max-connections --threads --username --auth-file --ca-file --jobs --blob-cache)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -1032,6 +1050,24 @@ _imgpack_serve() {
         return
         ;;
     '--parent-dir')
+        __imgpack_add_completions -d
+        return
+        ;;
+    '--username')
+        return
+        ;;
+    '--auth-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--ca-file')
+        __imgpack_add_completions -f
+        return
+        ;;
+    '--jobs')
+        return
+        ;;
+    '--blob-cache')
         __imgpack_add_completions -d
         return
         ;;

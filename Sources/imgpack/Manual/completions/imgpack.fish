@@ -27,7 +27,7 @@ function __imgpack_parse_tokens -S
         case 'import'
             __imgpack_parse_subcommand -r 1 'format=' 'disk-name=+' 'backing=' 'no-provenance' 'metadata=' 'name=' 'description=' 'os=' 'arch=' 'boot-mode=' 'vcpus=' 'memory=' 'visibility=' 'share-with=+' 'tag=+' 'region=' 'owner-account=' 'source-instance-id=' 'created-at=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'o/output=' 'force' 'sync' 'allow-changing-source' 'legacy-layout' 'threads=' 'parent=' 'parent-dir=+' 'json' 'q/quiet' 'version' 'h/help'
         case 'info'
-            __imgpack_parse_subcommand 1 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'json' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'username=' 'password-stdin' 'auth-file=' 'ca-file=' 'insecure' 'jobs=' 'cache=' 'json' 'version' 'h/help'
         case 'verify'
             __imgpack_parse_subcommand 1 'quick' 'max-failures=' 'trusted-key=+' 'trust-dir=' 'parent=+' 'parent-dir=+' 'threads=' 'json' 'q/quiet' 'version' 'h/help'
         case 'validate'
@@ -61,7 +61,7 @@ function __imgpack_parse_tokens -S
         case 'diff'
             __imgpack_parse_subcommand 2 'json' 'version' 'h/help'
         case 'serve'
-            __imgpack_parse_subcommand 1 'socket=' 'listen=' 'allow-remote' 'overlay=' 'disk=' 'cache=' 'max-connections=' 'threads=' 'parent=+' 'parent-dir=+' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'socket=' 'listen=' 'allow-remote' 'overlay=' 'disk=' 'cache=' 'max-connections=' 'threads=' 'parent=+' 'parent-dir=+' 'username=' 'password-stdin' 'auth-file=' 'ca-file=' 'insecure' 'jobs=' 'blob-cache=' 'version' 'h/help'
         case 'demo'
             __imgpack_parse_subcommand 0 'size=' 'seed=' 'reads=' 'keep=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'threads=' 'q/quiet' 'version' 'h/help'
         case 'push'
@@ -235,6 +235,13 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" trust-dir' -l 'trust-dir' -d 'Trust every *.pub key file in this directory.' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" username' -l 'username' -d 'User name for the registry (the password comes from --password-stdin).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" password-stdin' -l 'password-stdin' -d 'Read the password (or token) from standard input; it is never printed.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" auth-file' -l 'auth-file' -d 'Credentials file (docker/podman auth.json) instead of the usual places.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" ca-file' -l 'ca-file' -d 'PEM file of CA certificates to trust besides the system\'s.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" insecure' -l 'insecure' -d 'Plain HTTP instead of HTTPS: only for a registry on this machine (127.0.0.0/8, ::1, localhost).'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" jobs' -l 'jobs' -d 'Blob transfers in flight at once.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" cache' -l 'cache' -d 'Blob cache: partial downloads resume from here (default $IMGPACK_CACHE, $XDG_CACHE_HOME/imgpack or ~/.cache/imgpack).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" json' -l 'json' -d 'Print a JSON document (schema 1) to standard output instead of text.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack info" h help' -s 'h' -l 'help' -d 'Show help information.'
@@ -398,6 +405,13 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve"' -l 'parent-dir' -d 'A directory whose images may be parents (matched by root digest).' -rfa '(__imgpack_complete_directories)'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" username' -l 'username' -d 'User name for the registry (the password comes from --password-stdin).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" password-stdin' -l 'password-stdin' -d 'Read the password (or token) from standard input; it is never printed.'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" auth-file' -l 'auth-file' -d 'Credentials file (docker/podman auth.json) instead of the usual places.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" ca-file' -l 'ca-file' -d 'PEM file of CA certificates to trust besides the system\'s.' -rF
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" insecure' -l 'insecure' -d 'Plain HTTP instead of HTTPS: only for a registry on this machine (127.0.0.0/8, ::1, localhost).'
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" jobs' -l 'jobs' -d 'Blob transfers in flight at once.' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" blob-cache' -l 'blob-cache' -d 'For an image in a registry: the blob cache holding its config (default as for pull).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" version' -l 'version' -d 'Show the version.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack demo" size' -l 'size' -d 'Logical size of the instance: 2/3 root disk, 1/3 data disk.' -rfka ''
