@@ -12,6 +12,11 @@ import Synchronization
 /// try server.listen(on: .unix(path: "/run/web-1.sock"))
 /// server.wait()          // until shutdown() is called, from a signal handler say
 /// ```
+///
+/// Memory: decoded chunks, cached or held by replies not yet sent, stay within
+/// ``Configuration/cacheBytes``. glibc keeps each thread's malloc arena at its peak, so a process
+/// that wants its resident size near that budget limits the arenas before starting the server
+/// (`imgpack serve` uses one; see `system_limit_malloc_arenas`).
 public final class NBDServer: Sendable {
     public struct Configuration: Sendable {
         public var imagePath: String

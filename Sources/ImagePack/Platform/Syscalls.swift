@@ -277,6 +277,20 @@ package func system_online_processors() -> Int {
     max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 }
 
+/// Makes threads share `count` malloc arenas (glibc's `mallopt(M_ARENA_MAX)`; nothing elsewhere).
+/// Call it before the threads start. glibc gives each allocating thread an arena of its own and
+/// keeps what each arena once held resident, so chunk buffers decoded on two pool threads could
+/// keep twice the peak of live chunks: `imgpack serve` with 8 nbdcopy clients peaked at 109-125
+/// MiB with the default arenas and 83-88 MiB with one, at the same CPU time per copy.
+package func system_limit_malloc_arenas(_ count: Int32) {
+    #if canImport(Glibc)
+    // <malloc.h> is not part of the Glibc module: mallopt is looked up, M_ARENA_MAX is its -8.
+    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+    _ = unsafeBitCast(symbol, to: Mallopt.self)(-8, count)
+    #endif
+}
+
 /// Peak resident memory of this process in KiB (getrusage(RUSAGE_SELF).ru_maxrss).
 package func system_peak_resident_kib() -> Int {
     var usage = rusage()
