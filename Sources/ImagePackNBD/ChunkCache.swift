@@ -53,6 +53,8 @@ final class ChunkCache: Sendable {
         var peakBytes = 0
         /// Decodes started over budget after waiting ``stallTimeout``.
         var overdrafts = 0
+        /// Decodes that had to wait for room.
+        var deferrals = 0
         var clock: UInt64 = 0
         var hits = 0
         var misses = 0
@@ -75,7 +77,9 @@ final class ChunkCache: Sendable {
 
     /// The most bytes held at once (cached, pinned and being decoded), and how many decodes
     /// started over budget because clients that stopped reading held the room.
-    var accounting: (bytes: Int, peakBytes: Int, overdrafts: Int) { state.withLock { ($0.bytes, $0.peakBytes, $0.overdrafts) } }
+    var accounting: (bytes: Int, peakBytes: Int, overdrafts: Int, deferrals: Int) {
+        state.withLock { ($0.bytes, $0.peakBytes, $0.overdrafts, $0.deferrals) }
+    }
 
     /// Whether chunk `index` is decoded or being decoded.
     func contains(_ index: Int) -> Bool { state.withLock { $0.entries[index] != nil || $0.pending[index] != nil } }
@@ -133,6 +137,7 @@ final class ChunkCache: Sendable {
             }
             s.pending[index] = Pending(size: size, waiters: [promise], started: false)
             s.deferred.append((index, start))
+            s.deferrals += 1
             return .deferred(promise.futureResult)
         }
         switch step {
@@ -213,6 +218,7 @@ final class ChunkCache: Sendable {
     /// not waited for. A chunk that finds no room is returned unpinned and not cached (nil index).
     func chunkNow(_ index: Int, load: () throws(ImagePackError) -> ByteBuffer) throws(ImagePackError) -> (buffer: ByteBuffer, pinned: Int?) {
         if let buffer = cached(index) { return (buffer, index) }
+        state.withLock { $0.misses += 1 }
         let buffer = try load()
         return state.withLock { s in
             if let cached = lookup(index, in: &s) { return (cached, index) }

@@ -222,8 +222,9 @@ final class NBDExport: Sendable {
         if length == 0 { return loop.makeSucceededFuture([]) }
         let end = offset + UInt64(length)
         let first = chunkIndex(containing: offset)
-        var last = first
-        while chunks[last].logicalEnd < end { last += 1 }
+        var lastChunk = first
+        while chunks[lastChunk].logicalEnd < end { lastChunk += 1 }
+        let last = lastChunk
         let storedCount = (first...last).reduce(0) { $0 + (chunks[$1].kind == .zero ? 0 : 1) }
         var futures: [EventLoopFuture<Piece>] = []
         var position = offset

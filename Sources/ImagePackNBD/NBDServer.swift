@@ -16,7 +16,7 @@ import Synchronization
 /// Memory: decoded chunks, cached or held by replies not yet sent, stay within
 /// ``Configuration/cacheBytes``. glibc keeps each thread's malloc arena at its peak, so a process
 /// that wants its resident size near that budget limits the arenas before starting the server
-/// (`imgpack serve` uses one; see `system_limit_malloc_arenas`).
+/// (`imgpack serve` uses one; see `system_tune_malloc`).
 public final class NBDServer: Sendable {
     public struct Configuration: Sendable {
         public var imagePath: String
@@ -130,10 +130,10 @@ public final class NBDServer: Sendable {
     /// The decoded chunks' bytes held now and at most so far (cached, being decoded, and pinned by
     /// replies not yet sent), against the budget; and how many decodes started over the budget
     /// because clients that stopped reading held the room.
-    package var chunkMemory: (bytes: Int, peakBytes: Int, capacity: Int, overdrafts: Int) {
+    package var chunkMemory: (bytes: Int, peakBytes: Int, capacity: Int, overdrafts: Int, deferrals: Int) {
         let cache = context.exports.first!.cache
         let a = cache.accounting
-        return (a.bytes, a.peakBytes, cache.capacity, a.overdrafts)
+        return (a.bytes, a.peakBytes, cache.capacity, a.overdrafts, a.deferrals)
     }
 
     /// Reply bytes a connection may hold unsent in the process before it stops starting requests.
@@ -234,7 +234,7 @@ public final class NBDServer: Sendable {
         let (hits, misses) = cacheStatistics
         let memory = chunkMemory
         let overdrafts = memory.overdrafts == 0 ? "" : ", \(memory.overdrafts) decodes over budget while clients did not read"
-        configuration.log("imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes, at most \(memory.peakBytes >> 20) MiB of \(memory.capacity >> 20) MiB held\(overdrafts)")
+        configuration.log("imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes, at most \(memory.peakBytes >> 20) MiB of \(memory.capacity >> 20) MiB held, \(memory.deferrals) decodes waited for room\(overdrafts)")
         // Only now that no request can run: another server may take the overlay once this returns.
         for export in context.exports { export.overlay?.close() }
         try? group.syncShutdownGracefully()
