@@ -236,13 +236,21 @@ final class ChunkCache: Sendable {
         s.peakBytes = max(s.peakBytes, s.bytes)
     }
 
-    /// Evicts unpinned entries, oldest first, until `size` more bytes fit (or nothing is held:
-    /// one chunk always fits). False if pinned or spared entries leave too little room.
+    /// Evicts unpinned entries until `size` more bytes fit (or nothing is held: one chunk always
+    /// fits): the oldest that was read first, then (unless `sparingUnread`) the oldest decoded
+    /// ahead and not read yet, whose decode would otherwise be lost. False if pinned or spared
+    /// entries leave too little room.
     private func makeRoom(_ size: Int, in s: inout State, sparingUnread: Bool) -> Bool {
         while s.bytes + size > capacity, s.bytes > 0 {
             var victim: (key: Int, value: Entry)?
             for candidate in s.entries where candidate.value.pins == 0 && !(sparingUnread && candidate.value.unread) {
-                if victim == nil || candidate.value.lastUse < victim!.value.lastUse { victim = candidate }
+                guard let current = victim else {
+                    victim = candidate
+                    continue
+                }
+                // Read entries go before unread ones; among equals, the oldest.
+                let better = current.value.unread != candidate.value.unread ? current.value.unread : candidate.value.lastUse < current.value.lastUse
+                if better { victim = candidate }
             }
             guard let victim else { return false }
             s.entries[victim.key] = nil
