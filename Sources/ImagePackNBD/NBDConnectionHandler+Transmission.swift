@@ -33,7 +33,7 @@ extension NBDConnectionHandler {
         switch command {
         case .read:
             if let pieces = export.cachedRead(offset: offset, length: length) {
-                return answer(context, request, .read(pieces))
+                return answer(context, export, request, .read(pieces))
             }
         case .blockStatus:
             guard baseAllocation else {
@@ -82,9 +82,12 @@ extension NBDConnectionHandler {
             .whenComplete { result in
                 self.inFlightRequests -= 1
                 self.inFlightBytes -= cost
-                if case .closed = self.phase { return }
+                if case .closed = self.phase {
+                    if case .success(.read(let pieces)) = result { export.release(pieces) }
+                    return
+                }
                 switch result {
-                case .success(let outcome): self.answer(context, request, outcome)
+                case .success(let outcome): self.answer(context, export, request, outcome)
                 case .failure(let error as NBDRequestFailure): self.fail(context, request, error)
                 case .failure(let error): self.fail(context, request, NBDRequestFailure(.shutdown, "\(error)"))
                 }
@@ -106,7 +109,7 @@ extension NBDConnectionHandler {
             .whenComplete { _ in channel.close(promise: nil) }
     }
 
-    private func answer(_ context: ChannelHandlerContext, _ request: NBDRequest, _ outcome: Outcome) {
+    private func answer(_ context: ChannelHandlerContext, _ export: NBDExport, _ request: NBDRequest, _ outcome: Outcome) {
         switch outcome {
         case .done:
             if structuredReplies {
@@ -123,47 +126,77 @@ extension NBDConnectionHandler {
             }
             send(context, request, flags: NBDProtocol.replyFlagDone, type: NBDProtocol.replyTypeBlockStatus, [payload])
         case .read(let pieces):
+            let (pieces, sent) = pinOrCopy(context, export, pieces)
             if !structuredReplies {
-                context.write(wrapOutboundOut(.simpleReply(cookie: request.cookie, error: 0, data: pieces.flatMap(server.bytes))), promise: nil)
+                context.write(wrapOutboundOut(.simpleReply(cookie: request.cookie, error: 0, data: pieces.flatMap(server.bytes))), promise: sent)
             } else if request.has(NBDProtocol.commandFlagDF) {
                 // "Don't fragment": one OFFSET_DATA with everything, zeros included.
-                send(context, request, flags: NBDProtocol.replyFlagDone, type: NBDProtocol.replyTypeOffsetData, [offsetBuffer(context, request.offset)] + pieces.flatMap(server.bytes))
+                send(context, request, flags: NBDProtocol.replyFlagDone, type: NBDProtocol.replyTypeOffsetData, [offsetBuffer(context, request.offset)] + pieces.flatMap(server.bytes), promise: sent)
             } else {
-                sendStructuredRead(context, request, pieces)
+                sendStructuredRead(context, request, pieces, promise: sent)
             }
         }
     }
 
+    /// The pieces of a read reply as they will be sent, and the promise its last write completes
+    /// (sent, or failed when the connection closes), which gives the pins back.
+    ///
+    /// A slice of a chunk keeps its pin while the reply waits unsent, unless this connection pins
+    /// ``maxPinnedChunks`` other chunks already: then the slice is copied and the pin given back.
+    private func pinOrCopy(_ context: ChannelHandlerContext, _ export: NBDExport, _ pieces: [NBDExport.Piece]) -> ([NBDExport.Piece], EventLoopPromise<Void>?) {
+        var kept: [Int] = []
+        let out = pieces.map { piece -> NBDExport.Piece in
+            guard case .chunk(let bytes, let index) = piece else { return piece }
+            if pinnedChunks[index] != nil || pinnedChunks.count < Self.maxPinnedChunks {
+                pinnedChunks[index, default: 0] += 1
+                kept.append(index)
+                return piece
+            }
+            var copy = context.channel.allocator.buffer(capacity: bytes.readableBytes)
+            copy.writeImmutableBuffer(bytes)
+            export.cache.release(index)
+            return .data(copy)
+        }
+        guard !kept.isEmpty else { return (out, nil) }
+        let sent = context.eventLoop.makePromise(of: Void.self)
+        sent.futureResult.assumeIsolated().whenComplete { _ in
+            for index in kept {
+                if self.pinnedChunks[index]! == 1 { self.pinnedChunks[index] = nil } else { self.pinnedChunks[index]! -= 1 }
+                export.cache.release(index)
+            }
+        }
+        return (out, sent)
+    }
+
     /// A read as OFFSET_DATA chunks (runs of data merged) and OFFSET_HOLE chunks (zero chunks,
     /// nothing sent but their place), the last one flagged DONE.
-    private func sendStructuredRead(_ context: ChannelHandlerContext, _ request: NBDRequest, _ pieces: [NBDExport.Piece]) {
+    private func sendStructuredRead(_ context: ChannelHandlerContext, _ request: NBDRequest, _ pieces: [NBDExport.Piece], promise: EventLoopPromise<Void>?) {
         var position = request.offset
         var index = 0
         if pieces.isEmpty {
-            return send(context, request, flags: NBDProtocol.replyFlagDone, type: NBDProtocol.replyTypeNone, [])
+            return send(context, request, flags: NBDProtocol.replyFlagDone, type: NBDProtocol.replyTypeNone, [], promise: promise)
         }
         while index < pieces.count {
             let start = position
             var parts: [ByteBuffer] = []
             let type: UInt16
-            var hole = context.channel.allocator.buffer(capacity: 4)
-            switch pieces[index] {
-            case .zero(let n):
+            if case .zero(let n) = pieces[index] {
                 type = NBDProtocol.replyTypeOffsetHole
+                var hole = context.channel.allocator.buffer(capacity: 4)
                 hole.writeInteger(UInt32(n))
                 parts = [hole]
                 position += UInt64(n)
                 index += 1
-            case .data:
+            } else {
                 type = NBDProtocol.replyTypeOffsetData
-                while index < pieces.count, case .data(let bytes) = pieces[index] {
+                while index < pieces.count, let bytes = pieces[index].bytes {
                     parts.append(bytes)
                     position += UInt64(bytes.readableBytes)
                     index += 1
                 }
             }
             let last = index == pieces.count
-            send(context, request, flags: last ? NBDProtocol.replyFlagDone : 0, type: type, [offsetBuffer(context, start)] + parts)
+            send(context, request, flags: last ? NBDProtocol.replyFlagDone : 0, type: type, [offsetBuffer(context, start)] + parts, promise: last ? promise : nil)
         }
     }
 
@@ -173,8 +206,8 @@ extension NBDConnectionHandler {
         return b
     }
 
-    private func send(_ context: ChannelHandlerContext, _ request: NBDRequest, flags: UInt16, type: UInt16, _ payload: [ByteBuffer]) {
-        context.write(wrapOutboundOut(.structuredChunk(cookie: request.cookie, flags: flags, type: type, payload: payload)), promise: nil)
+    private func send(_ context: ChannelHandlerContext, _ request: NBDRequest, flags: UInt16, type: UInt16, _ payload: [ByteBuffer], promise: EventLoopPromise<Void>? = nil) {
+        context.write(wrapOutboundOut(.structuredChunk(cookie: request.cookie, flags: flags, type: type, payload: payload)), promise: promise)
     }
 
     /// An error reply: ERROR_OFFSET (or ERROR) with the message when structured, the bare errno when simple.

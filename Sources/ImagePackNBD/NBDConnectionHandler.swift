@@ -15,10 +15,18 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     typealias OutboundIn = NBDOutbound
     typealias OutboundOut = NBDOutbound
 
-    /// At most this many requests in work per connection, and at most this many bytes of reads:
-    /// enough to keep every pool thread busy for one client, bounded for 64 of them.
+    /// At most this many requests in work per connection, and at most this many bytes of reads
+    /// (one larger read may start alone): enough to keep every pool thread busy for one client
+    /// (nbdcopy keeps 64 reads of 256 KiB in flight per connection, qemu far less), bounded for 64
+    /// of them. The bytes also bound what the replies a slow client leaves unsent can hold
+    /// outside the cache's budget: their copies (see ``maxPinnedChunks``).
     static let maxInFlightRequests = 32
-    static let maxInFlightBytes = 64 << 20
+    static let maxInFlightBytes = 16 << 20
+    /// At most this many chunks pinned by one connection's unsent replies; a reply from another
+    /// chunk is copied out instead. A sequential reader's replies come from one chunk, or two at
+    /// a chunk boundary, so they are hardly ever copied; a client that stops reading pins no more
+    /// than this, which bounds how far it can overdraw the cache (see ``ChunkCache``).
+    static let maxPinnedChunks = 2
 
     enum Phase {
         case awaitingClientFlags
@@ -46,6 +54,8 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     var peakBuffered = 0
     /// NBD_CMD_DISC arrived: close once the requests in work are answered.
     var disconnecting = false
+    /// Chunks this connection's unsent replies hold pins on, with how many replies each.
+    var pinnedChunks: [Int: Int] = [:]
 
     init(server: NBDServerContext) { self.server = server }
 

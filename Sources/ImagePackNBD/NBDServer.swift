@@ -12,6 +12,11 @@ import Synchronization
 /// try server.listen(on: .unix(path: "/run/web-1.sock"))
 /// server.wait()          // until shutdown() is called, from a signal handler say
 /// ```
+///
+/// Memory: decoded chunks, cached or held by replies not yet sent, stay within
+/// ``Configuration/cacheBytes``. glibc keeps each thread's malloc arena at its peak, so a process
+/// that wants its resident size near that budget limits the arenas before starting the server
+/// (`imgpack serve` uses one; see `system_tune_malloc`).
 public final class NBDServer: Sendable {
     public struct Configuration: Sendable {
         /// The image file, or for ``image`` the name the server reports it by.
@@ -32,6 +37,9 @@ public final class NBDServer: Sendable {
         public var overlayDisk: String?
         /// The decoded-chunk cache budget in bytes (default: 4 chunks per thread).
         public var cacheBytes: Int?
+        /// How long a decode waits for room in the cache before it starts over budget: the room is
+        /// held by replies not yet sent, so only clients that stopped reading make it wait this long.
+        public var stalledReaderTimeout: TimeAmount = .seconds(1)
         /// Connections beyond this are closed as soon as they are accepted.
         public var maxConnections = 64
         /// Threads that decode chunks and do file I/O (default: one per core).
@@ -96,7 +104,7 @@ public final class NBDServer: Sendable {
         let pool = NIOThreadPool(numberOfThreads: threads)
         // The largest chunk of the served disks stands for the image's chunk size.
         let chunkSize = disks.lazy.flatMap { reader.chunks(ofStream: $0) }.map { Int($0.logicalLength) }.max() ?? 0
-        let cache = ChunkCache(capacity: configuration.cacheBytes ?? 4 * chunkSize * threads)
+        let cache = ChunkCache(capacity: configuration.cacheBytes ?? 4 * chunkSize * threads, stallTimeout: configuration.stalledReaderTimeout)
         var exports: [NBDExport] = []
         if let overlayPath = configuration.overlayPath {
             var stream = first
@@ -125,6 +133,15 @@ public final class NBDServer: Sendable {
 
     /// Cache hits and misses so far.
     public var cacheStatistics: (hits: Int, misses: Int) { context.exports.first!.cache.statistics }
+
+    /// The decoded chunks' bytes held now and at most so far (cached, being decoded, and pinned by
+    /// replies not yet sent), against the budget; and how many decodes started over the budget
+    /// because clients that stopped reading held the room.
+    package var chunkMemory: (bytes: Int, peakBytes: Int, capacity: Int, overdrafts: Int, deferrals: Int) {
+        let cache = context.exports.first!.cache
+        let a = cache.accounting
+        return (a.bytes, a.peakBytes, cache.capacity, a.overdrafts, a.deferrals)
+    }
 
     /// Reply bytes a connection may hold unsent in the process before it stops starting requests.
     /// Small, because a reply is a slice of a decoded chunk and keeps the whole chunk alive: 8
@@ -217,9 +234,14 @@ public final class NBDServer: Sendable {
                 configuration.log("imgpack serve: flushing the overlay at shutdown failed: \(error.message)")
             }
         }
+        // A decode waiting for room would leave its requests' promises unfulfilled: start them, the
+        // pool fails them as it stops.
+        context.exports.first?.cache.startAllDeferred()
         try? threadPool.syncShutdownGracefully()
         let (hits, misses) = cacheStatistics
-        configuration.log("imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes")
+        let memory = chunkMemory
+        let overdrafts = memory.overdrafts == 0 ? "" : ", \(memory.overdrafts) decodes over budget while clients did not read"
+        configuration.log("imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes, at most \(memory.peakBytes >> 20) MiB of \(memory.capacity >> 20) MiB held, \(memory.deferrals) decodes waited for room\(overdrafts)")
         // Only now that no request can run: another server may take the overlay once this returns.
         for export in context.exports { export.overlay?.close() }
         try? group.syncShutdownGracefully()

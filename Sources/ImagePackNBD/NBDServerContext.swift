@@ -43,7 +43,7 @@ final class NBDServerContext: Sendable {
     /// The bytes of a piece for a simple reply: the data, or slices of the shared zeros.
     func bytes(_ piece: NBDExport.Piece) -> [ByteBuffer] {
         switch piece {
-        case .data(let b):
+        case .data(let b), .chunk(let b, _):
             return [b]
         case .zero(var n):
             var parts: [ByteBuffer] = []

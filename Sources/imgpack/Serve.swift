@@ -115,6 +115,9 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        // One malloc arena for the whole server, before its threads start: the cache's budget is
+        // then what the decoded chunks keep resident (see system_tune_malloc).
+        system_tune_malloc(arenas: 1, retainedFreeBytes: 64 << 20)
         var options = NBDServer.Configuration(imagePath: image)
         options.parents = try parents.open()
         // A registry image: its manifest and config now, its chunks when clients read them; the

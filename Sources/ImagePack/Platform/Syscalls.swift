@@ -278,6 +278,29 @@ package func system_online_processors() -> Int {
     max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 }
 
+/// Tunes glibc's malloc for a process whose big buffers (decoded chunks) come and go on several
+/// threads (nothing elsewhere). Call it before the threads start.
+/// - `arenas` arenas for all threads (M_ARENA_MAX): glibc gives each allocating thread an arena of
+///   its own and keeps what each once held resident, so chunks decoded on two pool threads kept
+///   up to twice the peak of live chunks. `imgpack serve` with 8 nbdcopy clients peaked at
+///   109-125 MiB with the default arenas, 83-88 MiB with one.
+/// - Buffers up to 32 MiB from the heap, not mmap (M_MMAP_THRESHOLD), and up to `retainedFreeBytes`
+///   free at the heap's top kept rather than given back (M_TRIM_THRESHOLD): with one arena and
+///   glibc's moving thresholds, the heap shrank and grew again around chunks, and every regrowth
+///   faulted in fresh zeroed pages (server system time per copy up by about half).
+package func system_tune_malloc(arenas: Int32, retainedFreeBytes: Int32) {
+    #if canImport(Glibc)
+    // <malloc.h> is not part of the Glibc module: mallopt is looked up, and its options are
+    // M_TRIM_THRESHOLD -1, M_MMAP_THRESHOLD -3, M_ARENA_MAX -8.
+    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+    let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+    _ = mallopt(-8, arenas)
+    _ = mallopt(-3, 32 << 20)
+    _ = mallopt(-1, retainedFreeBytes)
+    #endif
+}
+
 /// Peak resident memory of this process in KiB (getrusage(RUSAGE_SELF).ru_maxrss).
 package func system_peak_resident_kib() -> Int {
     var usage = rusage()
