@@ -73,7 +73,7 @@ for run in $(seq "$runs"); do
     before=$(layer_bytes); t=$(now); serve "$ref"; read64; lazy64+=("$(since "$t")"); unserve
     fetched+=($(( $(layer_bytes) - before )))
     rm -rf "$work/cache"
-    t=$(now); "$imgpack" pull "$ref" -o "$work/pulled.ipk" --insecure --quiet --cache "$work/cache" --force >/dev/null; pullall+=("$(since "$t")")
+    t=$(now); "$imgpack" pull "$ref" -o "$work/pulled.ipk" --insecure --quiet --blob-cache "$work/cache" --force >/dev/null; pullall+=("$(since "$t")")
     serve "$work/pulled.ipk"; read64; pulled64+=("$(since "$t")"); unserve
     rm -rf "$work/cache"
     t=$(now); serve "$ref"; nbdcopy "nbd+unix:///root?socket=$work/s" null:; lazyall+=("$(since "$t")"); unserve

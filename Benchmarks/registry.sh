@@ -98,7 +98,7 @@ for i in $(seq "$runs"); do
     read -r t m c r < <(timed skopeo copy --dest-tls-verify=false "oci:$work/oci:1" "docker://$reg/bench/skopeo$i:1"); sk_push+=("$t")
     cpu_lines+=("run $i skopeo push:  ${t} s wall, client CPU ${c} s, registry CPU ${r} s")
     rm -rf "$work/cache" "$work/pulled.ipk"; sync
-    read -r t m c r < <(timed "$imgpack" pull "$reg/bench/imgpack$i:1" -o "$work/pulled.ipk" --insecure --quiet --cache "$work/cache"); ip_pull+=("$t"); ip_pull_rss+=("$m")
+    read -r t m c r < <(timed "$imgpack" pull "$reg/bench/imgpack$i:1" -o "$work/pulled.ipk" --insecure --quiet --blob-cache "$work/cache"); ip_pull+=("$t"); ip_pull_rss+=("$m")
     cpu_lines+=("run $i imgpack pull: ${t} s wall, client CPU ${c} s, registry CPU ${r} s, peak RSS ${m} KiB")
     cmp "$work/v1.ipk" "$work/pulled.ipk"
     rm -rf "$work/skopeo-pull"; sync
@@ -107,10 +107,12 @@ for i in $(seq "$runs"); do
     rm -f "$work/copy.ipk"; sync
     read -r t m c r < <(timed cp "$work/v1.ipk" "$work/copy.ipk"); cp_t+=("$t")
     if [[ -n "${BASELINE:-}" ]]; then
+        # Builds before the registry options were unified spell the blob cache --cache.
+        bl_cache=--blob-cache; "$BASELINE" pull --help | grep -q -- --blob-cache || bl_cache=--cache
         read -r t m c r < <(timed "$BASELINE" push "$work/v1.ipk" "$reg/bench/baseline$i:1" --insecure --quiet); bl_push+=("$t")
         cpu_lines+=("run $i baseline push: ${t} s wall, client CPU ${c} s, registry CPU ${r} s, peak RSS ${m} KiB")
         rm -rf "$work/cache" "$work/pulled.ipk"; sync
-        read -r t m c r < <(timed "$BASELINE" pull "$reg/bench/baseline$i:1" -o "$work/pulled.ipk" --insecure --quiet --cache "$work/cache"); bl_pull+=("$t")
+        read -r t m c r < <(timed "$BASELINE" pull "$reg/bench/baseline$i:1" -o "$work/pulled.ipk" --insecure --quiet "$bl_cache" "$work/cache"); bl_pull+=("$t")
         cpu_lines+=("run $i baseline pull: ${t} s wall, client CPU ${c} s, registry CPU ${r} s, peak RSS ${m} KiB")
     fi
     # The verification floor: every chunk of the same image decoded and hashed, no network.
@@ -143,7 +145,7 @@ echo "peak RSS: push $(printf '%s\n' "${ip_push_rss[@]}" | sort -n | tail -1) Ki
 declare -a lazy
 for i in $(seq "$runs"); do
     rm -rf "$work/cache"; sync
-    read -r t m c r < <(timed sh -c "'$imgpack' cat-remote '$reg/bench/imgpack$runs:1' --length 64M --insecure --quiet --cache '$work/cache' > '$work/head.raw'"); lazy+=("$t")
+    read -r t m c r < <(timed sh -c "'$imgpack' cat-remote '$reg/bench/imgpack$runs:1' --length 64M --insecure --quiet --blob-cache '$work/cache' > '$work/head.raw'"); lazy+=("$t")
 done
 cmp "$work/head.raw" <(head -c 67108864 "$work/v1.raw")
 m_lazy=$(printf '%s\n' "${lazy[@]}" | median)
@@ -168,6 +170,6 @@ echo "second push (8 MB file written with debugfs -w): full image v2 stored $(nu
 echo "  v2 as a delta on v1: stored $(numfmt --to=iec $delta) ($delta bytes): $(ratio $delta $full)"
 grep -E '"(layers|blobsUploaded|bytesUploaded|blobsPresent)"' "$work/v2.json" | tr -d ' \n'; echo
 rm -rf "$work/cache"
-read -r t m c r < <(timed "$imgpack" pull "$reg/bench/ver:2" -o "$work/v2-pulled.ipk" --parent "$work/v1.ipk" --insecure --quiet --cache "$work/cache")
+read -r t m c r < <(timed "$imgpack" pull "$reg/bench/ver:2" -o "$work/v2-pulled.ipk" --parent "$work/v1.ipk" --insecure --quiet --blob-cache "$work/cache")
 cmp "$work/v2.ipk" "$work/v2-pulled.ipk"
 echo "pull of v2 with --parent v1: ${t} s (layers rebuilt locally, the rest downloaded)"

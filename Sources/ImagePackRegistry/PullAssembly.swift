@@ -36,6 +36,7 @@ final class PullAssembly: @unchecked Sendable {
         if system_mkdir(directory, 0o755) != 0 && system_errno != _EEXIST {
             throw ImagePackError(.ioFailed, "cannot create the directory where pulls are assembled: \(system_strerror(system_errno))", cause: Int(system_errno), path: directory)
         }
+        Self.removeStale(in: directory, now: Date().timeIntervalSince1970)
         let base = directory + "/" + manifestDigest.replacingOccurrences(of: "sha256:", with: "")
         path = base + ".ipk"
         journalPath = base + ".journal"
@@ -75,6 +76,39 @@ final class PullAssembly: @unchecked Sendable {
     }
 
     deinit { close() }
+
+    /// How long an unfinished pull's bytes stay in the cache for a later run to continue: a week
+    /// without a write. Without a limit, every pull given up on would keep its image-sized file
+    /// for ever.
+    static let keptFor: Double = 7 * 24 * 3600
+
+    /// Removes the assemblies in `directory` (file and journal) that nothing wrote to for
+    /// ``keptFor`` seconds before `now`, except those a running pull holds (its journal lock).
+    /// - Returns: the names removed.
+    @discardableResult
+    static func removeStale(in directory: String, now: Double, keptFor: Double = keptFor) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        var removed: [String] = []
+        let bases = Set(names.compactMap { n -> String? in
+            n.hasSuffix(".ipk") ? String(n.dropLast(4)) : n.hasSuffix(".journal") ? String(n.dropLast(8)) : nil
+        })
+        for base in bases.sorted() {
+            let file = "\(directory)/\(base).ipk", journal = "\(directory)/\(base).journal"
+            let touched = [system_stat(file), system_stat(journal)].compactMap { $0?.modifiedNanoseconds }.max() ?? 0
+            guard Double(touched) / 1e9 < now - keptFor else { continue }
+            let lock = system_open(journal, _O_RDWR | _O_CLOEXEC, 0)
+            if lock >= 0 {
+                defer { _ = system_close(lock) }
+                guard system_flock_exclusive_nonblocking(lock) == 0 else { continue }
+                _ = system_unlink(file)
+                _ = system_unlink(journal)
+            } else {
+                _ = system_unlink(file)
+            }
+            removed.append(base)
+        }
+        return removed
+    }
 
     /// Journal lines are `<layer> <bytes held>\n`; the last line for a layer counts (a layer
     /// whose bytes failed their digest is set back to 0). Text after the last newline is a line

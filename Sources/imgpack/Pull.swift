@@ -70,13 +70,16 @@ struct Pull: ParsableCommand {
                 bytesDownloaded: summary.bytesDownloaded, bytesResumed: summary.bytesResumed, layersRebuilt: summary.layersRebuilt,
                 layersFromCache: summary.layersFromCache, signatures: summary.signatureCount, seconds: (seconds * 1000).rounded() / 1000))
         } else {
-            print("pulled \(ref)@\(summary.manifestDigest) to \(output): \(ByteCount.format(summary.fileLength)), every chunk verified")
+            // A summary of a written file, as pack's and copy's: standard error, nothing with --quiet.
+            guard !global.quiet else { return }
             var parts = ["\(summary.layerCount) layers", "downloaded \(summary.layersDownloaded) (\(ByteCount.format(summary.bytesDownloaded)))"]
             if summary.bytesResumed > 0 { parts.append("resumed \(ByteCount.format(summary.bytesResumed)) kept from an earlier run") }
             if summary.layersRebuilt > 0 { parts.append("rebuilt \(summary.layersRebuilt) from local images") }
             if summary.layersFromCache > 0 { parts.append("\(summary.layersFromCache) from the cache") }
-            print("  " + parts.joined(separator: ", "))
-            print("  root \(summary.rootDigest); \(summary.signatureCount) signature\(summary.signatureCount == 1 ? "" : "s")")
+            Terminal.note(
+                "pulled \(ref)@\(summary.manifestDigest) to \(output): \(ByteCount.format(summary.fileLength)), every chunk verified\n"
+                    + "  " + parts.joined(separator: ", ") + "\n"
+                    + "  root \(summary.rootDigest); \(summary.signatureCount) signature\(summary.signatureCount == 1 ? "" : "s")")
         }
     }
 }

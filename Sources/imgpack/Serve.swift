@@ -30,8 +30,8 @@ struct Serve: ParsableCommand {
             without pulling it: the manifest and config are read at start, and each chunk a \
             client reads is fetched by an HTTP range request on its layer, verified like a \
             local chunk, and kept in a local sparse copy for later reads (same cache, readahead, \
-            overlay and errors as for a file). Registry options as for pull; --blob-cache is pull's \
-            --cache (here --cache is the memory for decoded chunks).
+            overlay and errors as for a file). Registry options as for pull (--cache is the memory \
+            for decoded chunks, --blob-cache the registry's blob cache).
 
             EXAMPLES
               imgpack serve web-1.ipk --socket /tmp/web-1.sock
@@ -69,12 +69,7 @@ struct Serve: ParsableCommand {
 
     @OptionGroup(title: "Parents") var parents: ParentOptions
 
-    @OptionGroup(title: "Registry (for an image in a registry)") var registry: RegistryConnectionOptions
-
-    @Option(
-        help: ArgumentHelp("For an image in a registry: the blob cache holding its config (default as for pull).", valueName: "dir"),
-        completion: .directory)
-    var blobCache: String?
+    @OptionGroup(title: "Registry (for an image in a registry)") var registry: RegistryOptions
 
     func validate() throws {
         if socket != nil && listen != nil { throw ValidationError("--socket and --listen are alternatives: choose one.") }
@@ -129,7 +124,7 @@ struct Serve: ParsableCommand {
             }
             let client = try registry.client(for: ref.registry, password: try registry.readPassword())
             registryClient = client
-            let cache = try BlobCache(directory: blobCache ?? BlobCache.defaultDirectory)
+            let cache = try registry.blobCache()
             let lazy: LazyRemoteImage
             do {
                 lazy = try runRegistryWork(cancellation: Cancellation(), closing: []) { () throws(ImagePackError) -> LazyRemoteImage in

@@ -69,7 +69,7 @@ struct RegistryKillTests {
         let ref = "\(registry.address)/vm/big:1"
         #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
 
-        let (pull, err) = try Self.start(w, ["pull", ref, "-o", w.path("pulled.ipk"), "--jobs", "1", "--quiet", "--cache", w.path("cache")] + registry.clientArguments)
+        let (pull, err) = try Self.start(w, ["pull", ref, "-o", w.path("pulled.ipk"), "--jobs", "1", "--quiet", "--blob-cache", w.path("cache")] + registry.clientArguments)
         // Killed while a layer is arriving: the assembly's journal counts a megabyte of it.
         let held = { RegistryResilienceTests.keptLayers(w).reduce(UInt64(0)) { $0 + $1.bytes } }
         while pull.isRunning && held() <= 1 << 20 {

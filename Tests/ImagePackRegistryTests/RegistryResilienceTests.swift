@@ -94,7 +94,7 @@ struct RegistryResilienceTests {
         #expect(pushed.status == 0, "\(pushed.stderr)")
 
         // Pull killed once layers are arriving, then run again: the same file, nothing left behind.
-        let pull = try w.start(["pull", ref, "-o", w.path("pulled.ipk"), "--quiet", "--cache", w.path("cache")] + registry.clientArguments)
+        let pull = try w.start(["pull", ref, "-o", w.path("pulled.ipk"), "--quiet", "--blob-cache", w.path("cache")] + registry.clientArguments)
         func partials() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: w.path("cache/blobs/sha256"))) ?? []).filter { $0.hasSuffix(".partial") }
         }
@@ -133,7 +133,7 @@ struct RegistryResilienceTests {
         try Self.image(w, megabytes: 48)
         let ref = "\(registry.address)/vm/big:1"
         #expect(try w.imgpack(["push", w.path("v1.ipk"), ref, "--quiet"] + registry.clientArguments).status == 0)
-        let pull = try w.start(["pull", ref, "-o", w.path("pulled.ipk"), "--quiet", "--cache", w.path("cache")] + registry.clientArguments)
+        let pull = try w.start(["pull", ref, "-o", w.path("pulled.ipk"), "--quiet", "--blob-cache", w.path("cache")] + registry.clientArguments)
         while pull.isRunning && Self.keptLayers(w).isEmpty { Thread.sleep(forTimeInterval: 0.001) }
         kill(pull.processIdentifier, SIGKILL)
         pull.waitUntilExit()
@@ -180,15 +180,15 @@ struct RegistryResilienceTests {
         let ref = "\(registry.address)/vm/web:1"
         #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
         // link(2) fails across file systems (EXDEV): the verified file is copied to the destination.
-        let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--cache", cache] + registry.clientArguments)
+        let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--blob-cache", cache] + registry.clientArguments)
         #expect(pull.status == 0, "\(pull.stderr)")
         #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: cache + "/pulls")) ?? ["?"]).isEmpty)
         // The same with --force over the file it published: replaced, not refused.
-        let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--cache", cache, "--force"] + registry.clientArguments)
+        let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--blob-cache", cache, "--force"] + registry.clientArguments)
         #expect(again.status == 0, "\(again.stderr)")
         #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
-        let refused = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--cache", cache] + registry.clientArguments)
+        let refused = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--blob-cache", cache] + registry.clientArguments)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("destinationExists"))
     }

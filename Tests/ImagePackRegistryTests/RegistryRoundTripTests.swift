@@ -36,6 +36,10 @@ struct RegistryRoundTripTests {
         let byDigest = try w.imgpack(["pull", "\(registry.address)/vm/web@\(digest)", "-o", w.path("by-digest.ipk")] + registry.clientArguments)
         #expect(byDigest.status == 0, "\(byDigest.stderr)")
         #expect(w.data("by-digest.ipk") == w.data("v1.ipk"))
+        // The summary of a written file goes to standard error, as pack's; nothing with --quiet.
+        #expect(byDigest.stdout.isEmpty && byDigest.stderr.contains("every chunk verified"), "\(byDigest.stdout)")
+        let quiet = try w.imgpack(["pull", ref, "-o", w.path("quiet.ipk"), "--quiet"] + registry.clientArguments)
+        #expect(quiet.status == 0 && quiet.stdout.isEmpty && quiet.stderr.isEmpty, "\(quiet.stderr)")
         let again = try w.imgpack(["push", w.path("v1.ipk"), ref, "--json"] + registry.clientArguments)
         #expect(again.json["bytesUploaded"] as? Int == 0)
         #expect(again.json["manifestDigest"] as? String == digest)

@@ -33,7 +33,7 @@ struct Workspace {
     @discardableResult
     func imgpack(_ arguments: [String], stdin: String? = nil) throws -> Run {
         var args = arguments
-        if !args.contains("--cache"), ["pull", "ls-remote", "info"].contains(args.first ?? "") { args += ["--cache", path("cache")] }
+        if !args.contains("--blob-cache"), ["pull", "ls-remote", "info"].contains(args.first ?? "") { args += ["--blob-cache", path("cache")] }
         return try execute(Self.imgpack, args, stdin: stdin)
     }
 

@@ -5,8 +5,7 @@ import ImagePack
 import ImagePackRegistry
 import Synchronization
 
-/// How a command reaches a registry: credentials, TLS, transfers. `serve REF` takes these alone
-/// (its `--cache` is the decoded-chunk memory); the others take ``RegistryOptions``.
+/// How a command reaches a registry: credentials, TLS, transfers (with the blob cache: ``RegistryOptions``).
 struct RegistryConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("User name for the registry (the password comes from --password-stdin).", valueName: "name"))
     var username: String?
@@ -55,11 +54,16 @@ struct RegistryConnectionOptions: ParsableArguments {
     }
 }
 
-/// How push, pull, copy-remote, ls-remote and info reach a registry: the connection, and the blob cache.
+/// How push, pull, copy-remote, ls-remote, cat-remote, info and serve reach a registry: the
+/// connection, and the blob cache. The cache is `--blob-cache`, one spelling for every command,
+/// because `serve --cache` is the memory for decoded chunks.
 struct RegistryOptions: ParsableArguments {
     @OptionGroup var connection: RegistryConnectionOptions
 
-    @Option(help: ArgumentHelp("Blob cache: partial downloads resume from here (default $IMGPACK_CACHE, $XDG_CACHE_HOME/imgpack or ~/.cache/imgpack).", valueName: "dir"), completion: .directory)
+    @Option(
+        name: .customLong("blob-cache"),
+        help: ArgumentHelp("Blob cache: configs, and pulls being assembled, which resume from here (default $IMGPACK_CACHE, $XDG_CACHE_HOME/imgpack or ~/.cache/imgpack).", valueName: "dir"),
+        completion: .directory)
     var cache: String?
 
     var insecure: Bool { connection.insecure }

@@ -401,7 +401,7 @@ _imgpack_info() {
     repeating_flags=()
     non_repeating_flags=(--password-stdin --insecure --json --version -h --help)
     repeating_options=(--trusted-key --parent --parent-dir)
-    non_repeating_options=(--trust-dir --username --auth-file --ca-file --jobs --cache)
+    non_repeating_options=(--trust-dir --username --auth-file --ca-file --jobs --blob-cache)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -436,7 +436,7 @@ _imgpack_info() {
     '--jobs')
         return
         ;;
-    '--cache')
+    '--blob-cache')
         __imgpack_add_completions -d
         return
         ;;
@@ -1124,7 +1124,7 @@ _imgpack_push() {
     repeating_flags=()
     non_repeating_flags=(--password-stdin --insecure --json -q --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--username --auth-file --ca-file --jobs --cache)
+    non_repeating_options=(--username --auth-file --ca-file --jobs --blob-cache)
     __imgpack_offer_flags_options 2
 
     # Offer option value completions
@@ -1143,7 +1143,7 @@ _imgpack_push() {
     '--jobs')
         return
         ;;
-    '--cache')
+    '--blob-cache')
         __imgpack_add_completions -d
         return
         ;;
@@ -1162,7 +1162,7 @@ _imgpack_pull() {
     repeating_flags=()
     non_repeating_flags=(--force --keep-blobs --password-stdin --insecure --json -q --quiet --version -h --help)
     repeating_options=(--parent --parent-dir --trusted-key)
-    non_repeating_options=(-o --output --trust-dir --username --auth-file --ca-file --jobs --cache --threads)
+    non_repeating_options=(-o --output --trust-dir --username --auth-file --ca-file --jobs --blob-cache --threads)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -1201,7 +1201,7 @@ _imgpack_pull() {
     '--jobs')
         return
         ;;
-    '--cache')
+    '--blob-cache')
         __imgpack_add_completions -d
         return
         ;;
@@ -1215,7 +1215,7 @@ _imgpack_copy-remote() {
     repeating_flags=()
     non_repeating_flags=(--password-stdin --insecure --json -q --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--username --auth-file --ca-file --jobs --cache)
+    non_repeating_options=(--username --auth-file --ca-file --jobs --blob-cache)
     __imgpack_offer_flags_options 2
 
     # Offer option value completions
@@ -1234,7 +1234,7 @@ _imgpack_copy-remote() {
     '--jobs')
         return
         ;;
-    '--cache')
+    '--blob-cache')
         __imgpack_add_completions -d
         return
         ;;
@@ -1245,7 +1245,7 @@ _imgpack_ls-remote() {
     repeating_flags=()
     non_repeating_flags=(--tags --password-stdin --insecure --json -q --quiet --version -h --help)
     repeating_options=(--trusted-key)
-    non_repeating_options=(--trust-dir --username --auth-file --ca-file --jobs --cache)
+    non_repeating_options=(--trust-dir --username --auth-file --ca-file --jobs --blob-cache)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -1272,7 +1272,7 @@ _imgpack_ls-remote() {
     '--jobs')
         return
         ;;
-    '--cache')
+    '--blob-cache')
         __imgpack_add_completions -d
         return
         ;;
@@ -1283,7 +1283,7 @@ _imgpack_cat-remote() {
     repeating_flags=()
     non_repeating_flags=(--password-stdin --insecure -q --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--disk --offset --length --username --auth-file --ca-file --jobs --cache)
+    non_repeating_options=(--disk --offset --length --username --auth-file --ca-file --jobs --blob-cache)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -1311,7 +1311,7 @@ _imgpack_cat-remote() {
     '--jobs')
         return
         ;;
-    '--cache')
+    '--blob-cache')
         __imgpack_add_completions -d
         return
         ;;
