@@ -55,17 +55,7 @@ public struct BlobCache: Sendable {
             let file = try ReadableFile(path: path)
             let sink = try BlobFileWriter(path: partial, truncate: true)
             defer { sink.close() }
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
-            var at = range.lowerBound
-            while at < range.upperBound {
-                let n = Int(min(UInt64(buffer.count), range.upperBound - at))
-                try withMutableBuffer(&buffer) { (raw) throws(ImagePackError) in
-                    let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
-                    try file.read(at: at, into: part)
-                    try sink.write(UnsafeRawBufferPointer(part))
-                }
-                at += UInt64(n)
-            }
+            try file.forEachPiece(of: range) { (piece, _) throws(ImagePackError) in try sink.write(piece) }
             try publish(digest)
         } catch {
             _ = system_unlink(partial)
@@ -85,17 +75,7 @@ public struct BlobCache: Sendable {
         var hasher = SHA256()
         if kept > 0 {
             let file = try ReadableFile(path: partial)
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
-            var at: UInt64 = 0
-            while at < kept {
-                let n = Int(min(UInt64(buffer.count), kept - at))
-                try withMutableBuffer(&buffer) { (raw) throws(ImagePackError) in
-                    let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
-                    try file.read(at: at, into: part)
-                    hasher.update(bufferPointer: UnsafeRawBufferPointer(part))
-                }
-                at += UInt64(n)
-            }
+            try file.forEachPiece(of: 0..<kept) { (piece, _) in hasher.update(bufferPointer: piece) }
             progress?.advance(kept)
         }
         var received: UInt64 = 0

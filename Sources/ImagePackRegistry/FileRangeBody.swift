@@ -53,18 +53,8 @@ struct FileRangeBody: AsyncSequence, Sendable {
     /// The SHA-256 of the ranges' bytes, read in the same pieces.
     func digest() throws(ImagePackError) -> ImagePack.Digest {
         var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: Int(Self.pieceSize))
         for r in ranges {
-            var at = r.lowerBound
-            while at < r.upperBound {
-                let n = Int(Swift.min(Self.pieceSize, r.upperBound - at))
-                try withMutableBuffer(&buffer) { (raw) throws(ImagePackError) in
-                    let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
-                    try file.read(at: at, into: part)
-                    hasher.update(bufferPointer: UnsafeRawBufferPointer(part))
-                }
-                at += UInt64(n)
-            }
+            try file.forEachPiece(of: r, pieceSize: Int(Self.pieceSize)) { (piece, _) in hasher.update(bufferPointer: piece) }
         }
         return ImagePack.Digest(hasher.finalize())
     }

@@ -238,16 +238,8 @@ public enum ImagePuller {
 
     /// Writes `range` of `file` at `offset` of the assembly (the config's head and tail).
     static func copy(_ file: ReadableFile, _ range: Range<UInt64>, into assembly: PullAssembly, at offset: UInt64) throws(ImagePackError) {
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var at = range.lowerBound
-        while at < range.upperBound {
-            let n = Int(min(UInt64(buffer.count), range.upperBound - at))
-            try withMutableBuffer(&buffer) { (raw) throws(ImagePackError) in
-                let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
-                try file.read(at: at, into: part)
-                try assembly.write(UnsafeRawBufferPointer(part), at: offset + at - range.lowerBound)
-            }
-            at += UInt64(n)
+        try file.forEachPiece(of: range) { (piece, at) throws(ImagePackError) in
+            try assembly.write(piece, at: offset + at - range.lowerBound)
         }
     }
 }

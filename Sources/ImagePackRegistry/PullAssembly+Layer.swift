@@ -78,17 +78,7 @@ extension PullAssembly {
 
         /// Appends `range` of a local file (a cached blob, an earlier download, a local image's records).
         func append(from file: ReadableFile, _ range: Range<UInt64>) throws(ImagePackError) {
-            var buffer = [UInt8](repeating: 0, count: Self.writeSize)
-            var at = range.lowerBound
-            while at < range.upperBound {
-                let n = Int(min(UInt64(buffer.count), range.upperBound - at))
-                try withMutableBuffer(&buffer) { (raw) throws(ImagePackError) in
-                    let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
-                    try file.read(at: at, into: part)
-                    try append(UnsafeRawBufferPointer(part))
-                }
-                at += UInt64(n)
-            }
+            try file.forEachPiece(of: range, pieceSize: Self.writeSize) { (piece, _) throws(ImagePackError) in try append(piece) }
         }
 
         /// Starts the layer over (its bytes failed their digest, or the registry ignored a range):

@@ -61,19 +61,9 @@ public struct RemoteImage: Sendable {
         let writer = try BlobFileWriter(path: path, truncate: true)
         defer { _ = system_unlink(path) }
         do throws(ImagePackError) {
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
             for (from, to, count) in [(UInt64(0), UInt64(0), headLength), (headLength, fileLength - tailLength, tailLength)] {
-                var done: UInt64 = 0
                 writer.position = to
-                while done < count {
-                    let n = Int(min(UInt64(buffer.count), count - done))
-                    try withMutableBuffer(&buffer) { (raw) throws(ImagePackError) in
-                        let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
-                        try config.read(at: from + done, into: part)
-                        try writer.write(UnsafeRawBufferPointer(part))
-                    }
-                    done += UInt64(n)
-                }
+                try config.forEachPiece(of: from..<(from + count)) { (piece, _) throws(ImagePackError) in try writer.write(piece) }
             }
             if let keepWriter { keepWriter(writer) } else { writer.close() }
         } catch {

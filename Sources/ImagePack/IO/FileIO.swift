@@ -165,6 +165,24 @@ package final class ReadableFile: Sendable {
         return bytes
     }
 
+    /// Reads `range` in pieces of at most `pieceSize` bytes through one buffer, handing each piece
+    /// to `body` with its offset in the file: a copy of a range of any length in bounded memory.
+    package func forEachPiece(
+        of range: Range<UInt64>, pieceSize: Int = 1 << 20, _ body: (UnsafeRawBufferPointer, UInt64) throws(ImagePackError) -> Void
+    ) throws(ImagePackError) {
+        var buffer = [UInt8](repeating: 0, count: Int(min(UInt64(pieceSize), UInt64(range.count))))
+        var at = range.lowerBound
+        while at < range.upperBound {
+            let n = Int(min(UInt64(buffer.count), range.upperBound - at))
+            try withMutableBytes(&buffer) { (raw) throws(ImagePackError) in
+                let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
+                try read(at: at, into: part)
+                try body(UnsafeRawBufferPointer(part), at)
+            }
+            at += UInt64(n)
+        }
+    }
+
     /// Sequential read for pipes: reads up to `buffer.count` bytes; returns 0 at end of input.
     package func readSome(into buffer: UnsafeMutableRawBufferPointer) throws(ImagePackError) -> Int {
         while true {

@@ -19,15 +19,6 @@ extension OutputFile {
             break
         }
         // Buffered copy where the kernel cannot (across file systems on old kernels, some FUSE).
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while done < count {
-            let n = Int(min(UInt64(buffer.count), count - done))
-            try withMutableBytes(&buffer) { (raw) throws(ImagePackError) in
-                let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
-                try input.read(at: done, into: part)
-                try write(UnsafeRawBufferPointer(part))
-            }
-            done += UInt64(n)
-        }
+        try input.forEachPiece(of: done..<count) { (piece, _) throws(ImagePackError) in try write(piece) }
     }
 }
