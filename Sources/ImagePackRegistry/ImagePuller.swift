@@ -247,22 +247,15 @@ public enum ImagePuller {
 /// The chunk records of local images, found by what their index says about them, to rebuild a
 /// layer without downloading it (spec/REGISTRY.md §5).
 struct LocalRecords: Sendable {
+    /// A record's identity: everything its index entry says but where it lies in its file. Two
+    /// records equal in all of it hold the same content; a layer rebuilt from them is still
+    /// checked against the layer's digest.
     struct Key: Hashable {
-        var kind: ChunkKind
-        var codec: Codec
-        var stream: UInt32
-        var logicalOffset: UInt64
-        var logicalLength: UInt32
-        var payloadLength: UInt32
-        var contentDigest: Digest
+        let entry: ChunkEntry
         init(_ e: ChunkEntry) {
-            kind = e.kind
-            codec = e.codec
-            stream = e.stream
-            logicalOffset = e.logicalOffset
-            logicalLength = e.logicalLength
-            payloadLength = e.payloadLength
-            contentDigest = e.contentDigest
+            var placeless = e
+            placeless.recordOffset = 0
+            entry = placeless
         }
     }
     let files: [ReadableFile]

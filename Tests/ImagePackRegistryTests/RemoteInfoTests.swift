@@ -52,7 +52,7 @@ struct RemoteInfoTests {
         #expect(withParent.status == 2 && withParent.stderr.contains("--parent"), "\(withParent.stderr)")
         // A reference with no image behind it: the registry's error, not a file error.
         let missing = try w.imgpack(["info", "\(registry.address)/vm/none:1"] + registry.clientArguments)
-        #expect(missing.status != 0)
+        #expect(missing.status == 2)
         #expect(missing.stderr.contains("manifestUnknown"), "\(missing.stderr)")
     }
 }

@@ -7,27 +7,12 @@ import Testing
 /// changed with `debugfs -w` (files added, files deleted, a large file rewritten, many inodes
 /// touched, a bit of everything).
 enum Ext4Versions {
-    static let mke2fs: String? = ["/usr/sbin/mke2fs", "/sbin/mke2fs"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static var mke2fs: String? { ImportFixtures.mke2fs }
     static let debugfs: String? = ["/usr/sbin/debugfs", "/sbin/debugfs"].first { FileManager.default.isExecutableFile(atPath: $0) }
     static var available: Bool { mke2fs != nil && debugfs != nil }
 
-    @discardableResult
-    static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw Failure(description: "\(tool) \(arguments.joined(separator: " ")): \(text)") }
-        return text
-    }
-
-    struct Failure: Error, CustomStringConvertible { var description: String }
+    /// Runs a tool, its output in the error if it fails (the import fixtures' runner).
+    static func run(_ tool: String, _ arguments: [String]) throws { try ImportFixtures.run(tool, arguments) }
 
     static func write(_ bytes: [UInt8], to path: String) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
 
