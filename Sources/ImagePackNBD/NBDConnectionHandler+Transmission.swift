@@ -84,6 +84,7 @@ extension NBDConnectionHandler {
                 self.inFlightBytes -= cost
                 if case .closed = self.phase {
                     if case .success(.read(let pieces)) = result { export.release(pieces) }
+                    self.releaseInstanceIfIdle()
                     return
                 }
                 switch result {

@@ -70,13 +70,17 @@ final class NBDExport: Sendable {
     var isWritable: Bool { overlay != nil }
 
     /// What NBD_OPT_LIST and NBD_INFO_DESCRIPTION say about the export.
-    var description: String { "disk \"\(name)\" of \(size) bytes" + (isWritable ? ", writable through an overlay" : ", read-only") }
+    var description: String { description(writable: isWritable) }
+
+    func description(writable: Bool) -> String { "disk \"\(name)\" of \(size) bytes" + (writable ? ", writable through an overlay" : ", read-only") }
+
+    var transmissionFlags: UInt16 { Self.transmissionFlags(writable: isWritable) }
 
     /// NBD transmission flags: read-only without an overlay; several connections may share the
     /// export because they share this object (one cache, one overlay, one flush for all).
-    var transmissionFlags: UInt16 {
+    static func transmissionFlags(writable: Bool) -> UInt16 {
         var flags = NBDProtocol.flagHasFlags | NBDProtocol.flagCanMultiConn | NBDProtocol.flagSendDF
-        if isWritable {
+        if writable {
             flags |= NBDProtocol.flagSendFlush | NBDProtocol.flagSendFUA | NBDProtocol.flagSendTrim | NBDProtocol.flagSendWriteZeroes
         } else {
             flags |= NBDProtocol.flagReadOnly

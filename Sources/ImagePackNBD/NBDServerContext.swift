@@ -2,9 +2,11 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// What every connection of a server shares: the exports, the thread pool, the log.
+/// What every connection of a server shares: the exports, the instances, the thread pool, the log.
 final class NBDServerContext: Sendable {
     let exports: [NBDExport]
+    /// With an overlay directory: the writable exports `INSTANCE/DISK`.
+    let instances: Instances?
     let threadPool: NIOThreadPool
     let handshakeTimeout: TimeAmount
     let log: @Sendable (String) -> Void
@@ -14,8 +16,9 @@ final class NBDServerContext: Sendable {
     /// it near the write buffer's high-water mark plus the reads in work, whatever the client does).
     private let peakBuffered = Atomic<Int>(0)
 
-    init(exports: [NBDExport], threadPool: NIOThreadPool, handshakeTimeout: TimeAmount, log: @escaping @Sendable (String) -> Void) {
+    init(exports: [NBDExport], instances: Instances? = nil, threadPool: NIOThreadPool, handshakeTimeout: TimeAmount, log: @escaping @Sendable (String) -> Void) {
         self.exports = exports
+        self.instances = instances
         self.handshakeTimeout = handshakeTimeout
         self.threadPool = threadPool
         self.log = log
@@ -38,6 +41,33 @@ final class NBDServerContext: Sendable {
     /// The export called `name`; "" is the first disk.
     func export(named name: String) -> NBDExport? {
         name.isEmpty ? exports.first : exports.first { $0.name == name }
+    }
+
+    /// What a client's export name asks for.
+    enum Target {
+        /// A disk of the image, served as it is (or through the one `--overlay`).
+        case export(NBDExport)
+        /// Disk `disk` of instance `instance`: its overlay opens when the client chooses it.
+        case instance(String, disk: NBDExport)
+    }
+
+    /// The export or instance disk `name` names, or why there is none (for the client).
+    func target(named name: String) -> Result<Target, NBDServerError> {
+        if let (instance, diskName) = Instances.split(name) {
+            guard instances != nil else {
+                return .failure(NBDServerError(.noSuchExport, "no export named \"\(name)\": instance exports (INSTANCE/DISK) need a server started with an overlay directory"))
+            }
+            if let problem = Instances.problem(withName: instance) { return .failure(NBDServerError(.noSuchExport, problem)) }
+            guard let disk = export(named: diskName) else { return .failure(unknown(diskName)) }
+            return .success(.instance(instance, disk: disk))
+        }
+        guard let export = export(named: name) else { return .failure(unknown(name)) }
+        return .success(.export(export))
+    }
+
+    private func unknown(_ name: String) -> NBDServerError {
+        let known = exports.map { "\"\($0.name)\"" }.joined(separator: ", ")
+        return NBDServerError(.noSuchExport, "no disk named \"\(name)\"; the image has \(known)" + (instances == nil ? "" : ", each also as INSTANCE/DISK"))
     }
 
     /// The bytes of a piece for a simple reply: the data, or slices of the shared zeros.
