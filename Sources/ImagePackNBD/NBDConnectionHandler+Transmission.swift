@@ -190,9 +190,9 @@ extension NBDConnectionHandler {
                 index += 1
             } else {
                 type = NBDProtocol.replyTypeOffsetData
-                while index < pieces.count, let bytes = pieces[index].bytes {
-                    parts.append(bytes)
-                    position += UInt64(bytes.readableBytes)
+                while index < pieces.count, !pieces[index].isZero {
+                    parts += server.bytes(pieces[index])
+                    position += UInt64(pieces[index].count)
                     index += 1
                 }
             }

@@ -17,20 +17,21 @@ final class NBDExport: Sendable {
         case chunk(ByteBuffer, index: Int)
         /// Zeros that nothing stores: a zero chunk of the image.
         case zero(Int)
+        /// `count` bytes of a fill chunk, whose content is `pattern` (8 bytes, little-endian as
+        /// stored) repeated from the chunk's start; the piece starts at byte `phase` of it. Sent
+        /// from a shared buffer of the pattern, as zeros are: nothing is allocated per chunk.
+        case fill(pattern: UInt64, phase: Int, count: Int)
 
         var count: Int {
             switch self {
             case .data(let b), .chunk(let b, _): b.readableBytes
-            case .zero(let n): n
+            case .zero(let n), .fill(_, _, let n): n
             }
         }
 
-        /// The bytes, unless the piece is zeros.
-        var bytes: ByteBuffer? {
-            switch self {
-            case .data(let b), .chunk(let b, _): b
-            case .zero: nil
-            }
+        var isZero: Bool {
+            if case .zero = self { return true }
+            return false
         }
     }
 
@@ -50,6 +51,8 @@ final class NBDExport: Sendable {
     let log: @Sendable (String) -> Void
     /// Where the last few reads ended: a read starting at one of them is sequential.
     private let recentEnds = Mutex<[UInt64]>([])
+    /// The patterns of the fill chunks checked so far, by chunk index (8 bytes each, once per chunk).
+    private let fillPatterns = Mutex<[Int: UInt64]>([:])
 
     init(
         reader: ImageReader, stream: Int, cache: ChunkCache, overlay: Overlay?, source: (any ChunkSource)? = nil, threadPool: NIOThreadPool,
@@ -116,6 +119,26 @@ final class NBDExport: Sendable {
         return buffer
     }
 
+    /// `count` bytes of fill chunk `index` from disk offset `position`, if its pattern was checked.
+    private func knownFill(_ index: Int, at position: UInt64, count: Int) -> Piece? {
+        fillPatterns.withLock { $0[index] }.map { .fill(pattern: $0, phase: Int((position - chunks[index].logicalOffset) & 7), count: count) }
+    }
+
+    /// `count` bytes of fill chunk `index` from `position`, its record checked now if it was not
+    /// yet (on a pool thread: it reads the file, and a registry image fetches the record first).
+    private func fillNow(_ index: Int, at position: UInt64, count: Int) throws(NBDRequestFailure) -> Piece {
+        if let piece = knownFill(index, at: position, count: count) { return piece }
+        do throws(ImagePackError) {
+            try source?.makePresentBlocking(entry: index)
+            let pattern = try reader.verifiedFillPattern(ofEntry: index)
+            fillPatterns.withLock { $0[index] = pattern }
+        } catch {
+            log("imgpack serve: export \"\(name)\": read at \(position) failed: \(error)")
+            throw NBDRequestFailure(error, at: chunks[index].logicalOffset)
+        }
+        return knownFill(index, at: position, count: count)!
+    }
+
     /// The bytes `offset..<offset+length` (checked by the caller to lie inside the disk).
     func read(offset: UInt64, length: Int) throws(NBDRequestFailure) -> [Piece] {
         guard let overlay else { return try readImage(offset: offset, length: length) }
@@ -154,7 +177,7 @@ final class NBDExport: Sendable {
     func cachedRead(offset: UInt64, length: Int) -> [Piece]? {
         guard overlay == nil else { return nil }
         var pinned: [Piece] = []
-        let walked = walk(offset: offset, length: length) { i, _, _ -> ByteBuffer? in
+        let walked = walk(offset: offset, length: length, fill: { i, position, count in knownFill(i, at: position, count: count) }) { i, _, _ -> ByteBuffer? in
             guard let buffer = cache.cached(i) else { return nil }
             pinned.append(.chunk(buffer, index: i))
             return buffer
@@ -173,7 +196,9 @@ final class NBDExport: Sendable {
         var pinned: [Piece] = []
         var unpinned: Set<Int> = []
         do throws(NBDRequestFailure) {
-            let walked = try walk(offset: offset, length: length) { (i, entry, position) throws(NBDRequestFailure) -> ByteBuffer? in
+            let walked = try walk(offset: offset, length: length, fill: { (i, position, count) throws(NBDRequestFailure) -> Piece? in
+                try fillNow(i, at: position, count: count)
+            }) { (i, entry, position) throws(NBDRequestFailure) -> ByteBuffer? in
                 do throws(ImagePackError) {
                     let (buffer, pin) = try cache.chunkNow(i) { () throws(ImagePackError) in
                         try source?.makePresentBlocking(entry: i)
@@ -202,7 +227,7 @@ final class NBDExport: Sendable {
     /// position), as pinned slices. Nil when `chunk` has none (the cached read then goes to the
     /// pool); otherwise the pieces and the index of the chunk after the range.
     private func walk<E: Error>(
-        offset: UInt64, length: Int, chunk: (Int, ChunkEntry, UInt64) throws(E) -> ByteBuffer?
+        offset: UInt64, length: Int, fill: (Int, UInt64, Int) throws(E) -> Piece?, chunk: (Int, ChunkEntry, UInt64) throws(E) -> ByteBuffer?
     ) throws(E) -> (pieces: [Piece], next: Int)? {
         let end = offset + UInt64(length)
         var pieces: [Piece] = []
@@ -213,6 +238,9 @@ final class NBDExport: Sendable {
             let take = Int(min(entry.logicalEnd, end) - position)
             if entry.kind == .zero {
                 if case .zero(let n) = pieces.last { pieces[pieces.count - 1] = .zero(n + take) } else { pieces.append(.zero(take)) }
+            } else if entry.kind == .fill {
+                guard let piece = try fill(i, position, take) else { return nil }
+                pieces.append(piece)
             } else {
                 guard let buffer = try chunk(i, entry, position) else { return nil }
                 pieces.append(.chunk(buffer.getSlice(at: buffer.readerIndex + Int(position - entry.logicalOffset), length: take)!, index: i))
@@ -239,7 +267,7 @@ final class NBDExport: Sendable {
         var lastChunk = first
         while chunks[lastChunk].logicalEnd < end { lastChunk += 1 }
         let last = lastChunk
-        let storedCount = (first...last).reduce(0) { $0 + (chunks[$1].kind == .zero ? 0 : 1) }
+        let storedCount = (first...last).reduce(0) { $0 + (chunks[$1].needsDecoding ? 1 : 0) }
         var futures: [EventLoopFuture<Piece>] = []
         var position = offset
         for i in first...last {
@@ -247,6 +275,13 @@ final class NBDExport: Sendable {
             let take = Int(min(entry.logicalEnd, end) - position)
             if entry.kind == .zero {
                 futures.append(loop.makeSucceededFuture(.zero(take)))
+            } else if entry.kind == .fill {
+                let at = position
+                if let piece = knownFill(i, at: at, count: take) {
+                    futures.append(loop.makeSucceededFuture(piece))
+                } else {
+                    futures.append(threadPool.runIfActive(eventLoop: loop) { () throws(NBDRequestFailure) -> Piece in try self.fillNow(i, at: at, count: take) })
+                }
             } else {
                 let within = Int(position - entry.logicalOffset)
                 futures.append(cache.chunk(i, size: Int(entry.logicalLength), on: loop, start: { self.decodeOnPool($0) }).map { [cache, allocator] chunk -> Piece in
@@ -272,6 +307,8 @@ final class NBDExport: Sendable {
                     pieces.append(piece)
                 case .failure(let error as ImagePackError):
                     failure = failure ?? NBDRequestFailure(error, at: chunks[i].logicalOffset)
+                case .failure(let error as NBDRequestFailure):
+                    failure = failure ?? error
                 case .failure(let error):
                     failure = failure ?? NBDRequestFailure(.shutdown, "\(error)", offset: chunks[i].logicalOffset)
                 }
@@ -334,7 +371,7 @@ final class NBDExport: Sendable {
         }
         guard sequential else { return }
         for index in next..<min(next + Self.readAheadChunks, chunks.endIndex)
-        where chunks[index].kind != .zero && cache.claim(index, size: Int(chunks[index].logicalLength)) {
+        where chunks[index].needsDecoding && cache.claim(index, size: Int(chunks[index].logicalLength)) {
             decodeOnPool(index)
         }
     }
@@ -383,6 +420,10 @@ final class NBDExport: Sendable {
             let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + piece.count])
             switch piece {
             case .zero: target.initializeMemory(as: UInt8.self, repeating: 0)
+            case .fill(let pattern, let phase, _):
+                withUnsafeBytes(of: pattern) { p in
+                    for k in target.indices { target[k] = p[(phase + k) & 7] }
+                }
             case .data(let b): b.withUnsafeReadableBytes { target.copyMemory(from: $0) }
             case .chunk(let b, let index):
                 b.withUnsafeReadableBytes { target.copyMemory(from: $0) }
@@ -415,4 +456,10 @@ final class NBDExport: Sendable {
             throw NBDRequestFailure(.io, error.description)
         }
     }
+}
+
+extension ChunkEntry {
+    /// Whether serving the chunk takes a decoded buffer: zero and fill chunks are answered from
+    /// shared buffers instead.
+    var needsDecoding: Bool { kind != .zero && kind != .fill }
 }

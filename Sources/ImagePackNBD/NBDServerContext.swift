@@ -70,19 +70,45 @@ final class NBDServerContext: Sendable {
         return NBDServerError(.noSuchExport, "no disk named \"\(name)\"; the image has \(known)" + (instances == nil ? "" : ", each also as INSTANCE/DISK"))
     }
 
-    /// The bytes of a piece for a simple reply: the data, or slices of the shared zeros.
+    /// The bytes of a piece as sent: the data, or slices of the shared zeros or of the shared
+    /// buffer of a fill pattern.
     func bytes(_ piece: NBDExport.Piece) -> [ByteBuffer] {
         switch piece {
         case .data(let b), .chunk(let b, _):
             return [b]
-        case .zero(var n):
-            var parts: [ByteBuffer] = []
-            while n > 0 {
-                let take = min(n, zeroes.readableBytes)
-                parts.append(zeroes.getSlice(at: zeroes.readerIndex, length: take)!)
-                n -= take
-            }
-            return parts
+        case .zero(let n):
+            return Self.slices(of: zeroes, at: 0, count: n)
+        case .fill(let pattern, let phase, let count):
+            return Self.slices(of: fillBuffer(pattern), at: phase, count: count)
         }
+    }
+
+    /// `count` bytes from a buffer of a repeating 8-byte pattern, starting `phase` bytes into it:
+    /// slices that share the buffer's storage.
+    private static func slices(of buffer: ByteBuffer, at phase: Int, count: Int) -> [ByteBuffer] {
+        let usable = (buffer.readableBytes - phase) / 8 * 8
+        var parts: [ByteBuffer] = []
+        var left = count
+        while left > 0 {
+            let take = min(left, usable)
+            parts.append(buffer.getSlice(at: buffer.readerIndex + phase, length: take)!)
+            left -= take
+        }
+        return parts
+    }
+
+    /// Fill patterns' buffers, built on first use: an image has few distinct patterns (0xFF
+    /// erased flash, a filler byte), so at most ``maxFillBuffers`` of 1 MiB are kept; a pattern
+    /// beyond them gets a buffer of its own for the reply.
+    private let fillBuffers = Mutex<[UInt64: ByteBuffer]>([:])
+    static let maxFillBuffers = 8
+
+    private func fillBuffer(_ pattern: UInt64) -> ByteBuffer {
+        if pattern == 0 { return zeroes }
+        if let kept = fillBuffers.withLock({ $0[pattern] }) { return kept }
+        var buffer = ByteBufferAllocator().buffer(capacity: zeroes.readableBytes + 8)
+        for _ in 0..<(zeroes.readableBytes / 8 + 1) { buffer.writeInteger(pattern, endianness: .host) }
+        fillBuffers.withLock { if $0.count < Self.maxFillBuffers { $0[pattern] = buffer } }
+        return buffer
     }
 }

@@ -10,9 +10,7 @@ enum ChunkVerifier {
         parents: ParentChain, streamName: String
     ) throws(ImagePackError) {
         precondition(output.count == Int(header.logicalLength))
-        guard CRC32C.checksum(payload) == header.payloadCRC else {
-            throw ImagePackError(.chunkChecksumMismatch, "stored bytes of the chunk do not match their CRC-32C: the payload is damaged", rule: .v26, offset: payloadOffset, field: "payload")
-        }
+        try checkCRC(header, payload: payload, payloadOffset: payloadOffset)
         switch header.kind {
         case .data where header.codec == .zstdPatch:
             // The parent's chunk at exactly this range is the history the frame was compressed
@@ -35,12 +33,7 @@ enum ChunkVerifier {
                 throw error.located(at: payloadOffset)
             }
         case .fill:
-            let pattern = payload.loadUnaligned(as: UInt64.self)
-            if verifyDigest {
-                guard FillDigests.digest(pattern: pattern, length: header.logicalLength) == header.contentDigest else {
-                    throw ImagePackError(.chunkHashMismatch, "the fill chunk's content does not match its SHA-256: the content is not what was written", rule: .v28, offset: payloadOffset, field: "contentDigest")
-                }
-            }
+            let pattern = try checkedPattern(header, payload: payload, verifyDigest: verifyDigest, payloadOffset: payloadOffset)
             guard contentNeeded else { return }
             var i = 0
             while i < output.count {
@@ -76,5 +69,31 @@ enum ChunkVerifier {
                 throw ImagePackError(.chunkHashMismatch, "decoded chunk does not match its SHA-256: the content is not what was written", rule: .v28, offset: payloadOffset, field: "contentDigest")
             }
         }
+    }
+
+    /// The 8-byte pattern of a fill chunk, its payload checked (V26) and its content digest
+    /// checked against the pattern (V28): a server answers reads of the chunk from the pattern,
+    /// never writing out its up to 64 MiB of content.
+    static func fillPattern(_ header: ChunkHeader, payload: UnsafeRawBufferPointer, payloadOffset: UInt64) throws(ImagePackError) -> UInt64 {
+        precondition(header.kind == .fill)
+        try checkCRC(header, payload: payload, payloadOffset: payloadOffset)
+        return try checkedPattern(header, payload: payload, verifyDigest: true, payloadOffset: payloadOffset)
+    }
+
+    private static func checkCRC(_ header: ChunkHeader, payload: UnsafeRawBufferPointer, payloadOffset: UInt64) throws(ImagePackError) {
+        guard CRC32C.checksum(payload) == header.payloadCRC else {
+            throw ImagePackError(.chunkChecksumMismatch, "stored bytes of the chunk do not match their CRC-32C: the payload is damaged", rule: .v26, offset: payloadOffset, field: "payload")
+        }
+    }
+
+    /// One hash per distinct pattern and length (``FillDigests``), not per chunk.
+    private static func checkedPattern(_ header: ChunkHeader, payload: UnsafeRawBufferPointer, verifyDigest: Bool, payloadOffset: UInt64) throws(ImagePackError) -> UInt64 {
+        let pattern = payload.loadUnaligned(as: UInt64.self)
+        if verifyDigest {
+            guard FillDigests.digest(pattern: pattern, length: header.logicalLength) == header.contentDigest else {
+                throw ImagePackError(.chunkHashMismatch, "the fill chunk's content does not match its SHA-256: the content is not what was written", rule: .v28, offset: payloadOffset, field: "contentDigest")
+            }
+        }
+        return pattern
     }
 }
