@@ -216,4 +216,8 @@ struct RegistryChunkSource: ChunkSource {
     func makePresent(entry: Int) async throws(ImagePackError) {
         try await image.fetch(entries: [entry])
     }
+
+    func prefetch(entries: [Int]) {
+        Task { [image] in try? await image.fetch(entries: entries) }
+    }
 }
