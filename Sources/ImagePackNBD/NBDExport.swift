@@ -51,6 +51,9 @@ final class NBDExport: Sendable {
     let log: @Sendable (String) -> Void
     /// Where the last few reads ended: a read starting at one of them is sequential.
     private let recentEnds = Mutex<[UInt64]>([])
+    /// With a ``ChunkSource``: the end of the chunks whose records were asked for ahead of a
+    /// sequential reader.
+    private let fetchedAhead = Mutex<Int>(0)
     /// The patterns of the fill chunks checked so far, by chunk index (8 bytes each, once per chunk).
     private let fillPatterns = Mutex<[Int: UInt64]>([:])
 
@@ -268,6 +271,10 @@ final class NBDExport: Sendable {
         while chunks[lastChunk].logicalEnd < end { lastChunk += 1 }
         let last = lastChunk
         let storedCount = (first...last).reduce(0) { $0 + (chunks[$1].needsDecoding ? 1 : 0) }
+        if let source, storedCount > 1 {
+            // Asked for together, the records of one read travel in as few requests as can be.
+            source.prefetch(entries: (first...last).filter { chunks[$0].needsDecoding && !cache.contains($0) })
+        }
         var futures: [EventLoopFuture<Piece>] = []
         var position = offset
         for i in first...last {
@@ -375,8 +382,16 @@ final class NBDExport: Sendable {
         }
         guard sequential else { return }
         if let source {
-            let ahead = (next..<min(next + Self.fetchAheadChunks, chunks.endIndex)).filter { chunks[$0].kind != .zero }
-            if !ahead.isEmpty { source.prefetch(entries: ahead) }
+            // In batches: a window that slid one chunk per read would ask for one record at a
+            // time; asking again once half the window is used makes each request carry several.
+            let window = fetchedAhead.withLock { upTo -> Range<Int>? in
+                let end = min(next + Self.fetchAheadChunks, chunks.endIndex)
+                let from = upTo > next && upTo <= end ? upTo : next
+                guard end - from >= Self.fetchAheadChunks / 2 || (end == chunks.endIndex && from < end) else { return nil }
+                upTo = end
+                return from..<end
+            }
+            if let window { source.prefetch(entries: window.filter { chunks[$0].kind != .zero }) }
         }
         for index in next..<min(next + Self.readAheadChunks, chunks.endIndex)
         where chunks[index].needsDecoding && cache.claim(index, size: Int(chunks[index].logicalLength)) {

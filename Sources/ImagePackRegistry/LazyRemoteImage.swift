@@ -86,13 +86,33 @@ extension LazyRemoteImage {
         }
     }
 
+    /// Starts fetching the records of `entries` that are neither here nor coming, without
+    /// waiting: a reader will ask for them next (the chunks of a read that spans several, or
+    /// those ahead of a sequential reader), and asked for together, back-to-back records of a
+    /// layer travel in one request. Failures are dropped: the read of a chunk that did not come
+    /// fetches it again and reports them.
+    public func prefetch(entries: [Int]) {
+        let reader = remote.skeleton
+        _ = start(entries.filter { reader.entries[$0].storedSize > 0 })
+    }
+
     /// Fetches the records of `missing` into the local copy: those no request is bringing yet by
     /// range requests of their own (contiguous records of one layer in one request, up to
     /// ``maxRangeBytes``), then waits for those and for the requests already bringing the rest.
     /// How many requests run at once is bounded by the client's connection pool (`--jobs`).
     private func fetchRecords(_ missing: [Int]) async throws(ImagePackError) {
-        guard !missing.isEmpty else { return }
-        let waits = inFlight.withLock { inFlight -> [Task<Void, any Error>] in
+        for task in start(missing) {
+            do { try await task.value } catch let error as ImagePackError { throw error } catch {
+                throw ImagePackError(.registryRequestFailed, "a range read failed: \(error)", field: "registry")
+            }
+        }
+    }
+
+    /// Starts range requests for the records of `missing` that no request is bringing yet, and
+    /// returns those requests and the ones already bringing the rest.
+    private func start(_ missing: [Int]) -> [Task<Void, any Error>] {
+        guard !missing.isEmpty else { return [] }
+        return inFlight.withLock { inFlight -> [Task<Void, any Error>] in
             var waits: [Task<Void, any Error>] = []
             var mine: [Int] = []
             // A request that ended since the caller looked has put its records in `fetched`
@@ -107,11 +127,6 @@ extension LazyRemoteImage {
                 waits.append(task)
             }
             return waits
-        }
-        for task in waits {
-            do { try await task.value } catch let error as ImagePackError { throw error } catch {
-                throw ImagePackError(.registryRequestFailed, "a range read failed: \(error)", field: "registry")
-            }
         }
     }
 

@@ -217,7 +217,5 @@ struct RegistryChunkSource: ChunkSource {
         try await image.fetch(entries: [entry])
     }
 
-    func prefetch(entries: [Int]) {
-        Task { [image] in try? await image.fetch(entries: entries) }
-    }
+    func prefetch(entries: [Int]) { image.prefetch(entries: entries) }
 }
