@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// The registry killed (SIGKILL) in the middle of a push or a pull, then started again on the
 /// same port and storage: the interrupted command fails clearly and publishes nothing, and the
@@ -26,11 +27,10 @@ struct RegistryKillTests {
 
 
     @Test func aPushWhoseRegistryDiesPublishesNothingAndThePushAgainSkipsWhatArrived() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        _ = try w.makeDisk("disk.raw", megabytes: 96, seed: 31)
-        try w.pack("disk.raw", to: "v1.ipk")
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        try f.packDisk(megabytes: 96, seed: 31)
         let ref = "\(registry.address)/vm/big:1"
         // One transfer at a time, so that some layers are stored and others are not when the registry dies.
         let (push, err) = try Self.start(w, ["push", w.path("v1.ipk"), ref, "--jobs", "1", "--quiet"] + registry.clientArguments)
@@ -55,15 +55,13 @@ struct RegistryKillTests {
         #expect((again.json["blobsPresent"] as? Int ?? 0) > 0, "blobs stored before the kill are skipped: \(again.stdout)")
         let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk")] + registry.clientArguments)
         #expect(pull.status == 0, "\(pull.stderr)")
-        // A Bool, not the two Data: on a mismatch Swift Testing would diff megabytes element by element.
-        let same = w.data("pulled.ipk") == w.data("v1.ipk")
-        #expect(same, "the pulled file differs from the pushed one")
+        expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"), "the pulled file against the pushed one")
     }
 
     @Test func aPullWhoseRegistryDiesPublishesNothingAndThePullAgainResumesAndVerifies() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
         // Incompressible 4 MiB chunks: layers of several records, each far larger than the
         // loopback socket buffers, so the registry dies in the middle of sending one.
         #expect(try w.execute("/bin/sh", ["-c", "head -c 96M /dev/urandom > disk.raw"]).status == 0)
@@ -91,7 +89,7 @@ struct RegistryKillTests {
         let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--json"] + registry.clientArguments)
         #expect(again.status == 0, "\(again.stderr)")
         #expect((again.json["bytesResumed"] as? Int ?? 0) > 0, "\(again.stdout)")
-        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"))
         #expect(RegistryResilienceTests.assemblies(w).isEmpty, "the published assembly leaves nothing in the cache")
     }
 }
