@@ -58,6 +58,30 @@ struct RegistryKillTests {
         expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"), "the pulled file against the pushed one")
     }
 
+    /// What the push-kill test above sometimes left: docker-registry 2.8 writes a repository's
+    /// link to a blob in place (truncate, then write the digest), so a SIGKILL between the two
+    /// leaves the link empty, and HEAD of that blob answers 500 ("invalid checksum digest
+    /// format") from then on. The push again uploads that blob, which rewrites the link, where
+    /// it used to stop at the 500 (then the pull found no manifest).
+    @Test func aBlobLinkEmptiedByAKillIsUploadedAgainByTheNextPush() throws {
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        let ref = try f.pushDisk(megabytes: 8, seed: 32)
+        let links = registry.storage + "/docker/registry/v2/repositories/vm/web/_layers/sha256"
+        let victim = try #require(Self.files(links).sorted().first)
+        #expect(FileManager.default.createFile(atPath: "\(links)/\(victim)/link", contents: Data()))
+
+        let again = try w.imgpack(["push", w.path("v1.ipk"), ref, "--json"] + registry.clientArguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.json["blobsUploaded"] as? Int == 1, "only the blob with the empty link travels: \(again.stdout)")
+        let link = String(decoding: FileManager.default.contents(atPath: "\(links)/\(victim)/link") ?? Data(), as: UTF8.self)
+        #expect(link == "sha256:\(victim)", "the upload rewrote the link")
+        let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk")] + registry.clientArguments)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"))
+    }
+
     @Test func aPullWhoseRegistryDiesPublishesNothingAndThePullAgainResumesAndVerifies() throws {
         let f = try RegistryFixture()
         defer { f.stop() }
