@@ -69,24 +69,27 @@ let package = Package(
             exclude: ["Manual"]
         ),
         .executableTarget(name: "ImagePackFuzz", dependencies: ["ImagePack"]),
+        // What the test targets share: byte comparisons that fail fast (a mismatch of two
+        // megabyte buffers in `#expect(a == b)` made Swift Testing diff them for 20+ minutes).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "ImagePackTests",
-            dependencies: ["ImagePack", "ImagePackInterop", "ImagePackSimulation", "ImagePackFuzz"]
+            dependencies: ["ImagePack", "ImagePackInterop", "ImagePackSimulation", "ImagePackFuzz", "TestSupport"]
         ),
         // Runs the built imgpack binary (a dependency, so SwiftPM builds it first and puts it next
         // to the test bundle); --help snapshots live in Snapshots/.
         .testTarget(
             name: "ImgpackCLITests",
-            dependencies: ["ImagePack", "ImagePackSimulation", "imgpack"],
+            dependencies: ["ImagePack", "ImagePackSimulation", "imgpack", "TestSupport"],
             exclude: ["Snapshots"]
         ),
         // The server against a raw client in process, and against qemu-img, qemu-io, nbdinfo and nbdcopy.
-        .testTarget(name: "ImagePackNBDTests", dependencies: ["ImagePack", "ImagePackNBD"]),
+        .testTarget(name: "ImagePackNBDTests", dependencies: ["ImagePack", "ImagePackNBD", "TestSupport"]),
         // Push/pull against real docker-registry instances on loopback, and skopeo as a peer.
         .testTarget(
             name: "ImagePackRegistryTests",
             dependencies: [
-                "ImagePack", "ImagePackRegistry", "imgpack",
+                "ImagePack", "ImagePackRegistry", "imgpack", "TestSupport",
                 // The bearer-token tests run a token service: an HTTP/1 server issuing ES256 JWTs.
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -75,22 +75,10 @@ results="$out/results.txt"
 : > "$results"
 : > "$out/notes.txt"
 # The machine may be shared (other builds): before each command, wait (up to QUIET_WAIT seconds)
-# until the CPUs are at least 90% idle over one second, and count the commands that started busy.
-busy_fraction() {
-    local a b
-    a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
-    local total=0 idle=$(( (b[4] + b[5]) - (a[4] + a[5]) ))
-    for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
-    echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
-}
-noisy=0
-wait_quiet() {
-    local waited=0
-    while (( $(busy_fraction) > 10 )); do
-        waited=$((waited + 1))
-        if (( waited >= ${QUIET_WAIT:-60} )); then noisy=$((noisy + 1)); return; fi
-    done
-}
+# until the CPUs are at least 90% idle over one second, and count the commands that started busy
+# (wait_quiet, Benchmarks/lib.sh).
+source "$here/lib.sh"
+QUIET_WAIT="${QUIET_WAIT:-60}"
 run() {
     local name="$1"; shift
     sync

@@ -108,23 +108,8 @@ encoding=(--codec zstd --level 3)
 # ---- timing (as compare.sh) ------------------------------------------------------------------------
 results="$out/results.txt"
 : > "$results"
-busy_fraction() {
-    local a b
-    a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
-    local total=0 idle=$(( (b[4] + b[5]) - (a[4] + a[5]) ))
-    for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
-    echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
-}
-noisy=0
-commands=0
-wait_quiet() {
-    local waited=0
-    commands=$((commands + 1))
-    while (( $(busy_fraction) > 10 )); do
-        waited=$((waited + 1))
-        if (( waited >= ${QUIET_WAIT:-30} )); then noisy=$((noisy + 1)); return; fi
-    done
-}
+# Before each command, wait_quiet (Benchmarks/lib.sh) waits up to QUIET_WAIT (30) s for idle CPUs.
+source "$here/lib.sh"
 # run NAME COMMAND...: appends "name seconds maxrss_kib user sys".
 run() {
     local name="$1"; shift

@@ -14,39 +14,14 @@
 # Requires: docker-registry, qemu-io, nbdcopy, a release imgpack.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cache="${CACHE:-$here/.cache}"
-runs="${RUNS:-3}"
-imgpack="${IMGPACK:-$root/.build/release/imgpack}"
-work="$(mktemp -d "${TMPDIR:-/tmp}/imgpack-lazy-bench.XXXXXX")"
-registry_pid="" serve_pid=""
-cleanup() {
-    [[ -n "$serve_pid" ]] && kill "$serve_pid" 2>/dev/null
-    [[ -n "$registry_pid" ]] && kill "$registry_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-for tool in docker-registry qemu-io nbdcopy "$imgpack"; do command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }; done
+source "$here/lib.sh"
+bench_setup lazy
+require_tools docker-registry qemu-io nbdcopy "$imgpack"
 mkdir -p "$cache"
 source "$here/ext4-disk.sh"
 ensure_ext4_disk "$cache"
 
-cat > "$work/config.yml" <<YAML
-version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $work/registry
-http:
-  addr: 127.0.0.1:0
-YAML
-docker-registry serve "$work/config.yml" > "$work/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/registry.log" && break; sleep 0.1; done
-reg="127.0.0.1:$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/registry.log" | head -1 | cut -d: -f2)"
+start_registry
 ref="$reg/bench/ext4:1"
 "$imgpack" pack --disk "root=$cache/ext4.raw" --name ext4 -o "$work/ext4.ipk" --quiet --force
 "$imgpack" push "$work/ext4.ipk" "$ref" --insecure --quiet >/dev/null
@@ -54,7 +29,6 @@ image_bytes=$(stat -c %s "$work/ext4.ipk")
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # Starts imgpack serve on $1 (a file or the reference) and waits for its socket.
 serve() {
     rm -f "$work/s"

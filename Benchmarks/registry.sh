@@ -15,49 +15,17 @@
 # Conditions: warm page cache, outputs on the same disk as the registry's storage, median of RUNS.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cache="${CACHE:-$here/.cache}"
-runs="${RUNS:-3}"
-imgpack="${IMGPACK:-$root/.build/release/imgpack}"
+source "$here/lib.sh"
+bench_setup registry
 disk="${EXT4_RAW:-$cache/ext4.raw}"
-work="$(mktemp -d "${TMPDIR:-/tmp}/imgpack-registry-bench.XXXXXX")"
-registry_pid=""
-cleanup() { [[ -n "$registry_pid" ]] && kill "$registry_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-for tool in docker-registry skopeo zstd debugfs /usr/bin/time "$imgpack"; do
-    command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
-done
+require_tools docker-registry skopeo zstd debugfs /usr/bin/time "$imgpack"
 [[ -f "$disk" ]] || { echo "no disk at $disk: run compare.sh once, or set EXT4_RAW" >&2; exit 1; }
 
-# ---- registry on loopback, port chosen by the kernel --------------------------------------------
-cat > "$work/config.yml" <<YAML
-version: 0.1
-log:
-  level: info
-storage:
-  filesystem:
-    rootdirectory: $work/registry
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:0
-YAML
-# A fresh registry (empty storage, new port) for each measurement, so that no blob is already
-# there and no client remembers where one was (skopeo's blob-info cache would mount it).
-start_registry() {
-    [[ -n "$registry_pid" ]] && { kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null || true; }
-    rm -rf "$work/registry"; : > "$work/registry.log"
-    docker-registry serve "$work/config.yml" > "$work/registry.log" 2>&1 &
-    registry_pid=$!
-    for _ in $(seq 100); do grep -q "listening on" "$work/registry.log" && break; sleep 0.1; done
-    port="$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/registry.log" | head -1 | cut -d: -f2)"
-    reg="127.0.0.1:$port"
-}
+# ---- registry on loopback, port chosen by the kernel (a fresh one for each measurement) --------
 start_registry
 echo "registry at $reg, storage $work/registry" >&2
 
 stored() { local b; b=$(du -sb "$work/registry" 2>/dev/null | cut -f1) || true; echo "${b:-0}"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # Runs a command, prints "seconds maxRSS-KiB cpu-seconds registry-cpu-seconds" (the client's user +
 # system time, and the registry's over the same interval: both compete for the same cores).
 registry_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$registry_pid/stat"; }

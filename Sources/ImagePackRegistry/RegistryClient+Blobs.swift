@@ -63,12 +63,30 @@ extension RegistryClient {
         return bytes
     }
 
+    /// Whether a push can skip the blob: `HEAD` answered 200. A 5xx answer counts as "upload
+    /// it": docker-registry 2.8 answers `500 invalid checksum digest format` for a blob whose
+    /// repository link is empty, which is what a registry killed while writing that link leaves
+    /// (its filesystem driver truncates the file, then writes the digest). Asking again gets the
+    /// same 500; uploading the blob rewrites the link. An upload is idempotent (a blob is named
+    /// by its digest), so a wrong "upload it" costs bytes, never correctness.
+    func blobNeedsNoUpload(_ repository: String, digest: String) async throws(ImagePackError) -> Bool {
+        let response = try await send(.HEAD, "/v2/\(repository)/blobs/\(digest)", scopes: Self.pull(repository))
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        switch response.status.code {
+        case 200: return true
+        case 404, 500..<600: return false
+        default:
+            throw ImagePackError(.registryRequestFailed, "\(registry) answered HTTP \(response.status.code) for HEAD of blob \(digest) in \(repository)", field: "registry")
+        }
+    }
+
     /// Puts a blob into `repository` unless it is there: `HEAD`, then a cross-repository mount
     /// from `mountFrom` (same registry) if given, then `POST` + monolithic streaming `PUT`.
     /// Uploads are idempotent (a blob is named by its digest), so a push that was interrupted
-    /// and started again skips what arrived.
+    /// and started again skips what arrived, and uploads again what the registry cannot vouch
+    /// for (``blobNeedsNoUpload(_:digest:)``).
     public func putBlob(_ repository: String, digest: String, size: Int64, mountFrom: String? = nil, body: @escaping BodyMaker) async throws(ImagePackError) -> BlobOutcome {
-        if try await blobSize(repository, digest: digest) != nil { return .present }
+        if try await blobNeedsNoUpload(repository, digest: digest) { return .present }
         var scopes = Self.push(repository)
         var path = "/v2/\(repository)/blobs/uploads/"
         if let mountFrom {

@@ -1,6 +1,7 @@
 import Foundation
 import ImagePack
 import Testing
+import TestSupport
 
 /// `imgpack serve` against the clients people use: qemu-img, qemu-io, nbdinfo, nbdcopy.
 @Suite("NBD interop with qemu and libnbd tools", .enabled(if: ExternalTools.enabled, ExternalTools.skipMessage))
@@ -92,7 +93,7 @@ struct NBDInteropTests {
             let out = f.directory + "/\(disk).copy"
             let r = try ExternalTools.run("nbdcopy", [server.uri(disk), out], in: f.directory)
             #expect(r.status == 0, "\(r.stderr)")
-            #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(contentsOf: URL(fileURLWithPath: f.raw(disk))))
+            try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: out)), Data(contentsOf: URL(fileURLWithPath: f.raw(disk))))
         }
     }
 
@@ -121,7 +122,7 @@ struct NBDInteropTests {
             let hex = line.dropFirst(10).prefix(16 * 3)
             dumped += hex.split(separator: " ").compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
         }
-        #expect(dumped == ranges.flatMap { Array(root[$0.0..<$0.0 + $0.1]) })
+        expectSameBytes(dumped, ranges.flatMap { Array(root[$0.0..<$0.0 + $0.1]) })
     }
 
     @Test("with --overlay, a qemu-io write reads back in a new connection and after a restart; the image is unchanged")
@@ -144,7 +145,7 @@ struct NBDInteropTests {
         let compare = try ExternalTools.run("qemu-img", ["compare", "-f", "raw", "-F", "raw", server.uri("root"), f.raw("root")], in: f.directory)
         #expect(compare.stdout.contains("Content mismatch at offset 1048576"), "\(compare.stdout)")
         server.stop()
-        #expect(try Data(contentsOf: URL(fileURLWithPath: f.image)) == before)
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: f.image)), before)
         let readOnly = try ServeProcess(image: f.image, socket: f.directory + "/ro", in: f.directory)
         defer { readOnly.stop() }
         let refused = try ExternalTools.run("qemu-io", ["-f", "raw", "-c", "write -P 0xcd 0 4k", readOnly.uri("root")], in: f.directory)
@@ -153,7 +154,7 @@ struct NBDInteropTests {
         let said = refused.stdout + refused.stderr
         #expect(refused.status != 0, "\(said)")
         #expect(["Permission denied", "Operation not permitted", "read-only"].contains { said.contains($0) }, "\(said)")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: f.image)) == before)
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: f.image)), before)
     }
 
     @Test("with --overlay-dir, qemu-io writes to one instance; another instance and the plain disk still equal imgpack extract; the write survives a restart")

@@ -1,24 +1,20 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// cat-remote (LazyRemoteImage): ranges of a disk in a registry, fetched chunk by chunk and verified.
 @Suite("Lazy reads from a registry", .serialized)
 struct LazyReadTests {
     @Test func aRangeReadsTheDisksBytesFetchingOnlyItsChunks() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        _ = try w.makeDisk("disk.raw", megabytes: 24, seed: 3)
-        try w.pack("disk.raw", to: "v1.ipk")
-        let ref = "\(registry.address)/vm/web:1"
-        #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let w = f.w
+        let ref = try f.pushDisk(megabytes: 24, seed: 3)
         let disk = w.data("disk.raw")
         for (offset, length) in [(0, 1 << 20), (5_000_000, 777_777), (24 << 20 - 4096, 4096)] {
             let r = try w.execute("/bin/sh", ["-c", "'\(Workspace.imgpack)' cat-remote \(ref) --offset \(offset) --length \(length) --insecure --blob-cache '\(w.path("cache"))' > '\(w.path("range"))'"])
             #expect(r.status == 0, "\(r.stderr)")
-            // A Bool, not the two Data: on a mismatch Swift Testing would diff megabytes element by element.
-            let same = w.data("range") == disk.subdata(in: offset..<(offset + length))
-            #expect(same, "cat-remote --offset \(offset) --length \(length) gave other bytes")
+            expectSameBytes(w.data("range"), disk.subdata(in: offset..<(offset + length)), "cat-remote --offset \(offset) --length \(length)")
         }
         // Past the end: a usage error.
         let past = try w.execute("/bin/sh", ["-c", "'\(Workspace.imgpack)' cat-remote \(ref) --offset \(24 << 20) --length 1 --insecure --blob-cache '\(w.path("cache"))' > /dev/null"])
@@ -26,13 +22,10 @@ struct LazyReadTests {
     }
 
     @Test func aChunkTheRegistryDamagedIsRefused() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        _ = try w.makeDisk("disk.raw", megabytes: 8, seed: 4)
-        try w.pack("disk.raw", to: "v1.ipk")
-        let ref = "\(registry.address)/vm/web:1"
-        #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        let ref = try f.pushDisk(megabytes: 8, seed: 4)
         let raw = try w.execute("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(ref)"])
         let manifest = try JSONSerialization.jsonObject(with: Data(raw.stdout.utf8)) as? [String: Any]
         let first = try #require((manifest?["layers"] as? [[String: Any]])?.first?["digest"] as? String)

@@ -2,17 +2,13 @@ import Glibc
 import Foundation
 import ImagePack
 import Testing
+import TestSupport
 
 @testable import ImagePackRegistry
 
 /// Damage, interruption, new versions, authentication and TLS, against real registries.
 @Suite("Registry: corruption, resume, deltas, auth and TLS", .serialized)
 struct RegistryResilienceTests {
-    static func image(_ w: Workspace, megabytes: Int = 24) throws {
-        _ = try w.makeDisk("disk.raw", megabytes: megabytes, seed: 11)
-        try w.pack("disk.raw", to: "v1.ipk")
-    }
-
     /// The manifest a push stored, from the registry.
     static func manifest(_ w: Workspace, _ registry: RegistryServer, _ ref: String) throws -> [String: Any] {
         let raw = try w.execute("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.address)/\(ref)"])
@@ -24,11 +20,10 @@ struct RegistryResilienceTests {
     }
 
     @Test func aBlobReplacedInTheRegistryIsRefusedAndNothingIsPublished() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        try Self.image(w)
-        #expect(try w.imgpack(["push", w.path("v1.ipk"), "\(registry.address)/vm/web:1"] + registry.clientArguments).status == 0)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        try f.pushDisk(megabytes: 24, seed: 11)
         let layers = Self.layerDigests(try Self.manifest(w, registry, "vm/web:1"))
         let victim = registry.blobPath(layers[layers.count / 2])
         var bytes = [UInt8](FileManager.default.contents(atPath: victim)!)
@@ -47,11 +42,10 @@ struct RegistryResilienceTests {
     }
 
     @Test func aPartialDownloadResumesWithARangeAndTheKeptBytesAreCheckedAgain() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        try Self.image(w)
-        #expect(try w.imgpack(["push", w.path("v1.ipk"), "\(registry.address)/vm/web:1"] + registry.clientArguments).status == 0)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        try f.pushDisk(megabytes: 24, seed: 11)
         let layers = Self.layerDigests(try Self.manifest(w, registry, "vm/web:1"))
         try FileManager.default.createDirectory(atPath: w.path("cache/blobs/sha256"), withIntermediateDirectories: true)
         // What an interrupted run leaves: the first part of a layer, under its .partial name.
@@ -62,7 +56,7 @@ struct RegistryResilienceTests {
         let pull = try w.imgpack(["pull", "\(registry.address)/vm/web:1", "-o", w.path("pulled.ipk"), "--json"] + registry.clientArguments)
         #expect(pull.status == 0, "\(pull.stderr)")
         #expect(pull.json["bytesResumed"] as? Int == kept)
-        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"))
 
         // A kept part that is wrong fails the layer's digest, is dropped, and the next run succeeds.
         var wrong = [UInt8](layer.prefix(kept))
@@ -74,14 +68,14 @@ struct RegistryResilienceTests {
         #expect(!w.exists("again.ipk"))
         let retry = try w.imgpack(["pull", "\(registry.address)/vm/web:1", "-o", w.path("again.ipk")] + registry.clientArguments)
         #expect(retry.status == 0, "\(retry.stderr)")
-        #expect(w.data("again.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("again.ipk"), w.data("v1.ipk"))
     }
 
     @Test func aKilledPullOrPushContinuesWhenRunAgain() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        try Self.image(w, megabytes: 48)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        try f.packDisk(megabytes: 48, seed: 11)
         let ref = "\(registry.address)/vm/big:1"
         // Push killed as soon as it started uploading, then run again.
         let push = try w.start(["push", w.path("v1.ipk"), ref, "--quiet"] + registry.clientArguments)
@@ -106,7 +100,7 @@ struct RegistryResilienceTests {
         let killedMidway = !leftovers.contains("pulled.ipk")
         let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--force", "--json"] + registry.clientArguments)
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"))
         #expect(partials().isEmpty)
         // What the killed run had written was kept and used, and the assembly is gone once published.
         if killedMidway { #expect((again.json["bytesResumed"] as? Int ?? 0) > 0, "\(again.stdout)") }
@@ -127,10 +121,10 @@ struct RegistryResilienceTests {
     }
 
     @Test func aPullKilledMidwayResumesAndRefusesAKeptByteDamagedMeanwhile() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        try Self.image(w, megabytes: 48)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        try f.packDisk(megabytes: 48, seed: 11)
         let ref = "\(registry.address)/vm/big:1"
         #expect(try w.imgpack(["push", w.path("v1.ipk"), ref, "--quiet"] + registry.clientArguments).status == 0)
         let pull = try w.start(["pull", ref, "-o", w.path("pulled.ipk"), "--quiet", "--blob-cache", w.path("cache")] + registry.clientArguments)
@@ -159,7 +153,7 @@ struct RegistryResilienceTests {
 
         let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--json"] + registry.clientArguments)
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"))
         #expect(Self.assemblies(w).isEmpty)
     }
 
@@ -172,32 +166,30 @@ struct RegistryResilienceTests {
 
     @Test(.enabled(if: otherFileSystem != nil, "needs /dev/shm on another file system than the temporary directory"))
     func aCacheOnAnotherFileSystemPublishesByCopyAndLeavesNothingThere() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
+        let f = try RegistryFixture()
         let cache = Self.otherFileSystem! + "/imgpack-registry-tests-cache-" + UUID().uuidString
-        defer { registry.stop(); w.cleanUp(); try? FileManager.default.removeItem(atPath: cache) }
-        try Self.image(w, megabytes: 8)
-        let ref = "\(registry.address)/vm/web:1"
-        #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
+        defer { f.stop(); try? FileManager.default.removeItem(atPath: cache) }
+        let (w, registry) = (f.w, f.registry)
+        let ref = try f.pushDisk(megabytes: 8, seed: 11)
         // link(2) fails across file systems (EXDEV): the verified file is copied to the destination.
         let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--blob-cache", cache] + registry.clientArguments)
         #expect(pull.status == 0, "\(pull.stderr)")
-        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"))
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: cache + "/pulls")) ?? ["?"]).isEmpty)
         // The same with --force over the file it published: replaced, not refused.
         let again = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--blob-cache", cache, "--force"] + registry.clientArguments)
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"))
         let refused = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--blob-cache", cache] + registry.clientArguments)
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("destinationExists"))
     }
 
     @Test func versionTwoUploadsOnlyTheChangedLayersAndPullRebuildsTheRestFromTheParent() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        try Self.image(w, megabytes: 32)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        try f.packDisk(megabytes: 32, seed: 11)
         let v1 = try w.imgpack(["push", w.path("v1.ipk"), "\(registry.address)/vm/web:1", "--json"] + registry.clientArguments)
         #expect(v1.status == 0, "\(v1.stderr)")
         let storedAfterV1 = registry.storedBytes()
@@ -215,16 +207,16 @@ struct RegistryResilienceTests {
 
         let pull = try w.imgpack(["pull", "\(registry.address)/vm/web:2", "-o", w.path("pulled.ipk"), "--parent", w.path("v1.ipk"), "--json"] + registry.clientArguments)
         #expect(pull.status == 0, "\(pull.stderr)")
-        #expect(w.data("pulled.ipk") == w.data("v2.ipk"))
+        expectSameBytes(w.data("pulled.ipk"), w.data("v2.ipk"))
         #expect((pull.json["layersRebuilt"] as? Int ?? 0) > 0)
         #expect((pull.json["bytesDownloaded"] as? Int ?? .max) <= uploaded)
     }
 
     @Test func aRegistryWithHtpasswdAuthNeedsTheCredentialsAndNeverShowsThem() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer(user: "alice", password: "correct-horse-battery")
-        defer { registry.stop(); w.cleanUp() }
-        try Self.image(w, megabytes: 8)
+        let f = try RegistryFixture(user: "alice", password: "correct-horse-battery")
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        try f.packDisk(megabytes: 8, seed: 11)
         let ref = "\(registry.address)/vm/web:1"
         let anonymous = try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments)
         #expect(anonymous.status == 2)
@@ -240,14 +232,14 @@ struct RegistryResilienceTests {
         try #"{"auths":{"\#(registry.address)":{"auth":"\#(auth)"}}}"#.write(toFile: w.path("auth.json"), atomically: true, encoding: .utf8)
         let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--auth-file", w.path("auth.json")] + registry.clientArguments)
         #expect(pull.status == 0, "\(pull.stderr)")
-        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"))
     }
 
     @Test func tlsWorksWithTheRegistrysCAAndFailsWithoutIt() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer(tls: true)
-        defer { registry.stop(); w.cleanUp() }
-        try Self.image(w, megabytes: 8)
+        let f = try RegistryFixture(tls: true)
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        try f.packDisk(megabytes: 8, seed: 11)
         let ref = "\(registry.address)/vm/web:1"
         let untrusted = try w.imgpack(["push", w.path("v1.ipk"), ref])
         #expect(untrusted.status == 3, "\(untrusted.stderr)")
@@ -256,7 +248,7 @@ struct RegistryResilienceTests {
         #expect(push.status == 0, "\(push.stderr)")
         let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--ca-file", registry.caFile])
         #expect(pull.status == 0, "\(pull.stderr)")
-        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"))
         // --insecure is plain HTTP, which a TLS registry does not speak.
         #expect(try w.imgpack(["push", w.path("v1.ipk"), ref, "--insecure"]).status == 3)
     }

@@ -1,23 +1,24 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// push, pull, copy-remote and ls-remote against real docker-registry instances on loopback,
 /// with skopeo as a peer. Each test starts and stops its own registries.
 @Suite("Registry round trips against docker-registry on loopback", .serialized)
 struct RegistryRoundTripTests {
     /// A signed image of a 24 MiB disk in 256 KiB chunks: about 70 stored records, a dozen layers.
-    static func signedImage(_ w: Workspace) throws {
-        _ = try w.makeDisk("disk.raw", megabytes: 24, seed: 7)
-        try w.pack("disk.raw", to: "v1.ipk")
+    static func signedImage(_ f: RegistryFixture) throws {
+        let w = f.w
+        try f.packDisk(megabytes: 24, seed: 7)
         #expect(try w.imgpack(["key", "generate", "-o", w.path("key")]).status == 0)
         #expect(try w.imgpack(["sign", w.path("v1.ipk"), "--key", w.path("key")]).status == 0)
     }
 
     @Test func pushThenPullGivesTheSameBytesSignaturesIncluded() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        try Self.signedImage(w)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        try Self.signedImage(f)
         let ref = "\(registry.address)/vm/web:1.0"
         let push = try w.imgpack(["push", w.path("v1.ipk"), ref, "--json"] + registry.clientArguments)
         #expect(push.status == 0, "\(push.stderr)")
@@ -26,7 +27,7 @@ struct RegistryRoundTripTests {
 
         let pull = try w.imgpack(["pull", ref, "-o", w.path("pulled.ipk"), "--json", "--trusted-key", w.path("key.pub")] + registry.clientArguments)
         #expect(pull.status == 0, "\(pull.stderr)")
-        #expect(w.data("pulled.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("pulled.ipk"), w.data("v1.ipk"))
         #expect(pull.json["signatures"] as? Int == 1)
         #expect(pull.json["rootDigest"] as? String == push.json["rootDigest"] as? String)
         #expect(try w.execute("/usr/bin/cmp", [w.path("v1.ipk"), w.path("pulled.ipk")]).status == 0)
@@ -35,7 +36,7 @@ struct RegistryRoundTripTests {
         let digest = push.json["manifestDigest"] as? String ?? ""
         let byDigest = try w.imgpack(["pull", "\(registry.address)/vm/web@\(digest)", "-o", w.path("by-digest.ipk")] + registry.clientArguments)
         #expect(byDigest.status == 0, "\(byDigest.stderr)")
-        #expect(w.data("by-digest.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("by-digest.ipk"), w.data("v1.ipk"))
         // The summary of a written file goes to standard error, as pack's; nothing with --quiet.
         #expect(byDigest.stdout.isEmpty && byDigest.stderr.contains("every chunk verified"), "\(byDigest.stdout)")
         let quiet = try w.imgpack(["pull", ref, "-o", w.path("quiet.ipk"), "--quiet"] + registry.clientArguments)
@@ -50,10 +51,10 @@ struct RegistryRoundTripTests {
     }
 
     @Test func anUntrustedImageIsRefusedBeforeAnythingIsWritten() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        try Self.signedImage(w)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        try Self.signedImage(f)
         #expect(try w.imgpack(["key", "generate", "-o", w.path("other")]).status == 0)
         let ref = "\(registry.address)/vm/web:1.0"
         #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
@@ -66,11 +67,12 @@ struct RegistryRoundTripTests {
     }
 
     @Test func skopeoSeesOurManifestAndCopiesItToASecondRegistry() throws {
-        let w = try Workspace()
-        let first = try RegistryServer()
+        let f = try RegistryFixture()
+        defer { f.stop() }
         let second = try RegistryServer()
-        defer { first.stop(); second.stop(); w.cleanUp() }
-        try Self.signedImage(w)
+        defer { second.stop() }
+        let (w, first) = (f.w, f.registry)
+        try Self.signedImage(f)
         #expect(try w.imgpack(["push", w.path("v1.ipk"), "\(first.address)/vm/web:1.0"] + first.clientArguments).status == 0)
 
         let inspect = try w.execute("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(first.address)/vm/web:1.0"])
@@ -84,15 +86,16 @@ struct RegistryRoundTripTests {
         #expect(copy.status == 0, "\(copy.stderr)")
         let pull = try w.imgpack(["pull", "\(second.address)/mirror/web:1.0", "-o", w.path("from-second.ipk")] + second.clientArguments)
         #expect(pull.status == 0, "\(pull.stderr)")
-        #expect(w.data("from-second.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("from-second.ipk"), w.data("v1.ipk"))
     }
 
     @Test func copyRemoteMovesOnlyMissingBlobsAndMountsWithinARegistry() throws {
-        let w = try Workspace()
-        let first = try RegistryServer()
+        let f = try RegistryFixture()
+        defer { f.stop() }
         let second = try RegistryServer()
-        defer { first.stop(); second.stop(); w.cleanUp() }
-        try Self.signedImage(w)
+        defer { second.stop() }
+        let (w, first) = (f.w, f.registry)
+        try Self.signedImage(f)
         let source = "\(first.address)/vm/web:1.0"
         let push = try w.imgpack(["push", w.path("v1.ipk"), source, "--json"] + first.clientArguments)
         #expect(push.status == 0, "\(push.stderr)")
@@ -111,7 +114,7 @@ struct RegistryRoundTripTests {
 
         let pull = try w.imgpack(["pull", "\(second.address)/vm/web:1.0", "-o", w.path("copied.ipk"), "--insecure"])
         #expect(pull.status == 0, "\(pull.stderr)")
-        #expect(w.data("copied.ipk") == w.data("v1.ipk"))
+        expectSameBytes(w.data("copied.ipk"), w.data("v1.ipk"))
         let ls = try w.imgpack(["ls-remote", "\(first.address)/other/web:2", "--json", "--insecure"])
         #expect(ls.status == 0, "\(ls.stderr)")
         #expect((ls.json["layers"] as? [Any])?.count == push.json["layers"] as? Int)

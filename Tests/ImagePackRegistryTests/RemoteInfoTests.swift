@@ -1,17 +1,15 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `info REF`: the report of `info FILE`, from the manifest and config blob alone.
 @Suite("info of an image in a registry", .serialized)
 struct RemoteInfoTests {
     @Test func infoOfAReferenceIsTheFilesReportAndDownloadsOnlyTheConfig() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        _ = try w.makeDisk("disk.raw", megabytes: 16, seed: 21)
-        try w.pack("disk.raw", to: "v1.ipk")
-        let ref = "\(registry.address)/vm/web:1"
-        #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        let ref = try f.pushDisk(megabytes: 16, seed: 21)
         let readsBefore = registry.blobReads().count
 
         let remote = try w.imgpack(["info", ref, "--json"] + registry.clientArguments)
@@ -24,7 +22,7 @@ struct RemoteInfoTests {
         for key in ["chunks", "streams", "metadata", "signatures"] {
             let a = try JSONSerialization.data(withJSONObject: remote.json[key] ?? [], options: .sortedKeys)
             let b = try JSONSerialization.data(withJSONObject: local.json[key] ?? [], options: .sortedKeys)
-            #expect(a == b, "\(key)")
+            expectSameBytes(a, b, "\(key)")
         }
         #expect(remote.json["formatVersion"] as? String == "1.2")
         #expect(remote.json["path"] as? String == ref)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `imgpack serve REF`: a registry image's disks over NBD, each chunk fetched by a range request
 /// when a client first reads it, verified, and kept in the local sparse copy.
@@ -52,13 +53,10 @@ struct RemoteServeTests {
     }
 
     @Test func aServedReferenceReadsLikeTheDiskAndFetchesOnlyWhatClientsRead() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        _ = try w.makeDisk("disk.raw", megabytes: 32, seed: 41)
-        try w.pack("disk.raw", to: "v1.ipk")
-        let ref = "\(registry.address)/vm/web:1"
-        #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        let ref = try f.pushDisk(megabytes: 32, seed: 41)
         let (config, layers) = try Self.manifest(w, ref)
         let layerTotal = layers.map(\.size).reduce(0, +)
         let first = registry.blobReads().count
@@ -86,20 +84,17 @@ struct RemoteServeTests {
         #expect(stored > 64 && requests * 2 < stored, "\(requests) range requests for \(stored) stored chunks")
         let copy = try w.execute("/usr/bin/nbdcopy", [served.uri(), w.path("copy.raw")])
         #expect(copy.status == 0, "\(copy.stderr)")
-        #expect(w.data("copy.raw") == w.data("disk.raw"))
+        expectSameBytes(w.data("copy.raw"), w.data("disk.raw"))
         // The second full read came from the local copy: no byte more from the registry.
         #expect(Self.layerBytes(registry, config: config, after: first) == whole)
         #expect(served.stop() == 0, "\(served.logText)")
     }
 
     @Test func aBlobDamagedInTheRegistryGivesAnIOErrorForItsChunksAndTheServerGoesOn() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        _ = try w.makeDisk("disk.raw", megabytes: 16, seed: 42)
-        try w.pack("disk.raw", to: "v1.ipk")
-        let ref = "\(registry.address)/vm/web:1"
-        #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        let ref = try f.pushDisk(megabytes: 16, seed: 42)
         // The chunk whose record ends the first layer: its last payload byte is damaged.
         let remote = try w.imgpack(["ls-remote", ref, "--json"] + registry.clientArguments)
         let layers = try #require(remote.json["layers"] as? [[String: Any]])
@@ -129,19 +124,16 @@ struct RemoteServeTests {
         for line in good.stdout.split(separator: "\n") where line.count > 10 && line.dropFirst(8).hasPrefix(":") {
             dumped += line.dropFirst(10).prefix(16 * 3).split(separator: " ").compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
         }
-        #expect(dumped == [UInt8](disk[healthyOffset..<(healthyOffset + 256)]))
+        expectSameBytes(dumped, [UInt8](disk[healthyOffset..<(healthyOffset + 256)]))
         #expect(served.logText.contains("chunkChecksumMismatch"), "\(served.logText)")
         #expect(served.process.isRunning)
     }
 
     @Test func aServedReferenceWithAnOverlayTakesWritesAndKeepsTheRestAsInTheRegistry() throws {
-        let w = try Workspace()
-        let registry = try RegistryServer()
-        defer { registry.stop(); w.cleanUp() }
-        _ = try w.makeDisk("disk.raw", megabytes: 8, seed: 43)
-        try w.pack("disk.raw", to: "v1.ipk")
-        let ref = "\(registry.address)/vm/web:1"
-        #expect(try w.imgpack(["push", w.path("v1.ipk"), ref] + registry.clientArguments).status == 0)
+        let f = try RegistryFixture()
+        defer { f.stop() }
+        let (w, registry) = (f.w, f.registry)
+        let ref = try f.pushDisk(megabytes: 8, seed: 43)
         let served = try Served(w, ref, registry, extra: ["--overlay", w.path("web.overlay")])
         // A write that starts and ends inside blocks: the rest of each block comes from the registry.
         let write = try w.execute("/usr/bin/qemu-io", ["-f", "raw", "-c", "write -P 0xab 1000000 70000", served.uri()])
@@ -154,6 +146,6 @@ struct RemoteServeTests {
         #expect(copy.status == 0, "\(copy.stderr)")
         var expected = [UInt8](w.data("disk.raw"))
         for i in 1_000_000..<1_070_000 { expected[i] = 0xab }
-        #expect([UInt8](w.data("copy.raw")) == expected)
+        expectSameBytes([UInt8](w.data("copy.raw")), expected)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ImagePack
 
 @Suite("ImageCopier: checked copies that keep the root digest and signatures")
@@ -14,7 +15,7 @@ struct CopyTests {
         #expect(summary.rootDigest == root)
         #expect(!summary.reencoded)
         #expect(summary.signatureCount == 1)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/copy.ipk")) == Data(contentsOf: URL(fileURLWithPath: path)))
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: dir + "/copy.ipk")), Data(contentsOf: URL(fileURLWithPath: path)))
         let copy = try ImageReader(path: dir + "/copy.ipk")
         #expect(try TrustPolicy(trustedKeys: [SigningTests.publisher.publicKey]).check(copy).map(\.status) == [.verifiedTrusted])
         // Never replaced without overwrite.

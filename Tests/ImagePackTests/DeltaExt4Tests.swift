@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ImagePack
 
 /// A real file system changed in place, as the benchmark's 2 GiB disk is (Benchmarks/delta-series.sh),
@@ -83,10 +84,10 @@ struct DeltaExt4Tests {
             let disk = [UInt8](try Data(contentsOf: URL(fileURLWithPath: raw)))
             let top = readers[n]
             #expect(top.parents.readers.count == n)
-            #expect(try top.read(stream: 0, at: 0, count: disk.count) == disk, "v\(n) by random access")
+            try expectSameBytes(top.read(stream: 0, at: 0, count: disk.count), disk, "v\(n) by random access")
             let (streamed, content) = try streamAll(dir + "/d\(n).ipk", parents: Array(readers[0..<n]))
             #expect(streamed.rootDigest == full.rootDigest)
-            #expect(content[0] == disk, "v\(n) streamed")
+            expectSameBytes(content[0], disk, "v\(n) streamed")
         }
         // flatten of the 5-deep delta: the full image's root digest, and the same bytes extracted.
         let top = readers[5]
@@ -98,7 +99,7 @@ struct DeltaExt4Tests {
         try flatReader.extract(stream: 0, toFile: dir + "/flat.raw")
         try top.extract(stream: 0, toFile: dir + "/delta.raw")
         let expected = try Data(contentsOf: URL(fileURLWithPath: versions[5]))
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/flat.raw")) == expected)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/delta.raw")) == expected)
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: dir + "/flat.raw")), expected)
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: dir + "/delta.raw")), expected)
     }
 }

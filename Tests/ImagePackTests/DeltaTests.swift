@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ImagePack
 
 /// The generations of one disk used by the delta tests: each changes a few scattered 4 KiB
@@ -42,7 +43,7 @@ struct DeltaTests {
 
         let reader = try ImageReader(path: dir + "/delta.ipk", parents: [base])
         #expect(reader.parentDigest == full.rootDigest)
-        #expect(try reader.read(stream: 0, at: 0, count: disk.count) == disk)
+        try expectSameBytes(reader.read(stream: 0, at: 0, count: disk.count), disk)
         #expect(try reader.verify(ReadOptions(threads: 2)).isValid)
         let header = try FileHeader.decode(try ReadableFile(path: dir + "/delta.ipk").read(at: 0, count: 64))
         #expect(header.critical == .parent)
@@ -66,14 +67,14 @@ struct DeltaTests {
         }
         let top = readers[depth]
         #expect(top.parents.readers.count == depth)
-        #expect(try top.read(stream: 0, at: 0, count: disks[depth].count) == disks[depth])
+        try expectSameBytes(top.read(stream: 0, at: 0, count: disks[depth].count), disks[depth])
         #expect(try top.verify(ReadOptions(threads: 2)).isValid)
         let (streamed, content) = try streamAll(dir + "/g\(depth).ipk", parents: Array(readers[0..<depth]))
         #expect(streamed.rootDigest == fullRoots[depth])
-        #expect(content[0] == disks[depth])
+        expectSameBytes(content[0], disks[depth])
         // Extraction through the chain equals extraction of the full image.
         try top.extract(stream: 0, toFile: dir + "/out.raw")
-        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/out.raw"))) == disks[depth])
+        try expectSameBytes([UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/out.raw"))), disks[depth])
     }
 
     @Test("a delta opened without its parent shows its structure, and a read needing the parent fails with V49")
@@ -164,7 +165,7 @@ struct DeltaTests {
         _ = try write(next, to: dir + "/next.ipk", parent: same)
         let reader = try ImageReader(path: dir + "/next.ipk", parents: [same, full])
         #expect(reader.parents.readers.map(\.path) == [full.path])
-        #expect(try reader.read(stream: 0, at: 0, count: next.count) == next)
+        try expectSameBytes(reader.read(stream: 0, at: 0, count: next.count), next)
         let error = #expect(throws: ImagePackError.self) { try ImageReader(path: dir + "/next.ipk", parents: [same]) }
         #expect(error?.code == .parentMismatch)
         #expect(error?.rule == .v49)
@@ -214,10 +215,10 @@ struct DeltaEncodingTests {
         #expect(delta.chunksByCodec[.zstdPatch, default: 0] >= 1)
         #expect(delta.rootDigest == plain.rootDigest)
         let reader = try ImageReader(path: dir + "/delta.ipk", parents: [base])
-        #expect(try reader.read(stream: 0, at: 0, count: next.count) == next)
+        try expectSameBytes(reader.read(stream: 0, at: 0, count: next.count), next)
         #expect(try reader.verify(ReadOptions(threads: 2)).isValid)
         let (_, streamed) = try streamAll(dir + "/delta.ipk", parents: [base])
-        #expect(streamed == [next])
+        expectSameBytes(streamed, [next])
         // With the parent, the validator decodes every chunk; without it, the structure only.
         let full = try ImageValidator.validate(path: dir + "/delta.ipk", options: ValidationOptions(read: ReadOptions(threads: 2, parents: [base])))
         let structural = try ImageValidator.validate(path: dir + "/delta.ipk")
@@ -266,6 +267,6 @@ struct DeltaEncodingTests {
         #expect(flat.rootDigest == delta.rootDigest)
         #expect(flat.rootDigest == full.rootDigest)
         // Same state, same options: the flattened image is the full pack byte for byte.
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/flat.ipk")) == Data(contentsOf: URL(fileURLWithPath: dir + "/full.ipk")))
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: dir + "/flat.ipk")), Data(contentsOf: URL(fileURLWithPath: dir + "/full.ipk")))
     }
 }

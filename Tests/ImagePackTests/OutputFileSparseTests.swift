@@ -2,6 +2,7 @@ import Foundation
 @testable import ImagePack
 import ImagePackSimulation
 import Testing
+import TestSupport
 
 /// OutputFile.writeSparse: the bytes read back are the bytes given, and zero blocks stay holes,
 /// whatever the alignment of the pieces and of their zero runs.
@@ -49,7 +50,7 @@ struct OutputFileSparseTests {
         try output.truncate(to: UInt64(size))
         try output.commit()
         let bytes = try #require(FileManager.default.contents(atPath: path))
-        #expect([UInt8](bytes) == expected)
+        expectSameBytes([UInt8](bytes), expected)
         // No more blocks than hold a non-zero byte, plus the file system's own: st_blocks also
         // counts ext4's extent-tree blocks once the extents outgrow the inode (one here).
         let block = try #require(system_stat(path)).blockSize

@@ -1,6 +1,7 @@
 import Foundation
 @testable import ImagePack
 import Testing
+import TestSupport
 
 /// OutputFile: nothing visible until commit, never a replacement without `overwrite`, and the
 /// sweep of temporary files left by killed writers.
@@ -43,13 +44,13 @@ struct OutputFileTests {
         try output.write(Array("new".utf8))
         #expect(FileManager.default.createFile(atPath: path, contents: Data("old".utf8)))
         #expect(throws: ImagePackError(.destinationExists, "")) { try output.commit() }
-        #expect(FileManager.default.contents(atPath: path) == Data("old".utf8))
+        expectSameBytes(FileManager.default.contents(atPath: path) ?? Data(), Data("old".utf8))
         #expect(Self.listing(dir) == ["a.img"])
 
         let replacing = try OutputFile(path: path, overwrite: true, unnamed: unnamed)
         try replacing.write(Array("new".utf8))
         try replacing.commit(sync: true)
-        #expect(FileManager.default.contents(atPath: path) == Data("new".utf8))
+        expectSameBytes(FileManager.default.contents(atPath: path) ?? Data(), Data("new".utf8))
         #expect(Self.listing(dir) == ["a.img"])
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import ImagePack
 @testable import ImagePackSimulation
 
@@ -129,7 +130,7 @@ struct ParallelRoundTripTests {
             images.append(try Data(contentsOf: URL(fileURLWithPath: path)))
             roots.append(summary.rootDigest)
         }
-        for image in images.dropFirst() { #expect(image == images[0]) }
+        for image in images.dropFirst() { expectSameBytes(image, images[0]) }
         #expect(Set(roots).count == 1)
 
         let path = dir + "/img1.ipk"
@@ -140,10 +141,10 @@ struct ParallelRoundTripTests {
             #expect(report.chunksChecked == reader.entries.filter { $0.kind != .zero }.count)
             let out = dir + "/root\(threads).raw"
             try reader.extract(stream: 1, toFile: out, options: ReadOptions(threads: threads))
-            #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(disk))
+            try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: out)), Data(disk))
             let (streamed, disks) = try streamAll(path, threads: threads)
             #expect(streamed.rootDigest == roots[0])
-            #expect(disks[1] == disk)
+            expectSameBytes(disks[1], disk)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import ImagePack
 
 extension ReadmeExampleTests {
@@ -43,6 +44,6 @@ extension ReadmeExampleTests {
         try out.close()
 
         #expect(summary.streams.count == 2)
-        #expect(try Data(contentsOf: url) == Data(disk))
+        try expectSameBytes(Data(contentsOf: url), Data(disk))
     }
 }

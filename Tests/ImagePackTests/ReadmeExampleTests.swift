@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import ImagePack
 
 @Suite("The README's library example")
@@ -25,7 +26,7 @@ struct ReadmeExampleTests {
         precondition(image.rootDigest == written.rootDigest)
         try image.extract(stream: 0, toFile: dir + "/restored.raw")
 
-        #expect(bootSector == Array(disk[0..<512]))
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/restored.raw")) == Data(disk))
+        expectSameBytes(bootSector, Array(disk[0..<512]))
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: dir + "/restored.raw")), Data(disk))
     }
 }

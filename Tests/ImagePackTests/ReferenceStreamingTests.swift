@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ImagePack
 
 /// Streaming reads of images with references without the content window where the consumer does
@@ -22,7 +23,7 @@ struct ReferenceStreamingTests {
         let (path, streams) = try referenceImage(dir)
         for references in [ReferenceContent.notNeeded, .rereadFromOutput] {
             let (summary, contents) = try streamAll(path, references: references)
-            #expect(contents == streams.map(\.1), "\(references)")
+            expectSameBytes(contents, streams.map(\.1), "\(references)")
             #expect(summary.rootDigest == (try ImageReader(path: path)).rootDigest)
         }
         var held: [ReferenceContent: Int] = [:]
@@ -47,13 +48,13 @@ struct ReferenceStreamingTests {
         let (_, paths) = try reader.extract { all in Dictionary(uniqueKeysWithValues: all.indices.map { ($0, dir + "/\(all[$0].name).raw") }) }
         #expect(reader.peakReferenceBytes == 0)
         for (i, stream) in streams.enumerated() {
-            #expect(Array(try Data(contentsOf: URL(fileURLWithPath: paths[i]!))) == stream.1, "\(stream.0)")
+            try expectSameBytes(Array(Data(contentsOf: URL(fileURLWithPath: paths[i]!))), stream.1, "\(stream.0)")
         }
         // A stream left out may hold a reference's target: then the window keeps the content.
         let partial = try StreamingReader(path: path, options: ReadOptions(threads: 2))
         let last = streams.count - 1
         let (_, one) = try partial.extract { _ in [last: dir + "/only.raw"] }
-        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: one[last]!))) == streams[last].1)
+        try expectSameBytes(Array(Data(contentsOf: URL(fileURLWithPath: one[last]!))), streams[last].1)
         #expect(partial.peakReferenceBytes > 0)
     }
 
@@ -98,7 +99,7 @@ struct ReferenceStreamingTests {
         try StreamingReader.copy(reference, from: file, to: file, scratch: &scratch)
         var back = [UInt8](repeating: 0, count: 5000)
         #expect(try back.withUnsafeMutableBytes { try file.read(into: $0, at: 8192) } == 5000)
-        #expect(back == content)
+        expectSameBytes(back, content)
         // Someone writes into the file meanwhile.
         try [UInt8]([0xFF]).withUnsafeBytes { try file.write($0, at: 100) }
         let moved = ReferencedContent(

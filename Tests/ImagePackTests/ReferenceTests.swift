@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ImagePack
 
 /// In-image deduplication: `reference` chunks (spec §7.2), written by the writer for repeated
@@ -40,9 +41,9 @@ struct ReferenceTests {
         #expect(summary.chunksByKind[.reference] == 5)
         #expect(summary.chunksByKind[.fill] == 2, "the second fill chunk stays a fill chunk")
         #expect(summary.fileLength < plainSummary.fileLength)
-        #expect(try readAll(path) == streams.map(\.1))
+        try expectSameBytes(readAll(path), streams.map(\.1))
         let (streamed, contents) = try streamAll(path)
-        #expect(contents == streams.map(\.1))
+        expectSameBytes(contents, streams.map(\.1))
         #expect(streamed.rootDigest == summary.rootDigest)
         #expect(try ImageReader(path: path).verify(ReadOptions(threads: 2)).isValid)
         let report = try ImageValidator.validate(path: path, options: ValidationOptions(read: ReadOptions(threads: 2)))
@@ -62,7 +63,7 @@ struct ReferenceTests {
         var plain = legacyTestOptions
         plain.deduplicate = false
         _ = try writeImage(streams, to: dir + "/b.ipk", options: plain)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/a.ipk")) == Data(contentsOf: URL(fileURLWithPath: dir + "/b.ipk")))
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: dir + "/a.ipk")), Data(contentsOf: URL(fileURLWithPath: dir + "/b.ipk")))
     }
 
     @Test("a sink that cannot rewrite the header (a pipe) gets the references bit up front; the content is the same")
@@ -82,7 +83,7 @@ struct ReferenceTests {
         let b = Array(try Data(contentsOf: URL(fileURLWithPath: piped)))
         #expect(try FileHeader.decode(Array(b.prefix(64))).critical == .references)
         #expect(try FileHeader.decode(Array(a.prefix(64))).critical == [])
-        #expect(a[64...] == b[64...], "only the header differs")
+        expectSameBytes(a[64...], b[64...], "only the header differs")
         #expect(try ImageReader(path: piped).rootDigest == summary.rootDigest)
     }
 
@@ -100,17 +101,18 @@ struct ReferenceTests {
             _ = try writeImage([("disk", disk)], to: dir + "/t\(threads).ipk", options: options)
             bytes.append(try Data(contentsOf: URL(fileURLWithPath: dir + "/t\(threads).ipk")))
         }
-        #expect(bytes[0] == bytes[1] && bytes[1] == bytes[2])
+        expectSameBytes(bytes[1], bytes[0], "2 threads against 1")
+        expectSameBytes(bytes[2], bytes[0], "7 threads against 1")
         let stored = try kinds(dir + "/t1.ipk")[.data] ?? 0
         #expect(stored > 5, "the distance made the writer store repeats again (\(stored) data chunks)")
         var limits = ImageLimits()
         limits.maxReferenceDistance = 16 << 10
-        #expect(try readAll(dir + "/t1.ipk", limits: limits) == [disk])
+        try expectSameBytes(readAll(dir + "/t1.ipk", limits: limits), [disk])
         var streamed: [UInt8] = []
         _ = try StreamingReader(path: dir + "/t1.ipk", options: ReadOptions(limits: limits, threads: 2)).read { event in
             if case .data(_, _, let b) = event { streamed += b }
         }
-        #expect(streamed == disk)
+        expectSameBytes(streamed, disk)
     }
 
     @Test("a target farther back than maxReferenceDistance is V60 for all three readers")
@@ -171,9 +173,9 @@ struct ReferenceTests {
         let full = try writeImage([("disk", next)], to: dir + "/full.ipk")
         #expect(summary.rootDigest == full.rootDigest)
         let delta = try ImageReader(path: dir + "/delta.ipk", parents: [parent])
-        #expect(try delta.read(stream: 0, at: 0, count: next.count) == next)
+        try expectSameBytes(delta.read(stream: 0, at: 0, count: next.count), next)
         let (_, streamed) = try streamAll(dir + "/delta.ipk", parents: [parent])
-        #expect(streamed == [next])
+        expectSameBytes(streamed, [next])
         #expect(try delta.verify(ReadOptions(threads: 2)).isValid)
     }
 
@@ -189,8 +191,8 @@ struct ReferenceTests {
             let summary = try ImageCopier.copy(imageAt: path, toFile: out, codec: codec, options: ReadOptions(threads: 2))
             #expect(summary.rootDigest == written.rootDigest)
             #expect(try kinds(out)[.reference] == 5, "\(name)")
-            #expect(try readAll(out) == streams.map(\.1), "\(name)")
-            #expect(try streamAll(out).1 == streams.map(\.1), "\(name)")
+            try expectSameBytes(readAll(out), streams.map(\.1), "\(name)")
+            try expectSameBytes(streamAll(out).1, streams.map(\.1), "\(name)")
             #expect(try ImageValidator.validate(path: out).isValid, "\(name)")
         }
     }
@@ -243,7 +245,7 @@ extension ReferenceTests {
                 #expect(content[Int(gap.offset)..<Int(gap.offset + gap.length)].allSatisfy { $0 == 0 }, "\(name): only zero ranges are missing")
                 expected.replaceSubrange(Int(gap.offset)..<Int(gap.offset + gap.length), with: [UInt8](repeating: 0, count: Int(gap.length)))
             }
-            #expect(recovered == expected, "\(name)")
+            expectSameBytes(recovered, expected, "\(name)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ImagePack
 @testable import ImagePackSimulation
 
@@ -20,13 +21,13 @@ struct RoundTripTests {
         let reader = try ImageReader(path: path)
         #expect(reader.rootDigest == summary.rootDigest)
         #expect(reader.metadata == testMetadata())
-        #expect(try reader.read(stream: 0, at: 0, count: disk.count) == disk)
+        try expectSameBytes(reader.read(stream: 0, at: 0, count: disk.count), disk)
         let report = try reader.verify(ReadOptions(threads: 2))
         #expect(report.isValid)
 
         let (streamed, disks) = try streamAll(path)
         #expect(streamed.rootDigest == summary.rootDigest)
-        #expect(disks == [disk])
+        expectSameBytes(disks, [disk])
     }
 
     @Test("empty, all-zero and random disks, several streams in one image")
@@ -42,11 +43,11 @@ struct RoundTripTests {
         let reader = try ImageReader(path: path)
         #expect(reader.streams.map(\.name) == streams.map(\.0))
         for (i, s) in streams.enumerated() {
-            #expect(try reader.read(stream: i, at: 0, count: s.1.count) == s.1)
+            try expectSameBytes(reader.read(stream: i, at: 0, count: s.1.count), s.1)
         }
         let (streamed, disks) = try streamAll(path)
         #expect(streamed.rootDigest == summary.rootDigest)
-        #expect(disks == streams.map(\.1))
+        expectSameBytes(disks, streams.map(\.1))
     }
 
     @Test("random-access reads at random offsets equal the source")
@@ -61,7 +62,7 @@ struct RoundTripTests {
         for _ in 0..<300 {
             let offset = Int(rng.next() % UInt64(disk.count))
             let length = Int(rng.next() % UInt64(min(300_000, disk.count - offset) + 1))
-            #expect(try reader.read(stream: 1, at: UInt64(offset), count: length) == Array(disk[offset..<offset + length]))
+            try expectSameBytes(reader.read(stream: 1, at: UInt64(offset), count: length), Array(disk[offset..<offset + length]))
         }
         #expect(throws: ImagePackError(.rangeOutOfBounds, "")) { try reader.read(stream: 1, at: UInt64(disk.count), count: 1) }
     }
@@ -77,8 +78,8 @@ struct RoundTripTests {
             _ = try writeImage([("root", disk)], to: path, options: .init(chunkSize: 64 << 10, threads: threads))
             images.append(try Data(contentsOf: URL(fileURLWithPath: path)))
         }
-        #expect(images[0] == images[1])
-        #expect(images[0] == images[2])
+        expectSameBytes(images[0], images[1])
+        expectSameBytes(images[0], images[2])
     }
 
     @Test("an existing destination is not replaced without overwrite")
@@ -88,7 +89,7 @@ struct RoundTripTests {
         let path = dir + "/img.ipk"
         try Data("precious".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: ImagePackError(.destinationExists, "")) { try writeImage([("root", [1, 2, 3])], to: path) }
-        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("precious".utf8))
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: path)), Data("precious".utf8))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["img.ipk"])
         _ = try ImageWriter.write(
             SystemState(metadata: testMetadata(), streams: [StreamSpec(name: "root", source: BytesSource([1, 2, 3]))]),
@@ -106,7 +107,7 @@ struct RoundTripTests {
         _ = try writeImage([("root", disk)], to: path, options: .init(chunkSize: 1 << 20, threads: 2))
         let reader = try ImageReader(path: path)
         try reader.extract(stream: 0, toFile: dir + "/root.raw")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/root.raw")) == Data(disk))
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: dir + "/root.raw")), Data(disk))
         var info = stat()
         stat(dir + "/root.raw", &info)
         #expect(Int(info.st_blocks) * 512 < 4 << 20, "64 MiB with one data chunk should occupy about 1 MiB")

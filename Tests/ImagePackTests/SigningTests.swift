@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ImagePack
 
 @Suite("Signing and trust (spec §9.2)")
@@ -26,7 +27,7 @@ struct SigningTests {
         #expect(outcome.signatureCount == 1)
         let after = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(after.count == before.count + SignatureRecords.recordLength)
-        #expect(Array(after.prefix(before.count - Layout.footerSize)) == Array(before.prefix(before.count - Layout.footerSize)))
+        expectSameBytes(Array(after.prefix(before.count - Layout.footerSize)), Array(before.prefix(before.count - Layout.footerSize)))
 
         let reader = try ImageReader(path: path)
         #expect(reader.rootDigest == root)
@@ -54,7 +55,7 @@ struct SigningTests {
         let once = try Data(contentsOf: URL(fileURLWithPath: path))
         let error = #expect(throws: ImagePackError.self) { try ImageSigner.sign(imageAt: path, with: Self.publisher) }
         #expect(error?.code == .alreadySigned)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == once)
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: path)), once)
         let second = try ImageSigner.sign(imageAt: path, with: Self.other)
         #expect(second.signatureCount == 2)
         let reader = try ImageReader(path: path)

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import ImagePack
 @testable import ImagePackSimulation
 
@@ -24,7 +25,7 @@ struct SimulatedDiskTests {
     func sameSeedSameBytes(profile: SimulationProfile) throws {
         let a = SimulatedDisk(seed: 11, size: 3 * mib, profile: profile)
         let b = SimulatedDisk(seed: 11, size: 3 * mib, profile: profile)
-        #expect(try bytes(a, at: 0, count: Int(3 * mib)) == bytes(b, at: 0, count: Int(3 * mib)))
+        try expectSameBytes(bytes(a, at: 0, count: Int(3 * mib)), bytes(b, at: 0, count: Int(3 * mib)))
     }
 
     @Test("Different seeds and profiles give different bytes")
@@ -32,10 +33,10 @@ struct SimulatedDiskTests {
         let first = try bytes(SimulatedDisk(seed: 1, size: 4 * mib), at: 0, count: Int(4 * mib))
         let second = try bytes(SimulatedDisk(seed: 2, size: 4 * mib), at: 0, count: Int(4 * mib))
         let database = try bytes(SimulatedDisk(seed: 1, size: 4 * mib, profile: .database), at: 0, count: Int(4 * mib))
-        #expect(first != second)
-        #expect(first != database)
+        expectDifferentBytes(first, second)
+        expectDifferentBytes(first, database)
         // Not just a different layout: the first allocated blocks differ too.
-        #expect(first[4096..<65536] != second[4096..<65536])
+        expectDifferentBytes(first[4096..<65536], second[4096..<65536])
     }
 
     @Test("Reads at any offset and length equal slices of a sequential read")
@@ -56,7 +57,7 @@ struct SimulatedDiskTests {
             if rng.below(4) == 0 { offset = ((offset >> 16) << 16) &- rng.below(8) }  // just before a region
             offset = min(offset, size - length)
             let part = try bytes(disk, at: offset, count: Int(length))
-            #expect(part[...] == whole[Int(offset)..<Int(offset + length)], "offset \(offset) length \(length)")
+            expectSameBytes(part[...], whole[Int(offset)..<Int(offset + length)], "offset \(offset) length \(length)")
         }
     }
 
@@ -65,7 +66,7 @@ struct SimulatedDiskTests {
         let small = SimulatedDisk(seed: 5, size: 5 * mib + 777, profile: profile)
         let large = SimulatedDisk(seed: 5, size: 64 * mib, profile: profile)
         let count = Int(small.logicalSize)
-        #expect(try bytes(small, at: 0, count: count) == bytes(large, at: 0, count: count))
+        try expectSameBytes(bytes(small, at: 0, count: count), bytes(large, at: 0, count: count))
     }
 
     @Test("Unallocated share is in the profile's band", arguments: [
@@ -136,7 +137,7 @@ struct SimulatedDiskTests {
         #expect(pairs.count > 100)
         for (a, b) in pairs.prefix(3) {
             let first = try bytes(disk, at: a << 16, count: 1 << 16)
-            #expect(first == (try bytes(disk, at: b << 16, count: 1 << 16)))
+            try expectSameBytes(first, bytes(disk, at: b << 16, count: 1 << 16))
             #expect(!first.allSatisfy { $0 == 0 })
         }
     }
@@ -151,7 +152,7 @@ struct SimulatedDiskTests {
                 group.addTask { (index, try bytes(disk, at: UInt64(index * part), count: part)) }
             }
             for try await (index, got) in group {
-                #expect(got[...] == expected[index * part..<(index + 1) * part])
+                expectSameBytes(got[...], expected[index * part..<(index + 1) * part])
             }
         }
     }
@@ -215,15 +216,16 @@ struct SimulatedGenerationTests {
             return out
         }
         let g0 = try bytes(base)
-        #expect(try bytes(EvolvedDisk(base: base, generation: 0)) == g0)
+        try expectSameBytes(bytes(EvolvedDisk(base: base, generation: 0)), g0)
         let g1 = try bytes(EvolvedDisk(base: base, generation: 1))
         let g2 = try bytes(EvolvedDisk(base: base, generation: 2))
-        #expect(try bytes(EvolvedDisk(base: base, generation: 2)) == g2)
+        try expectSameBytes(bytes(EvolvedDisk(base: base, generation: 2)), g2)
         func changedBlocks(_ a: [UInt8], _ b: [UInt8]) -> Int {
             stride(from: 0, to: a.count, by: 4096).filter { a[$0..<$0 + 4096] != b[$0..<$0 + 4096] }.count
         }
         let one = changedBlocks(g0, g1), two = changedBlocks(g0, g2)
         #expect(one > 0 && one < g0.count / 4096 / 20, "round 1 changed \(one) of \(g0.count / 4096) blocks")
-        #expect(two > 0 && g2 != g1, "round 2 changes more")
+        #expect(two > 0, "round 2 changes more")
+        expectDifferentBytes(g2, g1, "round 2 changes more")
     }
 }

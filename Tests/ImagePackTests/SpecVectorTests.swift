@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ImagePack
 
 /// Checks spec/FORMAT.md's Appendix A against the code and the committed sample, so the known
@@ -84,7 +85,7 @@ struct SpecVectorTests {
         let metaBody = Int(Self.u64(file, at: 64 + 8))
         let document = Array(file[88..<(80 + metaBody - 4)])
         let json = Self.spec.components(separatedBy: "```json\n").dropFirst().first?.components(separatedBy: "\n```").first
-        #expect(json.map { Array($0.utf8) } == document, "the appendix's JSON is the stored document")
+        expectSameBytes(Array((json ?? "").utf8), document, "the appendix's JSON is the stored document")
         #expect(answers["metadataDigest"] == Digest.sha256(document).hex)
         // STRM right after META.
         let strmAt = 80 + metaBody

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ImagePack
 
 /// The streaming reader's contract with its consumer: the consumer's own errors, and extraction
@@ -43,7 +44,7 @@ struct StreamingReaderTests {
         }
         try handle.close()
         #expect(written == 70_000)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: outPath)) == Data(textBytes(70_000, seed: 22)))
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: outPath)), Data(textBytes(70_000, seed: 22)))
     }
 
     @Test("streaming extraction publishes every disk once verified, with the right content")
@@ -56,8 +57,8 @@ struct StreamingReaderTests {
             Dictionary(uniqueKeysWithValues: streams.indices.map { ($0, dir + "/" + streams[$0].name + ".raw") })
         }
         #expect(result.summary.rootDigest == image.reader.rootDigest)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/root.raw")) == Data(mixedDisk(chunkSize: 64 << 10, seed: 21)))
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/data.raw")) == Data(textBytes(70_000, seed: 22)))
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: dir + "/root.raw")), Data(mixedDisk(chunkSize: 64 << 10, seed: 21)))
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: dir + "/data.raw")), Data(textBytes(70_000, seed: 22)))
     }
 
     @Test("streaming extraction of a damaged image publishes nothing, even disks written before the damage")
@@ -94,7 +95,7 @@ struct StreamingReaderTests {
             }
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: out) == ["data.raw"])
-        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/data.raw")) == Data([1, 2, 3]))
+        try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: out + "/data.raw")), Data([1, 2, 3]))
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `copy` with a pipe on either side: the bytes pass through unchanged while they are checked,
 /// and the footer (the last 96 bytes) is written only once the image checked out.
@@ -14,7 +15,7 @@ struct CopyStreamTests {
         _ = try cli.packSample()
         let r = try cli.run(["copy", "-", "-o", "-"], stdinFile: cli.path("sample.ipk"))
         #expect(r.status == 0, "\(r.stderr)")
-        #expect([UInt8](r.stdout) == (try cli.read("sample.ipk")))
+        expectSameBytes([UInt8](r.stdout), (try cli.read("sample.ipk")))
         #expect(r.stderr.contains("copied standard input to standard output"), "\(r.stderr)")
         try r.stdout.write(to: URL(fileURLWithPath: cli.path("out.ipk")))
         #expect(try cli.run(["verify", "out.ipk"]).status == 0)
@@ -29,7 +30,7 @@ struct CopyStreamTests {
         let good = try cli.shell("cat sample.ipk | { \"$IMGPACK\" copy - -o - --quiet; echo $? > status; } | cat > out.ipk")
         #expect(good.status == 0, "\(good.stderr)")
         #expect(String(decoding: try cli.read("status"), as: UTF8.self) == "0\n", "\(good.stderr)")
-        #expect(try cli.read("out.ipk") == cli.read("sample.ipk"))
+        try expectSameBytes(cli.read("out.ipk"), cli.read("sample.ipk"))
         _ = try VerifyTests.damage(cli, "sample.ipk")
         let bad = try cli.shell("cat sample.ipk | { \"$IMGPACK\" copy - -o - --quiet; echo $? > status; } | cat > bad.ipk")
         #expect(bad.status == 0)
@@ -50,7 +51,7 @@ struct CopyStreamTests {
         #expect(r.stderr.contains("rule V"), "\(r.stderr)")
         // The reader stops at the index after a failure, so less may have passed: never the footer.
         #expect(r.stdout.count <= input.count - Self.footerSize)
-        #expect([UInt8](r.stdout) == Array(input.prefix(r.stdout.count)))
+        expectSameBytes([UInt8](r.stdout), Array(input.prefix(r.stdout.count)))
         try r.stdout.write(to: URL(fileURLWithPath: cli.path("out.ipk")))
         #expect(try cli.run(["verify", "out.ipk"]).status == 1)
         #expect(try cli.run(["verify", "-"], stdinFile: cli.path("out.ipk")).status == 1)
@@ -71,7 +72,7 @@ struct CopyStreamTests {
             let r = try cli.run(["copy", "-", "-o", "-", "--quiet"], stdinFile: cli.path("cut.ipk"))
             #expect(r.status == 1, "\(r.stderr)")
             #expect(r.stderr.contains("rule V"), "\(r.stderr)")
-            #expect([UInt8](r.stdout) == Array(short.dropLast(Self.footerSize)))
+            expectSameBytes([UInt8](r.stdout), Array(short.dropLast(Self.footerSize)))
             #expect(try cli.run(["copy", "-", "-o", "file.ipk", "--quiet"], stdinFile: cli.path("cut.ipk")).status == 1)
             #expect(!cli.exists("file.ipk"))
         }
@@ -85,12 +86,12 @@ struct CopyStreamTests {
         let original = try cli.read("sample.ipk")
         let toPipe = try cli.run(["copy", "sample.ipk", "-o", "-", "--quiet"])
         #expect(toPipe.status == 0, "\(toPipe.stderr)")
-        #expect([UInt8](toPipe.stdout) == original)
+        expectSameBytes([UInt8](toPipe.stdout), original)
         #expect(toPipe.stderr.isEmpty, "\(toPipe.stderr)")
 
         let toFile = try cli.run(["copy", "-", "-o", "out.ipk", "--json"], stdinFile: cli.path("sample.ipk"))
         #expect(toFile.status == 0, "\(toFile.stderr)")
-        #expect(try cli.read("out.ipk") == original)
+        try expectSameBytes(cli.read("out.ipk"), original)
         let report = try jsonObject(toFile.stdout)
         #expect(report["fileLength"] as? Int == original.count)
         #expect(report["reencoded"] as? Bool == false)
@@ -98,9 +99,9 @@ struct CopyStreamTests {
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: cli.path("taken.ipk")))
         let refused = try cli.run(["copy", "-", "-o", "taken.ipk", "--quiet"], stdinFile: cli.path("sample.ipk"))
         #expect(refused.status != 0)
-        #expect(try cli.read("taken.ipk") == [1, 2, 3])
+        try expectSameBytes(cli.read("taken.ipk"), [1, 2, 3])
         #expect(try cli.run(["copy", "-", "-o", "taken.ipk", "--quiet", "--force"], stdinFile: cli.path("sample.ipk")).status == 0)
-        #expect(try cli.read("taken.ipk") == original)
+        try expectSameBytes(cli.read("taken.ipk"), original)
     }
 
     @Test("a delta from a pipe is checked through --parent; without it, refused (V49) without the footer")
@@ -110,12 +111,12 @@ struct CopyStreamTests {
         try DeltaParentCommandTests().chain(cli)
         let copied = try cli.run(["copy", "-", "--parent", "base.ipk", "--quiet", "-o", "-"], stdinFile: cli.path("delta.ipk"))
         #expect(copied.status == 0, "\(copied.stderr)")
-        #expect([UInt8](copied.stdout) == (try cli.read("delta.ipk")))
+        expectSameBytes([UInt8](copied.stdout), (try cli.read("delta.ipk")))
         let refused = try cli.run(["copy", "-", "--quiet", "-o", "-"], stdinFile: cli.path("delta.ipk"))
         #expect(refused.status == 1 && refused.stderr.contains("V49"), "\(refused.stderr)")
         let delta = try cli.read("delta.ipk")
         #expect(refused.stdout.count <= delta.count - Self.footerSize)
-        #expect([UInt8](refused.stdout) == Array(delta.prefix(refused.stdout.count)))
+        expectSameBytes([UInt8](refused.stdout), Array(delta.prefix(refused.stdout.count)))
     }
 
     @Test("--trusted-key: an image not signed by a trusted key exits 5 without its footer")
@@ -129,10 +130,10 @@ struct CopyStreamTests {
         let signed = try cli.read("sample.ipk")
         let trusted = try cli.run(["copy", "-", "-o", "-", "--quiet", "--trusted-key", "publisher.pub"], stdinFile: cli.path("sample.ipk"))
         #expect(trusted.status == 0, "\(trusted.stderr)")
-        #expect([UInt8](trusted.stdout) == signed)
+        expectSameBytes([UInt8](trusted.stdout), signed)
         let untrusted = try cli.run(["copy", "-", "-o", "-", "--quiet", "--trusted-key", "stranger.pub"], stdinFile: cli.path("sample.ipk"))
         #expect(untrusted.status == 5, "\(untrusted.stderr)")
-        #expect([UInt8](untrusted.stdout) == Array(signed.dropLast(Self.footerSize)))
+        expectSameBytes([UInt8](untrusted.stdout), Array(signed.dropLast(Self.footerSize)))
         #expect(try cli.run(["copy", "sample.ipk", "-o", "c.ipk", "--quiet", "--trusted-key", "stranger.pub"]).status == 5)
         #expect(!cli.exists("c.ipk"))
         #expect(try cli.run(["copy", "sample.ipk", "-o", "c.ipk", "--quiet", "--trusted-key", "publisher.pub"]).status == 0)

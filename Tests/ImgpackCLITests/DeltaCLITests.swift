@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("delta images from the command line: pack --parent, --generation, info, verify, extract, flatten, diff")
 struct DeltaCLITests {
@@ -40,8 +41,8 @@ struct DeltaCLITests {
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(try cli.run(["extract", "chain/g2.ipk", "--parent-dir", "chain", "-o", "out"]).status == 0)
         #expect(try cli.run(["extract", "full2.ipk", "-o", "ref"]).status == 0)
-        #expect(try cli.read("out/root.raw") == cli.read("ref/root.raw"))
-        #expect(try cli.read("out/data.raw") == cli.read("ref/data.raw"))
+        try expectSameBytes(cli.read("out/root.raw"), cli.read("ref/root.raw"))
+        try expectSameBytes(cli.read("out/data.raw"), cli.read("ref/data.raw"))
 
         // flatten: the full image of the same state.
         let flat = try cli.run(["flatten", "chain/g2.ipk", "--parent-dir", "chain", "--json", "-o", "flat.ipk"])
@@ -138,7 +139,7 @@ struct DeltaParentCommandTests {
         #expect(!FileManager.default.fileExists(atPath: cli.path("c.ipk")))
         let copied = try cli.run(["copy", "delta.ipk", "--parent", "base.ipk", "--json", "-o", "c.ipk"])
         #expect(copied.status == 0, "\(copied.stderr)")
-        #expect(try cli.read("c.ipk") == cli.read("delta.ipk"))
+        try expectSameBytes(cli.read("c.ipk"), cli.read("delta.ipk"))
         let recoded = try cli.run(["copy", "delta.ipk", "--parent", "base.ipk", "--codec", "zlib", "--json", "-o", "z.ipk"])
         #expect(recoded.status == 0, "\(recoded.stderr)")
         let info = try jsonObject(try cli.run(["info", "--json", "z.ipk"]).stdout)
@@ -158,7 +159,7 @@ struct DeltaParentCommandTests {
         let before = try cli.read("delta.ipk")
         let refused = try cli.run(["sign", "delta.ipk", "--key", "k.pem", "--verify"])
         #expect(refused.status == 1 && refused.stderr.contains("V49"), "\(refused.stderr)")
-        #expect(try cli.read("delta.ipk") == before)
+        try expectSameBytes(cli.read("delta.ipk"), before)
         let unused = try cli.run(["sign", "delta.ipk", "--key", "k.pem", "--parent", "base.ipk"])
         #expect(unused.status == 2 && unused.stderr.contains("--verify"), "\(unused.stderr)")
         let signed = try cli.run(["sign", "delta.ipk", "--key", "k.pem", "--verify", "--parent", "base.ipk"])
@@ -171,7 +172,7 @@ struct DeltaParentCommandTests {
         try Data(damaged).write(to: URL(fileURLWithPath: cli.path("bad.ipk")))
         let bad = try cli.run(["sign", "bad.ipk", "--key", "k.pem", "--verify"])
         #expect(bad.status == 1, "\(bad.stderr)")
-        #expect(try cli.read("bad.ipk") == damaged)
+        try expectSameBytes(cli.read("bad.ipk"), damaged)
         // Signed without --verify (constant time), the damage is still found by every reader:
         // the signature binds the root digest, which binds each chunk's digest.
         #expect(try cli.run(["sign", "bad.ipk", "--key", "k.pem"]).status == 0)
@@ -189,8 +190,8 @@ struct DeltaParentCommandTests {
         #expect(try cli.run(["extract", "delta.ipk", "--parent", "base.ipk", "--quiet", "-o", "ref"]).status == 0)
         let full = try cli.run(["recover", "delta.ipk", "--parent", "base.ipk", "-o", "r"])
         #expect(full.status == 0, "\(full.stdoutText) \(full.stderr)")
-        #expect(try cli.read("r/root.raw") == cli.read("ref/root.raw"))
-        #expect(try cli.read("r/data.raw") == cli.read("ref/data.raw"))
+        try expectSameBytes(cli.read("r/root.raw"), cli.read("ref/root.raw"))
+        try expectSameBytes(cli.read("r/data.raw"), cli.read("ref/data.raw"))
         let partial = try cli.run(["recover", "delta.ipk", "-o", "p"])
         #expect(partial.status == 1)
         #expect(partial.stdoutText.contains("missing"))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The committed images of samples/valid/, rebuilt with the CLI from samples/inputs/: the CLI's
 /// flags must reach the same bytes as the library recipes in Tests/ImagePackTests/SampleTests.swift.
@@ -25,11 +26,11 @@ struct SampleImageTests {
         let args = recipe.arguments.map { $0.replacingOccurrences(of: "$IN", with: inputs) }
         let r = try cli.run(["pack"] + args + ["--metadata", inputs + "/metadata.json", "--threads", "2", "-o", file])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(try cli.read(file) == [UInt8](try Data(contentsOf: URL(fileURLWithPath: expected))), "\(file) differs from the sample")
+        try expectSameBytes(cli.read(file), [UInt8](Data(contentsOf: URL(fileURLWithPath: expected))), "\(file) differs from the sample")
 
         #expect(try cli.run(["verify", expected]).status == 0)
         let x = try cli.run(["extract", expected, "--disk", "root", "-o", "out"])
         #expect(x.status == 0)
-        #expect(try cli.read("out/root.raw") == [UInt8](try Data(contentsOf: URL(fileURLWithPath: inputs + "/root.raw"))))
+        try expectSameBytes(cli.read("out/root.raw"), [UInt8](Data(contentsOf: URL(fileURLWithPath: inputs + "/root.raw"))))
     }
 }

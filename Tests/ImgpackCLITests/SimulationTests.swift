@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("pack --simulate and demo")
 struct SimulationTests {
@@ -11,7 +12,7 @@ struct SimulationTests {
             let r = try cli.run(["pack", "--simulate", "6M", "--seed", "7", "--chunk-size", "256K", "-o", name])
             #expect(r.status == 0, "\(r.stderr)")
         }
-        #expect(try cli.read("a.ipk") == cli.read("b.ipk"))
+        try expectSameBytes(cli.read("a.ipk"), cli.read("b.ipk"))
         let info = try jsonObject(try cli.run(["info", "--json", "a.ipk"]).stdout)
         let streams = try #require(info["streams"] as? [[String: Any]])
         #expect(streams.map { $0["name"] as? String } == ["root", "data"])
