@@ -2,6 +2,7 @@ import Foundation
 import ImagePack
 @testable import ImagePackNBD
 import Testing
+import TestSupport
 
 /// Fill chunks (an 8-byte pattern repeated) are served from their checked pattern: nothing is
 /// decoded or allocated per chunk, any offset within the pattern reads right, and a damaged
@@ -27,9 +28,6 @@ struct NBDFillTests {
         return (directory + "/fill.ipk", fill)
     }
 
-    /// A Bool, so that a mismatch fails at once instead of Swift Testing diffing the bytes.
-    func same(_ a: [UInt8]?, _ b: ArraySlice<UInt8>) -> Bool { a.map { $0[...] == b } ?? false }
-
     @Test("reads of a fill chunk at every phase of its pattern, simple and structured, decode nothing")
     func servedFromPattern() throws {
         let directory = TestServer.makeDirectory()
@@ -49,10 +47,11 @@ struct NBDFillTests {
             let expected = Self.disk[Int(offset)..<Int(offset) + length]
             cookie += 1
             try structured.request(0, cookie: cookie, offset: offset, length: UInt32(length))
-            #expect(same(RawNBDClient.assemble(try structured.structuredReply(), offset: offset, length: length), expected), "phase \(phase), structured")
+            expectSameBytes(RawNBDClient.assemble(try structured.structuredReply(), offset: offset, length: length) ?? [], expected, "phase \(phase), structured")
             try simple.request(0, cookie: cookie, offset: offset, length: UInt32(length))
             let reply = try simple.simpleReply(dataLength: length)
-            #expect(reply.error == 0 && same(reply.data, expected), "phase \(phase), simple")
+            #expect(reply.error == 0, "phase \(phase), simple")
+            expectSameBytes(reply.data, expected, "phase \(phase), simple")
         }
         #expect(t.server.cacheStatistics.misses == 0, "no chunk was decoded")
         #expect(t.server.chunkMemory.peakBytes == 0, "no chunk buffer was held")
@@ -60,7 +59,7 @@ struct NBDFillTests {
         let start = f.logicalOffset > 100 ? f.logicalOffset - 100 : 0
         let end = min(f.logicalEnd + 100, UInt64(Self.disk.count))
         try structured.request(0, cookie: 99, offset: start, length: UInt32(end - start))
-        #expect(same(RawNBDClient.assemble(try structured.structuredReply(), offset: start, length: Int(end - start)), Self.disk[Int(start)..<Int(end)]))
+        expectSameBytes(RawNBDClient.assemble(try structured.structuredReply(), offset: start, length: Int(end - start)) ?? [], Self.disk[Int(start)..<Int(end)])
     }
 
     @Test("an overlay write inside a fill chunk keeps the pattern around it")
@@ -81,7 +80,8 @@ struct NBDFillTests {
         let block = Int(at) / 4096 * 4096
         try c.request(0, cookie: 2, offset: UInt64(block), length: 8192)
         let reply = try c.simpleReply(dataLength: 8192)
-        #expect(reply.error == 0 && same(reply.data, expected[block..<block + 8192]))
+        #expect(reply.error == 0)
+        expectSameBytes(reply.data, expected[block..<block + 8192])
     }
 
     @Test(
@@ -115,6 +115,6 @@ struct NBDFillTests {
         let after = f.logicalEnd
         let length = min(4096, Self.disk.count - Int(after))
         try c.request(0, cookie: 2, offset: after, length: UInt32(length))
-        #expect(same(RawNBDClient.assemble(try c.structuredReply(), offset: after, length: length), Self.disk[Int(after)..<Int(after) + length]))
+        expectSameBytes(RawNBDClient.assemble(try c.structuredReply(), offset: after, length: length) ?? [], Self.disk[Int(after)..<Int(after) + length])
     }
 }

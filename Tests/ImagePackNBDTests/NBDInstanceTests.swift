@@ -2,6 +2,7 @@ import Foundation
 import ImagePack
 @testable import ImagePackNBD
 import Testing
+import TestSupport
 
 /// Many instances from one server (`overlayDirectory`): the export `INSTANCE/DISK` writes to its
 /// own overlay, the plain disks stay read-only, and names from the network cannot escape the
@@ -10,9 +11,6 @@ import Testing
 struct NBDInstanceTests {
     static var root: [UInt8] { NBDProtocolTests.disk("root") }
     static var data: [UInt8] { NBDProtocolTests.disk("data") }
-
-    /// A Bool, so that a mismatch fails at once instead of Swift Testing diffing the bytes.
-    func same(_ a: [UInt8], _ b: [UInt8]) -> Bool { a == b }
 
     func read(_ c: RawNBDClient, _ offset: UInt64, _ length: Int) throws -> (error: UInt32, data: [UInt8]) {
         try c.request(0, cookie: 1, offset: offset, length: UInt32(length))
@@ -70,17 +68,17 @@ struct NBDInstanceTests {
         let reply = try vm2.receiveAll(10)
         #expect(RawNBDClient.value(reply, at: 0, as: UInt64.self) == UInt64(Self.root.count))
         #expect(try write(vm2, 4096, b) == 0)
-        #expect(same(try read(vm1, 0, rootA.count).data, rootA))
-        #expect(same(try read(vm2, 0, rootB.count).data, rootB))
+        expectSameBytes(try read(vm1, 0, rootA.count).data, rootA)
+        expectSameBytes(try read(vm2, 0, rootB.count).data, rootB)
         // "vm1/" is vm1's first disk: the same overlay, seen by a second connection at once.
         let vm1Again = try connect(first, "vm1/")
-        #expect(same(try read(vm1Again, 0, rootA.count).data, rootA))
+        expectSameBytes(try read(vm1Again, 0, rootA.count).data, rootA)
         #expect(first.server.openInstances == 2)
         // The image's own disk: unchanged and read-only.
         let plain = try first.client()
         try plain.handshake()
         #expect(try plain.go("root", structured: false).flags & 0x2 != 0, "read-only")
-        #expect(try read(plain, 0, Self.root.count).data == Self.root)
+        expectSameBytes(try read(plain, 0, Self.root.count).data, Self.root)
         #expect(try write(plain, 0, [1]) == 1, "EPERM")
 
         // Every connection of vm1 gone: its overlay is flushed and closed; vm2 stays open.
@@ -90,18 +88,18 @@ struct NBDInstanceTests {
         }
         waitForOpenInstances(first, 1)
         #expect(first.server.openInstances == 1)
-        #expect(same(try read(try connect(first, "vm1/root"), 0, rootA.count).data, rootA), "reopened from its file")
+        expectSameBytes(try read(try connect(first, "vm1/root"), 0, rootA.count).data, rootA, "reopened from its file")
         #expect(FileManager.default.fileExists(atPath: instances + "/vm1/root.overlay"))
         #expect(FileManager.default.fileExists(atPath: instances + "/vm2/root.overlay"))
         first.stop(removing: false)
 
         let second = try TestServer(directory: directory) { $0.overlayDirectory = instances }
-        #expect(same(try read(try connect(second, "vm1/root"), 0, rootA.count).data, rootA))
-        #expect(same(try read(try connect(second, "vm2/root"), 0, rootB.count).data, rootB))
-        #expect(try read(try connect(second, "vm2/data"), 0, Self.data.count).data == Self.data)
+        expectSameBytes(try read(try connect(second, "vm1/root"), 0, rootA.count).data, rootA)
+        expectSameBytes(try read(try connect(second, "vm2/root"), 0, rootB.count).data, rootB)
+        expectSameBytes(try read(try connect(second, "vm2/data"), 0, Self.data.count).data, Self.data)
         #expect(FileManager.default.fileExists(atPath: instances + "/vm2/data.overlay"))
         second.stop(removing: false)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: TestServer.twoDisks)) == imageBefore)
+        expectSameBytes(try Data(contentsOf: URL(fileURLWithPath: TestServer.twoDisks)), imageBefore)
     }
 
     @Test(
