@@ -400,7 +400,7 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" allow-remote' -l 'allow-remote' -d 'Accept a --listen address that is not loopback (anyone who reaches it reads the disks).'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" overlay' -l 'overlay' -d 'Make the served disk writable, its writes kept in this file.' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" disk' -l 'disk' -d 'With --overlay, the disk to serve (default: the first).' -rfka ''
-complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" cache' -l 'cache' -d 'Memory for decoded chunks (default: 4 chunks per thread).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" cache' -l 'cache' -d 'Memory for decoded chunks and for the blocks clients read of chunks evicted since (default: 4 chunks per thread).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" max-connections' -l 'max-connections' -d 'Clients served at once; more are disconnected.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve"' -l 'parent' -d 'A parent image of a delta (repeatable, any order: each is matched by root digest).' -rF
