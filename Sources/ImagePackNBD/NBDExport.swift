@@ -250,13 +250,13 @@ final class NBDExport: Sendable {
         for i in first...last {
             let entry = chunks[i]
             let take = Int(min(entry.logicalEnd, end) - position)
+            let within = Int(position - entry.logicalOffset)
             if entry.kind == .zero {
                 futures.append(loop.makeSucceededFuture(.zero(take)))
-            } else if storedCount > 1, let kept = cache.kept(i, reading: Int(position - entry.logicalOffset)..<Int(position - entry.logicalOffset) + take) {
+            } else if storedCount > 1, let kept = cache.kept(i, reading: within..<within + take) {
                 // cachedRead looked already, but only as far as the first chunk it could not answer.
                 futures.append(loop.makeSucceededFuture(.data(kept)))
             } else {
-                let within = Int(position - entry.logicalOffset)
                 futures.append(cache.chunk(i, size: Int(entry.logicalLength), reading: within..<within + take, on: loop, start: { self.decodeOnPool($0) }).map { [cache, allocator] chunk -> Piece in
                     let slice = chunk.getSlice(at: chunk.readerIndex + within, length: take)!
                     if storedCount == 1 { return .chunk(slice, index: i) }

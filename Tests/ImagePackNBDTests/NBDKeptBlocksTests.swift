@@ -67,6 +67,23 @@ struct NBDKeptBlocksTests {
         #expect(t.server.chunkMemory.peakBytes <= 4 * Self.chunkSize)
     }
 
+    @Test("a read across two chunks whose blocks are both kept is answered without a decode")
+    func readAcrossKeptChunks() throws {
+        let t = try Self.server()
+        defer { t.stop() }
+        let c = try Self.connect(t)
+        // The last block of chunk 4 and the first of chunk 5, read separately, then evicted.
+        let boundary = 5 * Self.chunkSize
+        #expect(try Self.read(c, boundary - Self.block, Self.block) == Self.disk(boundary - Self.block, Self.block))
+        #expect(try Self.read(c, boundary + 10, 100) == Self.disk(boundary + 10, 100))
+        try Self.evict(c)
+        let cache = t.server.context.exports[0].cache
+        #expect(!cache.contains(4) && !cache.contains(5))
+        let misses = t.server.cacheStatistics.misses
+        #expect(try Self.read(c, boundary - 1000, 2000) == Self.disk(boundary - 1000, 2000))
+        #expect(t.server.cacheStatistics.misses == misses && t.server.keptBlocks.hits == 2)
+    }
+
     @Test("a whole-chunk read, in one request or block by block, keeps nothing when its chunk is evicted")
     func sequentialReadsFillNothing() throws {
         let t = try Self.server()
