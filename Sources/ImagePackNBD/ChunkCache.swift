@@ -205,17 +205,17 @@ final class ChunkCache: Sendable {
     /// - Parameter reading: the bytes within the chunk the caller answers a read with.
     func chunk(_ index: Int, size: Int, reading: Range<Int>? = nil, on eventLoop: any EventLoop, start: @escaping Start) -> EventLoopFuture<ByteBuffer> {
         enum Step { case hit(ByteBuffer), wait(EventLoopFuture<ByteBuffer>), start(EventLoopFuture<ByteBuffer>), deferred(EventLoopFuture<ByteBuffer>) }
-        let reads = reading.map { [$0] } ?? []
         let step = state.withLock { (s) -> Step in
             if let buffer = lookup(index, reading: reading, in: &s) { return .hit(buffer) }
             let promise = eventLoop.makePromise(of: ByteBuffer.self)
             if s.pending[index] != nil {
                 s.hits += 1
                 s.pending[index]!.waiters.append(promise)
-                s.pending[index]!.reads += reads
+                if let reading { s.pending[index]!.reads.append(reading) }
                 return .wait(promise.futureResult)
             }
             s.misses += 1
+            let reads = reading.map { [$0] } ?? []
             if s.deferred.isEmpty, makeRoom(size, in: &s, sparingUnread: false) {
                 reserve(size, in: &s)
                 s.pending[index] = Pending(size: size, waiters: [promise], reads: reads, started: true)
