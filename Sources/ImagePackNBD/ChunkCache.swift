@@ -22,6 +22,17 @@ import Synchronization
 /// keeping a linked list. Requests wait for a decode in progress with a promise, not a blocked
 /// thread: with a thread blocked per waiting request, a client with 64 reads in flight over the
 /// same chunk held every pool thread, and chunks decoded one at a time.
+///
+/// A second tier, ``KeptBlocks``, holds what clients read of chunks evicted after sparse reads:
+/// every chunk handed out marks the blocks of the read it answers (``ReadBlocks``), and when the
+/// chunk goes, its few read blocks are copied out and answered from there without a decode. The
+/// two tiers share the one budget: kept blocks count in ``accounting``'s bytes, the tier holds at
+/// most half the budget (its oldest chunks go beyond that, so the chunks always have the other
+/// half), and a decode that finds no unpinned chunk to evict drops kept blocks, oldest first,
+/// before it waits: chunks being decoded and pinned fit exactly as without the tier, and the
+/// process's bound (the budget + 64 MiB with 8 clients) still holds. Readahead (``claim(_:size:)``)
+/// never drops kept blocks: a guess does not evict what clients read. Only bytes of decoded,
+/// verified chunks enter the tier; a failed decode caches nothing and so keeps nothing.
 final class ChunkCache: Sendable {
     typealias Loaded = Result<ByteBuffer, ImagePackError>
     typealias Start = @Sendable (_ index: Int) -> Void
@@ -33,22 +44,37 @@ final class ChunkCache: Sendable {
         var pins: Int
         /// Decoded ahead of a reader and not asked for yet; readahead never evicts these.
         var unread: Bool
+        /// The blocks requests were answered from: kept when the chunk is evicted, if few.
+        var read: ReadBlocks
+
+        /// Hands the chunk out for a read of `reading`: pinned, most recently used, read.
+        mutating func use(clock: UInt64, reading: Range<Int>?) -> ByteBuffer {
+            lastUse = clock
+            pins += 1
+            unread = false
+            if let reading { read.insert(bytes: reading) }
+            return buffer
+        }
     }
 
     private struct Pending {
         var size: Int
         var waiters: [EventLoopPromise<ByteBuffer>]
+        /// The ranges within the chunk the waiters read, marked when it arrives.
+        var reads: [Range<Int>] = []
         /// Room is reserved and the decode runs; false while it waits for room in `deferred`.
         var started: Bool
     }
 
     private struct State {
         var entries: [Int: Entry] = [:]
+        /// Blocks kept of evicted chunks; their bytes count in `bytes`.
+        var kept: KeptBlocks
         /// Chunks being decoded or waiting for room, with the requests waiting for them.
         var pending: [Int: Pending] = [:]
         /// Decodes waiting for room, oldest first.
         var deferred: [(index: Int, start: Start)] = []
-        /// Cached chunks (pinned or not) plus the room reserved by the decodes running.
+        /// Cached chunks (pinned or not), kept blocks, and the room reserved by the decodes running.
         var bytes = 0
         var peakBytes = 0
         /// Decodes started over budget after waiting ``stallTimeout``.
@@ -65,11 +91,14 @@ final class ChunkCache: Sendable {
     /// How long a decode waits for room before it starts over budget (clients that stopped
     /// reading hold the room).
     let stallTimeout: TimeAmount
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+    private let allocator = ByteBufferAllocator()
 
+    /// - Parameter capacity: the budget of both tiers; kept blocks take at most half of it.
     init(capacity: Int, stallTimeout: TimeAmount = .seconds(1)) {
         self.capacity = capacity
         self.stallTimeout = stallTimeout
+        state = Mutex(State(kept: KeptBlocks(capacity: capacity / 2)))
     }
 
     /// Hits and misses so far (tests check that a chunk is decoded once).
@@ -81,23 +110,77 @@ final class ChunkCache: Sendable {
         state.withLock { ($0.bytes, $0.peakBytes, $0.overdrafts, $0.deferrals) }
     }
 
+    /// The kept-blocks tier: reads it answered, evicted chunks whose blocks it kept or found too
+    /// densely read, and the bytes it holds now and at most.
+    var keptStatistics: (hits: Int, keptChunks: Int, denseChunks: Int, chunks: Int, bytes: Int, peakBytes: Int) {
+        state.withLock { s in (s.kept.hits, s.kept.keptChunks, s.kept.denseChunks, s.kept.count, s.kept.bytes, s.kept.peakBytes) }
+    }
+
     /// Whether chunk `index` is decoded or being decoded.
     func contains(_ index: Int) -> Bool { state.withLock { $0.entries[index] != nil || $0.pending[index] != nil } }
 
     /// Chunk `index`, pinned, if it is decoded already; never waits and never decodes.
-    func cached(_ index: Int) -> ByteBuffer? {
-        state.withLock { s in lookup(index, in: &s) }
+    /// - Parameter reading: the bytes within the chunk the caller answers a read with.
+    func cached(_ index: Int, reading: Range<Int>? = nil) -> ByteBuffer? {
+        state.withLock { s in lookup(index, reading: reading, in: &s) }
     }
 
-    private func lookup(_ index: Int, in s: inout State) -> ByteBuffer? {
-        guard var entry = s.entries[index] else { return nil }
+    /// What ``cachedOrKept(_:reading:)`` found.
+    enum Found {
+        /// The decoded chunk, pinned.
+        case chunk(ByteBuffer)
+        /// The bytes read, copied out of the kept blocks (no pin).
+        case kept(ByteBuffer)
+    }
+
+    /// Chunk `index` pinned if it is cached, else the bytes `reading` (within the chunk) if every
+    /// block of them is kept; nil if answering needs a decode. Never waits and never decodes.
+    func cachedOrKept(_ index: Int, reading: Range<Int>) -> Found? {
+        let found = state.withLock { s -> Found? in
+            if let buffer = lookup(index, reading: reading, in: &s) { return .chunk(buffer) }
+            s.clock += 1
+            return s.kept.read(index, reading, clock: s.clock).map { .kept($0) }
+        }
+        guard case .kept(let slice) = found else { return found }
+        // A copy, so that no reply holds a kept chunk's storage outside the budget.
+        var copy = allocator.buffer(capacity: slice.readableBytes)
+        copy.writeImmutableBuffer(slice)
+        return .kept(copy)
+    }
+
+    /// The bytes `reading` of chunk `index`, copied out of the kept blocks, if every block of them
+    /// is kept (the decoded chunk is not looked at).
+    func kept(_ index: Int, reading: Range<Int>) -> ByteBuffer? {
+        guard let slice = state.withLock({ s -> ByteBuffer? in
+            s.clock += 1
+            return s.kept.read(index, reading, clock: s.clock)
+        }) else { return nil }
+        var copy = allocator.buffer(capacity: slice.readableBytes)
+        copy.writeImmutableBuffer(slice)
+        return copy
+    }
+
+    private func lookup(_ index: Int, reading: Range<Int>?, in s: inout State) -> ByteBuffer? {
+        guard s.entries[index] != nil else { return nil }
         s.clock += 1
-        entry.lastUse = s.clock
-        entry.pins += 1
-        entry.unread = false
-        s.entries[index] = entry
         s.hits += 1
-        return entry.buffer
+        // In place: a copy of the entry would copy its block map on every read.
+        return s.entries[index]!.use(clock: s.clock, reading: reading)
+    }
+
+    /// Caches `buffer` as chunk `index` with `pins` pins and the blocks `reads` marked, plus the
+    /// blocks kept of it before (they move back into the chunk, and stay read if it goes again).
+    private func insert(_ index: Int, _ buffer: ByteBuffer, pins: Int, reads: [Range<Int>], in s: inout State) {
+        var read = ReadBlocks(chunkLength: buffer.readableBytes)
+        for range in reads { read.insert(bytes: range) }
+        if let kept = s.kept.remove(index) {
+            read.formUnion(kept.blocks)
+            s.bytes -= kept.freed
+        }
+        s.clock += 1
+        s.entries[index] = Entry(buffer: buffer, lastUse: s.clock, pins: pins, unread: pins == 0, read: read)
+        s.bytes += buffer.readableBytes
+        s.peakBytes = max(s.peakBytes, s.bytes)
     }
 
     /// Gives back one pin of chunk `index` (a reply was sent or dropped, or its bytes copied);
@@ -119,23 +202,26 @@ final class ChunkCache: Sendable {
     ///
     /// - Parameter start: hands the decode to a thread; called only if nobody decodes the chunk
     ///   yet, maybe later, from the thread that released the room.
-    func chunk(_ index: Int, size: Int, on eventLoop: any EventLoop, start: @escaping Start) -> EventLoopFuture<ByteBuffer> {
+    /// - Parameter reading: the bytes within the chunk the caller answers a read with.
+    func chunk(_ index: Int, size: Int, reading: Range<Int>? = nil, on eventLoop: any EventLoop, start: @escaping Start) -> EventLoopFuture<ByteBuffer> {
         enum Step { case hit(ByteBuffer), wait(EventLoopFuture<ByteBuffer>), start(EventLoopFuture<ByteBuffer>), deferred(EventLoopFuture<ByteBuffer>) }
         let step = state.withLock { (s) -> Step in
-            if let buffer = lookup(index, in: &s) { return .hit(buffer) }
+            if let buffer = lookup(index, reading: reading, in: &s) { return .hit(buffer) }
             let promise = eventLoop.makePromise(of: ByteBuffer.self)
             if s.pending[index] != nil {
                 s.hits += 1
                 s.pending[index]!.waiters.append(promise)
+                if let reading { s.pending[index]!.reads.append(reading) }
                 return .wait(promise.futureResult)
             }
             s.misses += 1
+            let reads = reading.map { [$0] } ?? []
             if s.deferred.isEmpty, makeRoom(size, in: &s, sparingUnread: false) {
                 reserve(size, in: &s)
-                s.pending[index] = Pending(size: size, waiters: [promise], started: true)
+                s.pending[index] = Pending(size: size, waiters: [promise], reads: reads, started: true)
                 return .start(promise.futureResult)
             }
-            s.pending[index] = Pending(size: size, waiters: [promise], started: false)
+            s.pending[index] = Pending(size: size, waiters: [promise], reads: reads, started: false)
             s.deferred.append((index, start))
             s.deferrals += 1
             return .deferred(promise.futureResult)
@@ -202,10 +288,7 @@ final class ChunkCache: Sendable {
             guard let pending = s.pending.removeValue(forKey: index) else { preconditionFailure("chunk \(index) finished but not started") }
             s.bytes -= pending.size
             if case .success(let buffer) = result {
-                s.clock += 1
-                s.entries[index] = Entry(buffer: buffer, lastUse: s.clock, pins: pending.waiters.count, unread: pending.waiters.isEmpty)
-                s.bytes += buffer.readableBytes
-                s.peakBytes = max(s.peakBytes, s.bytes)
+                insert(index, buffer, pins: pending.waiters.count, reads: pending.reads, in: &s)
             }
             return (pending.waiters, startDeferred(in: &s))
         }
@@ -216,17 +299,15 @@ final class ChunkCache: Sendable {
     /// Chunk `index`, pinned, decoded on this thread if it is not cached (the overlay's reads and
     /// copies of partial blocks, which already run on the pool); a decode in progress elsewhere is
     /// not waited for. A chunk that finds no room is returned unpinned and not cached (nil index).
-    func chunkNow(_ index: Int, load: () throws(ImagePackError) -> ByteBuffer) throws(ImagePackError) -> (buffer: ByteBuffer, pinned: Int?) {
-        if let buffer = cached(index) { return (buffer, index) }
+    /// - Parameter reading: the bytes within the chunk the caller answers a read with.
+    func chunkNow(_ index: Int, reading: Range<Int>? = nil, load: () throws(ImagePackError) -> ByteBuffer) throws(ImagePackError) -> (buffer: ByteBuffer, pinned: Int?) {
+        if let buffer = cached(index, reading: reading) { return (buffer, index) }
         state.withLock { $0.misses += 1 }
         let buffer = try load()
         return state.withLock { s in
-            if let cached = lookup(index, in: &s) { return (cached, index) }
+            if let cached = lookup(index, reading: reading, in: &s) { return (cached, index) }
             guard s.pending[index] == nil, s.deferred.isEmpty, makeRoom(buffer.readableBytes, in: &s, sparingUnread: false) else { return (buffer, nil) }
-            s.clock += 1
-            s.entries[index] = Entry(buffer: buffer, lastUse: s.clock, pins: 1, unread: false)
-            s.bytes += buffer.readableBytes
-            s.peakBytes = max(s.peakBytes, s.bytes)
+            insert(index, buffer, pins: 1, reads: reading.map { [$0] } ?? [], in: &s)
             return (buffer, index)
         }
     }
@@ -238,8 +319,10 @@ final class ChunkCache: Sendable {
 
     /// Evicts unpinned entries until `size` more bytes fit (or nothing is held: one chunk always
     /// fits): the oldest that was read first, then (unless `sparingUnread`) the oldest decoded
-    /// ahead and not read yet, whose decode would otherwise be lost. False if pinned or spared
-    /// entries leave too little room.
+    /// ahead and not read yet, whose decode would otherwise be lost, then (unless `sparingUnread`)
+    /// kept blocks, oldest first. An evicted chunk leaves its sparse read blocks in the tier (less
+    /// than an eighth of it, so every eviction frees room). False if pinned or spared entries
+    /// leave too little room.
     private func makeRoom(_ size: Int, in s: inout State, sparingUnread: Bool) -> Bool {
         while s.bytes + size > capacity, s.bytes > 0 {
             var victim: (key: Int, value: Entry)?
@@ -252,9 +335,16 @@ final class ChunkCache: Sendable {
                 let better = current.value.unread != candidate.value.unread ? current.value.unread : candidate.value.lastUse < current.value.lastUse
                 if better { victim = candidate }
             }
-            guard let victim else { return false }
+            guard let victim else {
+                guard !sparingUnread, s.kept.bytes > 0 else { return false }
+                s.bytes -= s.kept.evict(atLeast: s.bytes + size - capacity)
+                continue
+            }
             s.entries[victim.key] = nil
             s.bytes -= victim.value.buffer.readableBytes
+            s.clock += 1
+            s.bytes += s.kept.keep(victim.key, from: victim.value.buffer, read: victim.value.read, clock: s.clock, allocator: allocator)
+            s.peakBytes = max(s.peakBytes, s.bytes)
         }
         return true
     }

@@ -139,7 +139,7 @@ extension NBDConnectionHandler {
         var sizes = context.channel.allocator.buffer(capacity: 14)
         sizes.writeInteger(NBDProtocol.infoBlockSize)
         sizes.writeInteger(UInt32(1))
-        sizes.writeInteger(UInt32(4096))
+        sizes.writeInteger(UInt32(NBDProtocol.preferredBlockSize))
         sizes.writeInteger(UInt32(NBDProtocol.maxPayload))
         reply(context, option: code, .info, sizes)
     }

@@ -171,7 +171,8 @@ final class NBDExport: Sendable {
     }
 
     /// The bytes `offset..<offset+length` if answering needs no decoding and no file I/O (every
-    /// chunk in range is cached or zero, and there is no overlay); nil otherwise.
+    /// chunk in range is cached, zero, or has every block of its part kept; and there is no
+    /// overlay); nil otherwise.
     ///
     /// Runs on the event loop: most reads of a sequential copy land in a chunk an earlier read
     /// decoded, and answering them there saves two thread hand-offs per request, which on a busy
@@ -180,10 +181,14 @@ final class NBDExport: Sendable {
     func cachedRead(offset: UInt64, length: Int) -> [Piece]? {
         guard overlay == nil else { return nil }
         var pinned: [Piece] = []
-        let walked = walk(offset: offset, length: length, fill: { i, position, count in knownFill(i, at: position, count: count) }) { i, _, _ -> ByteBuffer? in
-            guard let buffer = cache.cached(i) else { return nil }
-            pinned.append(.chunk(buffer, index: i))
-            return buffer
+        let walked = walk(offset: offset, length: length, fill: { i, position, count in knownFill(i, at: position, count: count) }) { i, _, within -> Piece? in
+            switch cache.cachedOrKept(i, reading: within) {
+            case .chunk(let buffer):
+                pinned.append(.chunk(buffer, index: i))
+                return .chunk(buffer.getSlice(at: buffer.readerIndex + within.lowerBound, length: within.count)!, index: i)
+            case .kept(let bytes): return .data(bytes)
+            case nil: return nil
+            }
         }
         guard let (pieces, next) = walked else {
             release(pinned)
@@ -201,16 +206,18 @@ final class NBDExport: Sendable {
         do throws(NBDRequestFailure) {
             let walked = try walk(offset: offset, length: length, fill: { (i, position, count) throws(NBDRequestFailure) -> Piece? in
                 try fillNow(i, at: position, count: count)
-            }) { (i, entry, position) throws(NBDRequestFailure) -> ByteBuffer? in
+            }) { (i, entry, within) throws(NBDRequestFailure) -> Piece? in
+                // Reads here come after the overlay's runs: kept blocks never hide its writes.
+                if let kept = cache.kept(i, reading: within) { return .data(kept) }
                 do throws(ImagePackError) {
-                    let (buffer, pin) = try cache.chunkNow(i) { () throws(ImagePackError) in
+                    let (buffer, pin) = try cache.chunkNow(i, reading: within) { () throws(ImagePackError) in
                         try source?.makePresentBlocking(entry: i)
                         return try decode(i)
                     }
                     if let pin { pinned.append(.chunk(buffer, index: pin)) } else { unpinned.insert(i) }
-                    return buffer
+                    return .chunk(buffer.getSlice(at: buffer.readerIndex + within.lowerBound, length: within.count)!, index: i)
                 } catch {
-                    log("imgpack serve: export \"\(name)\": read at \(position) failed: \(error)")
+                    log("imgpack serve: export \"\(name)\": read at \(entry.logicalOffset + UInt64(within.lowerBound)) failed: \(error)")
                     throw NBDRequestFailure(error, at: entry.logicalOffset)
                 }
             }
@@ -226,11 +233,12 @@ final class NBDExport: Sendable {
     }
 
     /// Walks the chunks that cover `offset..<offset+length`: zero chunks become zero pieces (runs of
-    /// them merged), the others the part of the decoded chunk that `chunk` gives for (index, entry,
-    /// position), as pinned slices. Nil when `chunk` has none (the cached read then goes to the
-    /// pool); otherwise the pieces and the index of the chunk after the range.
+    /// them merged), the others the piece that `chunk` gives for (index, entry, the range's bytes
+    /// within the chunk): a pinned slice of the decoded chunk, or kept bytes. Nil when `chunk` has
+    /// none (the cached read then goes to the pool); otherwise the pieces and the index of the
+    /// chunk after the range.
     private func walk<E: Error>(
-        offset: UInt64, length: Int, fill: (Int, UInt64, Int) throws(E) -> Piece?, chunk: (Int, ChunkEntry, UInt64) throws(E) -> ByteBuffer?
+        offset: UInt64, length: Int, fill: (Int, UInt64, Int) throws(E) -> Piece?, chunk: (Int, ChunkEntry, Range<Int>) throws(E) -> Piece?
     ) throws(E) -> (pieces: [Piece], next: Int)? {
         let end = offset + UInt64(length)
         var pieces: [Piece] = []
@@ -245,8 +253,9 @@ final class NBDExport: Sendable {
                 guard let piece = try fill(i, position, take) else { return nil }
                 pieces.append(piece)
             } else {
-                guard let buffer = try chunk(i, entry, position) else { return nil }
-                pieces.append(.chunk(buffer.getSlice(at: buffer.readerIndex + Int(position - entry.logicalOffset), length: take)!, index: i))
+                let within = Int(position - entry.logicalOffset)
+                guard let piece = try chunk(i, entry, within..<within + take) else { return nil }
+                pieces.append(piece)
             }
             position += UInt64(take)
             i += 1
@@ -280,6 +289,7 @@ final class NBDExport: Sendable {
         for i in first...last {
             let entry = chunks[i]
             let take = Int(min(entry.logicalEnd, end) - position)
+            let within = Int(position - entry.logicalOffset)
             if entry.kind == .zero {
                 futures.append(loop.makeSucceededFuture(.zero(take)))
             } else if entry.kind == .fill {
@@ -289,9 +299,11 @@ final class NBDExport: Sendable {
                 } else {
                     futures.append(threadPool.runIfActive(eventLoop: loop) { () throws(NBDRequestFailure) -> Piece in try self.fillNow(i, at: at, count: take) })
                 }
+            } else if storedCount > 1, let kept = cache.kept(i, reading: within..<within + take) {
+                // cachedRead looked already, but only as far as the first chunk it could not answer.
+                futures.append(loop.makeSucceededFuture(.data(kept)))
             } else {
-                let within = Int(position - entry.logicalOffset)
-                futures.append(cache.chunk(i, size: Int(entry.logicalLength), on: loop, start: { self.decodeOnPool($0) }).map { [cache, allocator] chunk -> Piece in
+                futures.append(cache.chunk(i, size: Int(entry.logicalLength), reading: within..<within + take, on: loop, start: { self.decodeOnPool($0) }).map { [cache, allocator] chunk -> Piece in
                     let slice = chunk.getSlice(at: chunk.readerIndex + within, length: take)!
                     if storedCount == 1 { return .chunk(slice, index: i) }
                     var copy = allocator.buffer(capacity: take)

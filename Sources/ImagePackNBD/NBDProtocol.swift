@@ -104,6 +104,9 @@ enum NBDProtocol {
     /// The largest payload of one request or reply: the spec's recommended maximum, and what
     /// `NBD_INFO_BLOCK_SIZE` advertises; longer reads get EOVERFLOW (structured) or EINVAL.
     static let maxPayload = 32 << 20
+    /// The preferred block size NBD_INFO_BLOCK_SIZE advertises: the overlay's block, and the unit
+    /// in which the chunk cache remembers what clients read (``ReadBlocks``).
+    static let preferredBlockSize = 4096
     /// The largest option the server reads; options carry names and queries, never data.
     static let maxOptionLength = 64 << 10
 }

@@ -165,6 +165,13 @@ public final class NBDServer: Sendable {
     /// Cache hits and misses so far.
     public var cacheStatistics: (hits: Int, misses: Int) { context.exports.first!.cache.statistics }
 
+    /// The kept-blocks tier (blocks clients read of chunks evicted after sparse reads): reads it
+    /// answered without a decode, evicted chunks whose blocks it kept or found too densely read to
+    /// keep, and the chunks and bytes it holds now and held at most (part of ``chunkMemory``).
+    package var keptBlocks: (hits: Int, keptChunks: Int, denseChunks: Int, chunks: Int, bytes: Int, peakBytes: Int) {
+        context.exports.first!.cache.keptStatistics
+    }
+
     /// The decoded chunks' bytes held now and at most so far (cached, being decoded, and pinned by
     /// replies not yet sent), against the budget; and how many decodes started over the budget
     /// because clients that stopped reading held the room.
@@ -274,7 +281,10 @@ public final class NBDServer: Sendable {
         let (hits, misses) = cacheStatistics
         let memory = chunkMemory
         let overdrafts = memory.overdrafts == 0 ? "" : ", \(memory.overdrafts) decodes over budget while clients did not read"
-        configuration.log("imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes, at most \(memory.peakBytes >> 20) MiB of \(memory.capacity >> 20) MiB held, \(memory.deferrals) decodes waited for room\(overdrafts)")
+        let kept = keptBlocks
+        configuration.log(
+            "imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes, at most \(memory.peakBytes >> 20) MiB of \(memory.capacity >> 20) MiB held, \(memory.deferrals) decodes waited for room\(overdrafts); "
+                + "kept blocks: \(kept.hits) reads answered without a decode, blocks kept of \(kept.keptChunks) evicted chunks (\(kept.denseChunks) read too densely to keep), at most \(kept.peakBytes >> 20) MiB")
         // Only now that no request can run: another server may take the overlay once this returns.
         for export in context.exports { export.overlay?.close() }
         try? group.syncShutdownGracefully()

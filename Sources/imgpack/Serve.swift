@@ -74,7 +74,7 @@ struct Serve: ParsableCommand {
         completion: .directory)
     var overlayDirectory: String?
 
-    @Option(help: ArgumentHelp("Memory for decoded chunks (default: 4 chunks per thread).", valueName: "size"))
+    @Option(help: ArgumentHelp("Memory for decoded chunks and for the blocks clients read of chunks evicted since (default: 4 chunks per thread).", valueName: "size"))
     var cache: ByteCount?
 
     @Option(help: ArgumentHelp("Clients served at once; more are disconnected.", valueName: "n"))

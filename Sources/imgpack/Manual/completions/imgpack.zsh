@@ -532,7 +532,7 @@ _imgpack_serve() {
         '--overlay[Make the served disk writable, its writes kept in this file.]:file:_files'
         '--disk[With --overlay, the disk to serve (default\: the first).]:name:'
         '--overlay-dir[One overlay per instance\: export INSTANCE/DISK writes to DIR/INSTANCE/DISK.overlay (DIR created if missing).]:dir:_files -/'
-        '--cache[Memory for decoded chunks (default\: 4 chunks per thread).]:size:'
+        '--cache[Memory for decoded chunks and for the blocks clients read of chunks evicted since (default\: 4 chunks per thread).]:size:'
         '--max-connections[Clients served at once; more are disconnected.]:n:'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
         '*--parent[A parent image of a delta (repeatable, any order\: each is matched by root digest).]:file:_files'
