@@ -48,6 +48,8 @@ final class NBDExport: Sendable {
     let threadPool: NIOThreadPool
     let allocator = ByteBufferAllocator()
     let log: @Sendable (String) -> Void
+    /// Proofs that chunks decoded before were verified, for decoding them again at less cost.
+    let memo: RecordMemo
     /// Where the last few reads ended: a read starting at one of them is sequential.
     private let recentEnds = Mutex<[UInt64]>([])
 
@@ -60,6 +62,7 @@ final class NBDExport: Sendable {
         name = reader.streams[stream].name
         size = reader.streams[stream].logicalSize
         chunks = reader.chunks(ofStream: stream)
+        memo = RecordMemo(chunks: chunks.startIndex..<chunks.endIndex)
         self.cache = cache
         self.overlay = overlay
         self.source = source
@@ -96,19 +99,20 @@ final class NBDExport: Sendable {
         return range.lowerBound
     }
 
-    /// Decodes chunk `index` whole, through the reader, which checks its SHA-256.
+    /// Decodes chunk `index` whole, through the reader, which checks its SHA-256, or from the
+    /// second decode of a chunk on, the SHA-256 of its unchanged record (``RecordMemo``).
     private func decode(_ index: Int) throws(ImagePackError) -> ByteBuffer {
-        let entry = chunks[index]
-        let length = Int(entry.logicalLength)
+        let length = Int(chunks[index].logicalLength)
         var buffer = allocator.buffer(capacity: length)
-        var failure: ImagePackError?
+        let check = memo.check(for: index)
+        var outcome: Result<RecordCheckOutcome, ImagePackError> = .success(.contentChecked)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
             do throws(ImagePackError) {
-                try reader.read(stream: stream, at: entry.logicalOffset, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]))
-            } catch { failure = error }
+                outcome = .success(try reader.decodeChunk(index, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), check: check))
+            } catch { outcome = .failure(error) }
             return length
         }
-        if let failure { throw failure }
+        memo.note(try outcome.get(), for: index)
         return buffer
     }
 

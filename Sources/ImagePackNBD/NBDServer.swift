@@ -134,6 +134,15 @@ public final class NBDServer: Sendable {
     /// Cache hits and misses so far.
     public var cacheStatistics: (hits: Int, misses: Int) { context.exports.first!.cache.statistics }
 
+    /// Decodes, over every export, that trusted a ``VerifiedRecord`` instead of hashing the
+    /// content, and records verified for that (``RecordMemo``).
+    package var recordMemoStatistics: (trusted: Int, recorded: Int) {
+        context.exports.reduce((0, 0)) { sum, export in
+            let s = export.memo.statistics
+            return (sum.0 + s.trusted, sum.1 + s.recorded)
+        }
+    }
+
     /// The decoded chunks' bytes held now and at most so far (cached, being decoded, and pinned by
     /// replies not yet sent), against the budget; and how many decodes started over the budget
     /// because clients that stopped reading held the room.
@@ -241,7 +250,8 @@ public final class NBDServer: Sendable {
         let (hits, misses) = cacheStatistics
         let memory = chunkMemory
         let overdrafts = memory.overdrafts == 0 ? "" : ", \(memory.overdrafts) decodes over budget while clients did not read"
-        configuration.log("imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes, at most \(memory.peakBytes >> 20) MiB of \(memory.capacity >> 20) MiB held, \(memory.deferrals) decodes waited for room\(overdrafts)")
+        let memo = recordMemoStatistics
+        configuration.log("imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes (\(memo.trusted) of them trusted a verified record instead of hashing the content, \(memo.recorded) records verified for that), at most \(memory.peakBytes >> 20) MiB of \(memory.capacity >> 20) MiB held, \(memory.deferrals) decodes waited for room\(overdrafts)")
         // Only now that no request can run: another server may take the overlay once this returns.
         for export in context.exports { export.overlay?.close() }
         try? group.syncShutdownGracefully()
