@@ -15,6 +15,12 @@ public protocol ChunkSource: Sendable {
     /// before each decode of a chunk that is not cached; returns at once for a record it brought
     /// before.
     func makePresent(entry: Int) async throws(ImagePackError)
+
+    /// Starts bringing the records of `entries` without waiting for them: a sequential reader
+    /// will ask for them next. Fetched records cost the source's local file, not memory, so the
+    /// export asks further ahead here than it decodes. Failures are dropped: the
+    /// ``makePresent(entry:)`` of a chunk that did not come reports them.
+    func prefetch(entries: [Int])
 }
 
 extension ChunkSource {

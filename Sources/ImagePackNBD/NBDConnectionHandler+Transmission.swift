@@ -84,6 +84,7 @@ extension NBDConnectionHandler {
                 self.inFlightBytes -= cost
                 if case .closed = self.phase {
                     if case .success(.read(let pieces)) = result { export.release(pieces) }
+                    self.releaseInstanceIfIdle()
                     return
                 }
                 switch result {
@@ -189,9 +190,9 @@ extension NBDConnectionHandler {
                 index += 1
             } else {
                 type = NBDProtocol.replyTypeOffsetData
-                while index < pieces.count, let bytes = pieces[index].bytes {
-                    parts.append(bytes)
-                    position += UInt64(bytes.readableBytes)
+                while index < pieces.count, !pieces[index].isZero {
+                    parts += server.bytes(pieces[index])
+                    position += UInt64(pieces[index].count)
                     index += 1
                 }
             }

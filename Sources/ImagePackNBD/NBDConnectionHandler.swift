@@ -56,6 +56,13 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     var disconnecting = false
     /// Chunks this connection's unsent replies hold pins on, with how many replies each.
     var pinnedChunks: [Int: Int] = [:]
+    /// The instance disk this connection uses (`INSTANCE/DISK`), released when the connection has
+    /// closed and its last request finished.
+    var instanceExport: NBDExport?
+    /// An option is being worked on off the event loop (an instance's overlay opening): messages
+    /// that arrive meanwhile wait in `held`, and the socket is not read.
+    var optionInWork = false
+    var held: [NBDInbound] = []
 
     init(server: NBDServerContext) { self.server = server }
 
@@ -76,7 +83,23 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let inbound = unwrapInboundIn(data)
+        if optionInWork { return held.append(inbound) }
+        handle(context: context, inbound)
+    }
+
+    /// Handles the messages that arrived while an option was worked on, until one is again.
+    func replayHeld(_ context: ChannelHandlerContext) {
+        while !optionInWork, !held.isEmpty { handle(context: context, held.removeFirst()) }
+        flushReplies(context)
+        if held.isEmpty, readPending, !optionInWork, queued.isEmpty, canStart(context) {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private func handle(context: ChannelHandlerContext, _ inbound: NBDInbound) {
+        switch inbound {
         case .clientFlags(let flags):
             guard case .awaitingClientFlags = phase else { return protocolError(context, "client flags twice") }
             let known = NBDProtocol.clientFlagFixedNewstyle | NBDProtocol.clientFlagNoZeroes
@@ -115,7 +138,24 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         phase = .closed
+        releaseInstanceIfIdle()
         context.fireChannelInactive()
+    }
+
+    /// Once the connection has closed and no request is in work, gives its instance disk back.
+    func releaseInstanceIfIdle() {
+        guard case .closed = phase, inFlightRequests == 0, let export = instanceExport else { return }
+        instanceExport = nil
+        release(instance: export)
+    }
+
+    /// One user less of an instance disk, on the pool (the last one flushes and closes its
+    /// overlay). At shutdown the pool no longer runs it; the server closes every instance then.
+    func release(instance export: NBDExport) {
+        guard let instances = server.instances else { return }
+        server.threadPool.submit { state in
+            if state == .active { instances.release(export) }
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -133,7 +173,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     func canStart(_ context: ChannelHandlerContext) -> Bool { !isPaused && context.channel.isWritable }
 
     func read(context: ChannelHandlerContext) {
-        if !queued.isEmpty || !canStart(context) {
+        if optionInWork || !queued.isEmpty || !canStart(context) {
             readPending = true
         } else {
             context.read()

@@ -17,20 +17,21 @@ final class NBDExport: Sendable {
         case chunk(ByteBuffer, index: Int)
         /// Zeros that nothing stores: a zero chunk of the image.
         case zero(Int)
+        /// `count` bytes of a fill chunk, whose content is `pattern` (8 bytes, little-endian as
+        /// stored) repeated from the chunk's start; the piece starts at byte `phase` of it. Sent
+        /// from a shared buffer of the pattern, as zeros are: nothing is allocated per chunk.
+        case fill(pattern: UInt64, phase: Int, count: Int)
 
         var count: Int {
             switch self {
             case .data(let b), .chunk(let b, _): b.readableBytes
-            case .zero(let n): n
+            case .zero(let n), .fill(_, _, let n): n
             }
         }
 
-        /// The bytes, unless the piece is zeros.
-        var bytes: ByteBuffer? {
-            switch self {
-            case .data(let b), .chunk(let b, _): b
-            case .zero: nil
-            }
+        var isZero: Bool {
+            if case .zero = self { return true }
+            return false
         }
     }
 
@@ -48,21 +49,27 @@ final class NBDExport: Sendable {
     let threadPool: NIOThreadPool
     let allocator = ByteBufferAllocator()
     let log: @Sendable (String) -> Void
-    /// Proofs that chunks decoded before were verified, for decoding them again at less cost.
+    /// Proofs that chunks decoded before were verified, for decoding them again at less cost;
+    /// the server's, shared by its exports (keyed by entry number, as the cache).
     let memo: RecordMemo
     /// Where the last few reads ended: a read starting at one of them is sequential.
     private let recentEnds = Mutex<[UInt64]>([])
+    /// With a ``ChunkSource``: the end of the chunks whose records were asked for ahead of a
+    /// sequential reader.
+    private let fetchedAhead = Mutex<Int>(0)
+    /// The patterns of the fill chunks checked so far, by chunk index (8 bytes each, once per chunk).
+    private let fillPatterns = Mutex<[Int: UInt64]>([:])
 
     init(
-        reader: ImageReader, stream: Int, cache: ChunkCache, overlay: Overlay?, source: (any ChunkSource)? = nil, threadPool: NIOThreadPool,
-        log: @escaping @Sendable (String) -> Void
+        reader: ImageReader, stream: Int, cache: ChunkCache, memo: RecordMemo? = nil, overlay: Overlay?, source: (any ChunkSource)? = nil,
+        threadPool: NIOThreadPool, log: @escaping @Sendable (String) -> Void
     ) {
         self.reader = reader
         self.stream = stream
         name = reader.streams[stream].name
         size = reader.streams[stream].logicalSize
         chunks = reader.chunks(ofStream: stream)
-        memo = RecordMemo(chunks: chunks.startIndex..<chunks.endIndex)
+        self.memo = memo ?? RecordMemo(chunks: chunks.startIndex..<chunks.endIndex)
         self.cache = cache
         self.overlay = overlay
         self.source = source
@@ -73,13 +80,17 @@ final class NBDExport: Sendable {
     var isWritable: Bool { overlay != nil }
 
     /// What NBD_OPT_LIST and NBD_INFO_DESCRIPTION say about the export.
-    var description: String { "disk \"\(name)\" of \(size) bytes" + (isWritable ? ", writable through an overlay" : ", read-only") }
+    var description: String { description(writable: isWritable) }
+
+    func description(writable: Bool) -> String { "disk \"\(name)\" of \(size) bytes" + (writable ? ", writable through an overlay" : ", read-only") }
+
+    var transmissionFlags: UInt16 { Self.transmissionFlags(writable: isWritable) }
 
     /// NBD transmission flags: read-only without an overlay; several connections may share the
     /// export because they share this object (one cache, one overlay, one flush for all).
-    var transmissionFlags: UInt16 {
+    static func transmissionFlags(writable: Bool) -> UInt16 {
         var flags = NBDProtocol.flagHasFlags | NBDProtocol.flagCanMultiConn | NBDProtocol.flagSendDF
-        if isWritable {
+        if writable {
             flags |= NBDProtocol.flagSendFlush | NBDProtocol.flagSendFUA | NBDProtocol.flagSendTrim | NBDProtocol.flagSendWriteZeroes
         } else {
             flags |= NBDProtocol.flagReadOnly
@@ -114,6 +125,26 @@ final class NBDExport: Sendable {
         }
         memo.note(try outcome.get(), for: index)
         return buffer
+    }
+
+    /// `count` bytes of fill chunk `index` from disk offset `position`, if its pattern was checked.
+    private func knownFill(_ index: Int, at position: UInt64, count: Int) -> Piece? {
+        fillPatterns.withLock { $0[index] }.map { .fill(pattern: $0, phase: Int((position - chunks[index].logicalOffset) & 7), count: count) }
+    }
+
+    /// `count` bytes of fill chunk `index` from `position`, its record checked now if it was not
+    /// yet (on a pool thread: it reads the file, and a registry image fetches the record first).
+    private func fillNow(_ index: Int, at position: UInt64, count: Int) throws(NBDRequestFailure) -> Piece {
+        if let piece = knownFill(index, at: position, count: count) { return piece }
+        do throws(ImagePackError) {
+            try source?.makePresentBlocking(entry: index)
+            let pattern = try reader.verifiedFillPattern(ofEntry: index)
+            fillPatterns.withLock { $0[index] = pattern }
+        } catch {
+            log("imgpack serve: export \"\(name)\": read at \(position) failed: \(error)")
+            throw NBDRequestFailure(error, at: chunks[index].logicalOffset)
+        }
+        return knownFill(index, at: position, count: count)!
     }
 
     /// The bytes `offset..<offset+length` (checked by the caller to lie inside the disk).
@@ -154,7 +185,7 @@ final class NBDExport: Sendable {
     func cachedRead(offset: UInt64, length: Int) -> [Piece]? {
         guard overlay == nil else { return nil }
         var pinned: [Piece] = []
-        let walked = walk(offset: offset, length: length) { i, _, _ -> ByteBuffer? in
+        let walked = walk(offset: offset, length: length, fill: { i, position, count in knownFill(i, at: position, count: count) }) { i, _, _ -> ByteBuffer? in
             guard let buffer = cache.cached(i) else { return nil }
             pinned.append(.chunk(buffer, index: i))
             return buffer
@@ -173,7 +204,9 @@ final class NBDExport: Sendable {
         var pinned: [Piece] = []
         var unpinned: Set<Int> = []
         do throws(NBDRequestFailure) {
-            let walked = try walk(offset: offset, length: length) { (i, entry, position) throws(NBDRequestFailure) -> ByteBuffer? in
+            let walked = try walk(offset: offset, length: length, fill: { (i, position, count) throws(NBDRequestFailure) -> Piece? in
+                try fillNow(i, at: position, count: count)
+            }) { (i, entry, position) throws(NBDRequestFailure) -> ByteBuffer? in
                 do throws(ImagePackError) {
                     let (buffer, pin) = try cache.chunkNow(i) { () throws(ImagePackError) in
                         try source?.makePresentBlocking(entry: i)
@@ -202,7 +235,7 @@ final class NBDExport: Sendable {
     /// position), as pinned slices. Nil when `chunk` has none (the cached read then goes to the
     /// pool); otherwise the pieces and the index of the chunk after the range.
     private func walk<E: Error>(
-        offset: UInt64, length: Int, chunk: (Int, ChunkEntry, UInt64) throws(E) -> ByteBuffer?
+        offset: UInt64, length: Int, fill: (Int, UInt64, Int) throws(E) -> Piece?, chunk: (Int, ChunkEntry, UInt64) throws(E) -> ByteBuffer?
     ) throws(E) -> (pieces: [Piece], next: Int)? {
         let end = offset + UInt64(length)
         var pieces: [Piece] = []
@@ -213,6 +246,9 @@ final class NBDExport: Sendable {
             let take = Int(min(entry.logicalEnd, end) - position)
             if entry.kind == .zero {
                 if case .zero(let n) = pieces.last { pieces[pieces.count - 1] = .zero(n + take) } else { pieces.append(.zero(take)) }
+            } else if entry.kind == .fill {
+                guard let piece = try fill(i, position, take) else { return nil }
+                pieces.append(piece)
             } else {
                 guard let buffer = try chunk(i, entry, position) else { return nil }
                 pieces.append(.chunk(buffer.getSlice(at: buffer.readerIndex + Int(position - entry.logicalOffset), length: take)!, index: i))
@@ -239,7 +275,11 @@ final class NBDExport: Sendable {
         var lastChunk = first
         while chunks[lastChunk].logicalEnd < end { lastChunk += 1 }
         let last = lastChunk
-        let storedCount = (first...last).reduce(0) { $0 + (chunks[$1].kind == .zero ? 0 : 1) }
+        let storedCount = (first...last).reduce(0) { $0 + (chunks[$1].needsDecoding ? 1 : 0) }
+        if let source, storedCount > 1 {
+            // Asked for together, the records of one read travel in as few requests as can be.
+            source.prefetch(entries: (first...last).filter { chunks[$0].needsDecoding && !cache.contains($0) })
+        }
         var futures: [EventLoopFuture<Piece>] = []
         var position = offset
         for i in first...last {
@@ -247,6 +287,13 @@ final class NBDExport: Sendable {
             let take = Int(min(entry.logicalEnd, end) - position)
             if entry.kind == .zero {
                 futures.append(loop.makeSucceededFuture(.zero(take)))
+            } else if entry.kind == .fill {
+                let at = position
+                if let piece = knownFill(i, at: at, count: take) {
+                    futures.append(loop.makeSucceededFuture(piece))
+                } else {
+                    futures.append(threadPool.runIfActive(eventLoop: loop) { () throws(NBDRequestFailure) -> Piece in try self.fillNow(i, at: at, count: take) })
+                }
             } else {
                 let within = Int(position - entry.logicalOffset)
                 futures.append(cache.chunk(i, size: Int(entry.logicalLength), on: loop, start: { self.decodeOnPool($0) }).map { [cache, allocator] chunk -> Piece in
@@ -272,6 +319,8 @@ final class NBDExport: Sendable {
                     pieces.append(piece)
                 case .failure(let error as ImagePackError):
                     failure = failure ?? NBDRequestFailure(error, at: chunks[i].logicalOffset)
+                case .failure(let error as NBDRequestFailure):
+                    failure = failure ?? error
                 case .failure(let error):
                     failure = failure ?? NBDRequestFailure(.shutdown, "\(error)", offset: chunks[i].logicalOffset)
                 }
@@ -321,6 +370,10 @@ final class NBDExport: Sendable {
     /// of the 2 GiB ext4 disk at load 12, interleaved: 3.8-5.9 s with 2 ahead, 2.9-3.9 s with 4
     /// (decodes +3 %); 8 clients at once peaked at 161 MiB resident instead of 148 MiB.
     static let readAheadChunks = 4
+    /// Chunks whose records a ``ChunkSource`` brings ahead of a sequential reader: records land
+    /// in the source's file, not in memory, and one range request for several of them costs the
+    /// registry less than one each.
+    static let fetchAheadChunks = 16
 
     /// Decodes the stored chunks among the next ``readAheadChunks`` in the background if this
     /// read continues an earlier one.
@@ -333,8 +386,20 @@ final class NBDExport: Sendable {
             return hit != nil
         }
         guard sequential else { return }
+        if let source {
+            // In batches: a window that slid one chunk per read would ask for one record at a
+            // time; asking again once half the window is used makes each request carry several.
+            let window = fetchedAhead.withLock { upTo -> Range<Int>? in
+                let end = min(next + Self.fetchAheadChunks, chunks.endIndex)
+                let from = upTo > next && upTo <= end ? upTo : next
+                guard end - from >= Self.fetchAheadChunks / 2 || (end == chunks.endIndex && from < end) else { return nil }
+                upTo = end
+                return from..<end
+            }
+            if let window { source.prefetch(entries: window.filter { chunks[$0].kind != .zero }) }
+        }
         for index in next..<min(next + Self.readAheadChunks, chunks.endIndex)
-        where chunks[index].kind != .zero && cache.claim(index, size: Int(chunks[index].logicalLength)) {
+        where chunks[index].needsDecoding && cache.claim(index, size: Int(chunks[index].logicalLength)) {
             decodeOnPool(index)
         }
     }
@@ -383,6 +448,10 @@ final class NBDExport: Sendable {
             let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + piece.count])
             switch piece {
             case .zero: target.initializeMemory(as: UInt8.self, repeating: 0)
+            case .fill(let pattern, let phase, _):
+                withUnsafeBytes(of: pattern) { p in
+                    for k in target.indices { target[k] = p[(phase + k) & 7] }
+                }
             case .data(let b): b.withUnsafeReadableBytes { target.copyMemory(from: $0) }
             case .chunk(let b, let index):
                 b.withUnsafeReadableBytes { target.copyMemory(from: $0) }
@@ -415,4 +484,10 @@ final class NBDExport: Sendable {
             throw NBDRequestFailure(.io, error.description)
         }
     }
+}
+
+extension ChunkEntry {
+    /// Whether serving the chunk takes a decoded buffer: zero and fill chunks are answered from
+    /// shared buffers instead.
+    var needsDecoding: Bool { kind != .zero && kind != .fill }
 }

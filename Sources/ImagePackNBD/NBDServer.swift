@@ -35,6 +35,12 @@ public final class NBDServer: Sendable {
         public var overlayPath: String?
         /// The disk to serve with an overlay (default: the first disk).
         public var overlayDisk: String?
+        /// One overlay per instance, for launching many instances from one server: the export
+        /// `INSTANCE/DISK` is disk DISK written through `DIRECTORY/INSTANCE/DISK.overlay` (created
+        /// with its directory on first use; `INSTANCE/` is the first disk), while the plain disk
+        /// names stay read-only. Every instance shares the one chunk cache. The directory is
+        /// created if missing; not together with ``overlayPath``.
+        public var overlayDirectory: String?
         /// The decoded-chunk cache budget in bytes (default: 4 chunks per thread).
         public var cacheBytes: Int?
         /// How long a decode waits for room in the cache before it starts over budget: the room is
@@ -71,6 +77,9 @@ public final class NBDServer: Sendable {
     let context: NBDServerContext
     let group: MultiThreadedEventLoopGroup
     let threadPool: NIOThreadPool
+    /// The proofs of verified records, shared by every export as the cache is: a chunk decoded
+    /// for one instance's disk is decoded again for another's at the record's cost.
+    let recordMemo: RecordMemo
 
     /// Listeners and live connections, shared with the channel initializer (a Mutex cannot be captured).
     private final class Registry: Sendable {
@@ -105,7 +114,19 @@ public final class NBDServer: Sendable {
         // The largest chunk of the served disks stands for the image's chunk size.
         let chunkSize = disks.lazy.flatMap { reader.chunks(ofStream: $0) }.map { Int($0.logicalLength) }.max() ?? 0
         let cache = ChunkCache(capacity: configuration.cacheBytes ?? 4 * chunkSize * threads, stallTimeout: configuration.stalledReaderTimeout)
+        let memo = RecordMemo(chunks: reader.entries.indices)
+        recordMemo = memo
         var exports: [NBDExport] = []
+        var instances: Instances?
+        if configuration.overlayPath != nil && configuration.overlayDirectory != nil {
+            throw NBDServerError(.invalidConfiguration, "an overlay file and an overlay directory are alternatives: one disk writable, or one overlay per instance")
+        }
+        if let directory = configuration.overlayDirectory {
+            try Self.makeDirectory(directory)
+            instances = Instances(directory: directory, rootDigest: reader.rootDigest, log: configuration.log) { [source = configuration.chunkSource, log = configuration.log] stream, overlay in
+                NBDExport(reader: reader, stream: stream, cache: cache, memo: memo, overlay: overlay, source: source, threadPool: pool, log: log)
+            }
+        }
         if let overlayPath = configuration.overlayPath {
             var stream = first
             if let name = configuration.overlayDisk {
@@ -117,31 +138,41 @@ public final class NBDServer: Sendable {
             }
             let info = reader.streams[stream]
             let overlay = try Overlay(path: overlayPath, rootDigest: reader.rootDigest, diskName: info.name, diskSize: info.logicalSize)
-            exports = [NBDExport(reader: reader, stream: stream, cache: cache, overlay: overlay, source: configuration.chunkSource, threadPool: pool, log: configuration.log)]
+            exports = [NBDExport(reader: reader, stream: stream, cache: cache, memo: memo, overlay: overlay, source: configuration.chunkSource, threadPool: pool, log: configuration.log)]
         } else {
-            exports = disks.map { NBDExport(reader: reader, stream: $0, cache: cache, overlay: nil, source: configuration.chunkSource, threadPool: pool, log: configuration.log) }
+            exports = disks.map { NBDExport(reader: reader, stream: $0, cache: cache, memo: memo, overlay: nil, source: configuration.chunkSource, threadPool: pool, log: configuration.log) }
         }
         pool.start()
         threadPool = pool
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        context = NBDServerContext(exports: exports, threadPool: pool, handshakeTimeout: configuration.handshakeTimeout, log: configuration.log)
+        context = NBDServerContext(exports: exports, instances: instances, threadPool: pool, handshakeTimeout: configuration.handshakeTimeout, log: configuration.log)
         finished.enter()
     }
 
-    /// The names clients can ask for, in image order.
+    /// The names clients can ask for, in image order (with an overlay directory, also
+    /// `INSTANCE/NAME` for any instance name).
     public var exportNames: [String] { context.exports.map(\.name) }
+
+    /// Instances whose overlays are open now (used by a connection).
+    public var openInstances: Int { context.instances?.openCount ?? 0 }
+
+    /// Creates the overlay directory if it is missing (not its parents: a mistyped path should
+    /// fail, not grow a tree), and checks that it is a directory.
+    private static func makeDirectory(_ path: String) throws(NBDServerError) {
+        if system_mkdir(path, 0o755) != 0, system_errno != _EEXIST {
+            throw NBDServerError(.io, "cannot create the overlay directory (its parent must exist)", path: path, cause: system_errno)
+        }
+        let fd = system_open(path, _O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+        guard fd >= 0 else { throw NBDServerError(.io, "the overlay directory is not a directory", path: path, cause: system_errno) }
+        _ = system_close(fd)
+    }
 
     /// Cache hits and misses so far.
     public var cacheStatistics: (hits: Int, misses: Int) { context.exports.first!.cache.statistics }
 
-    /// Decodes, over every export, that trusted a ``VerifiedRecord`` instead of hashing the
-    /// content, and records verified for that (``RecordMemo``).
-    package var recordMemoStatistics: (trusted: Int, recorded: Int) {
-        context.exports.reduce((0, 0)) { sum, export in
-            let s = export.memo.statistics
-            return (sum.0 + s.trusted, sum.1 + s.recorded)
-        }
-    }
+    /// Decodes that trusted a ``VerifiedRecord`` instead of hashing the content, and records
+    /// verified for that (``RecordMemo``).
+    package var recordMemoStatistics: (trusted: Int, recorded: Int) { recordMemo.statistics }
 
     /// The decoded chunks' bytes held now and at most so far (cached, being decoded, and pinned by
     /// replies not yet sent), against the budget; and how many decodes started over the budget
@@ -247,6 +278,8 @@ public final class NBDServer: Sendable {
         // pool fails them as it stops.
         context.exports.first?.cache.startAllDeferred()
         try? threadPool.syncShutdownGracefully()
+        // Instances whose last connection left have flushed already; these still had one.
+        context.instances?.closeAll()
         let (hits, misses) = cacheStatistics
         let memory = chunkMemory
         let overdrafts = memory.overdrafts == 0 ? "" : ", \(memory.overdrafts) decodes over budget while clients did not read"

@@ -19,6 +19,8 @@ public struct NBDServerError: Error, Sendable, CustomStringConvertible {
 
         /// No disk of that name, or the image has no disk at all.
         public static let noSuchExport = Code("noSuchExport", usage: true)
+        /// Configuration options that cannot go together.
+        public static let invalidConfiguration = Code("invalidConfiguration", usage: true)
         /// A TCP address that is not loopback without `allowRemote`, or one that does not parse.
         public static let refusedAddress = Code("refusedAddress", usage: true)
         /// The overlay file is not an overlay, is damaged, or its fields are out of range (spec/OVERLAY.md).

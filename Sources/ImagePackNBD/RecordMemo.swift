@@ -1,7 +1,7 @@
 import ImagePack
 import Synchronization
 
-/// What an export remembers of the chunks it decoded, so that decoding one again costs less:
+/// What a server remembers of the chunks it decoded, so that decoding one again costs less:
 /// a server decodes the same chunk many times over its life (every copy of a disk larger than
 /// the cache, every instance booted from it), and after the second decode hashes the chunk's
 /// record (a payload's bytes) instead of its content (see ``VerifiedRecord`` for why that

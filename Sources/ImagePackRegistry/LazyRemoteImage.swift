@@ -17,6 +17,13 @@ public final class LazyRemoteImage: Sendable {
     fileprivate let writer: Mutex<BlobFileWriter?>
     /// Index entries whose records are in the local copy.
     fileprivate let fetched = Mutex<Set<Int>>([])
+    /// Range requests under way, by the entries they bring: a read that needs a record another
+    /// fetch is bringing (a prefetch, another client's read) waits for that request instead of
+    /// asking the registry for the same bytes again.
+    fileprivate let inFlight = Mutex<[Int: Task<Void, any Error>]>([:])
+    /// The most bytes one range request asks for: contiguous records of a layer are fetched
+    /// together up to this, so a sequential reader costs the registry one request per few chunks.
+    static let maxRangeBytes: UInt64 = 16 << 20
     /// Bytes fetched from the registry so far.
     public var bytesFetched: UInt64 { fetchedBytes.withLock { $0 } }
     fileprivate let fetchedBytes = Mutex<UInt64>(0)
@@ -79,31 +86,108 @@ extension LazyRemoteImage {
         }
     }
 
-    /// Fetches the records of `missing` by range requests on their layers into the local copy.
-    private func fetchRecords(_ missing: [Int]) async throws(ImagePackError) {
+    /// Starts fetching the records of `entries` that are neither here nor coming, without
+    /// waiting: a reader will ask for them next (the chunks of a read that spans several, or
+    /// those ahead of a sequential reader), and asked for together, back-to-back records of a
+    /// layer travel in one request. Failures are dropped: the read of a chunk that did not come
+    /// fetches it again and reports them.
+    public func prefetch(entries: [Int]) {
         let reader = remote.skeleton
-        let layers = remote.layout.layers
-        let manifestLayers = remote.manifest.layers
-        let repository = remote.reference.repository
-        let client = self.client
-        _ = try await forEachConcurrently(missing, limit: client.options.maxConcurrentTransfers) { (i) throws(ImagePackError) -> Void in
-            let e = reader.entries[i]
-            // The layer holding the record: the last one starting at or before it.
-            var low = 0, high = layers.count - 1
-            while low < high {
-                let mid = (low + high + 1) / 2
-                if layers[mid].offset <= e.recordOffset { low = mid } else { high = mid - 1 }
+        _ = start(entries.filter { reader.entries[$0].storedSize > 0 })
+    }
+
+    /// Fetches the records of `missing` into the local copy: those no request is bringing yet by
+    /// range requests of their own (contiguous records of one layer in one request, up to
+    /// ``maxRangeBytes``), then waits for those and for the requests already bringing the rest.
+    /// How many requests run at once is bounded by the client's connection pool (`--jobs`).
+    private func fetchRecords(_ missing: [Int]) async throws(ImagePackError) {
+        for task in start(missing) {
+            do { try await task.value } catch let error as ImagePackError { throw error } catch {
+                throw ImagePackError(.registryRequestFailed, "a range read failed: \(error)", field: "registry")
             }
-            let start = e.recordOffset - layers[low].offset
-            let bytes = try await client.blobRange(repository, digest: manifestLayers[low].digest, range: start..<(start + e.storedSize))
-            try self.writer.withLock { (w) throws(ImagePackError) in
-                guard let w else { return }
-                w.position = e.recordOffset
-                try withBytes(bytes) { (raw) throws(ImagePackError) in try w.write(raw) }
-            }
-            self.fetched.withLock { _ = $0.insert(i) }
-            self.fetchedBytes.withLock { $0 += e.storedSize }
         }
+    }
+
+    /// Starts range requests for the records of `missing` that no request is bringing yet, and
+    /// returns those requests and the ones already bringing the rest.
+    private func start(_ missing: [Int]) -> [Task<Void, any Error>] {
+        guard !missing.isEmpty else { return [] }
+        return inFlight.withLock { inFlight -> [Task<Void, any Error>] in
+            var waits: [Task<Void, any Error>] = []
+            var mine: [Int] = []
+            // A request that ended since the caller looked has put its records in `fetched`
+            // before leaving `inFlight`.
+            let present = fetched.withLock { $0 }
+            for i in missing where !present.contains(i) {
+                if let task = inFlight[i] { waits.append(task) } else { mine.append(i) }
+            }
+            for run in runs(of: mine) {
+                let task = Task { try await self.fetchRun(run) }
+                for i in run { inFlight[i] = task }
+                waits.append(task)
+            }
+            return waits
+        }
+    }
+
+    /// `entries` (no two the same) cut into runs whose records lie back to back in one layer,
+    /// each at most ``maxRangeBytes`` (a larger record alone), in file order.
+    private func runs(of entries: [Int]) -> [[Int]] {
+        let reader = remote.skeleton
+        var runs: [[Int]] = []
+        var runBytes: UInt64 = 0
+        for i in entries.sorted(by: { reader.entries[$0].recordOffset < reader.entries[$1].recordOffset }) {
+            let e = reader.entries[i]
+            if let last = runs.last?.last {
+                let previous = reader.entries[last]
+                if previous.recordOffset + previous.storedSize == e.recordOffset, layer(holding: previous.recordOffset) == layer(holding: e.recordOffset),
+                    runBytes + e.storedSize <= Self.maxRangeBytes
+                {
+                    runs[runs.count - 1].append(i)
+                    runBytes += e.storedSize
+                    continue
+                }
+            }
+            runs.append([i])
+            runBytes = e.storedSize
+        }
+        return runs
+    }
+
+    /// The layer holding file offset `offset`: the last one starting at or before it.
+    private func layer(holding offset: UInt64) -> Int {
+        let layers = remote.layout.layers
+        var low = 0, high = layers.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if layers[mid].offset <= offset { low = mid } else { high = mid - 1 }
+        }
+        return low
+    }
+
+    /// One range request for the back-to-back records of `run`, written where they lie in the
+    /// local copy; the run's entries leave ``inFlight`` however the request ends.
+    private func fetchRun(_ run: [Int]) async throws(ImagePackError) {
+        defer {
+            inFlight.withLock { inFlight in
+                for i in run { inFlight[i] = nil }
+            }
+        }
+        let reader = remote.skeleton
+        let first = reader.entries[run.first!], last = reader.entries[run.last!]
+        let index = layer(holding: first.recordOffset)
+        let layerStart = remote.layout.layers[index].offset
+        let range = (first.recordOffset - layerStart)..<(last.recordOffset + last.storedSize - layerStart)
+        let bytes = try await client.blobRange(remote.reference.repository, digest: remote.manifest.layers[index].digest, range: range)
+        try writer.withLock { (w) throws(ImagePackError) in
+            guard let w else { return }
+            w.position = first.recordOffset
+            try withBytes(bytes) { (raw) throws(ImagePackError) in try w.write(raw) }
+        }
+        fetched.withLock { fetched in
+            for i in run { fetched.insert(i) }
+        }
+        fetchedBytes.withLock { $0 += UInt64(bytes.count) }
     }
 }
 

@@ -19,8 +19,15 @@ struct Serve: ParsableCommand {
             image's root digest (format in spec/OVERLAY.md). Serving the same image and overlay \
             again shows the writes that were flushed.
 
+            With --overlay-dir DIR one server launches many instances: the export \
+            INSTANCE/DISK (for example vm1/root) is that disk writable through its own overlay, \
+            DIR/INSTANCE/DISK.overlay, created on first use and kept for the next connection or \
+            server; the plain disk names stay read-only. Instances share one chunk cache, so a \
+            chunk many instances read is decoded once. An instance's overlay is flushed and \
+            closed when its last connection ends.
+
             The server runs until SIGINT or SIGTERM, then closes its connections, flushes the \
-            overlay, removes the socket and exits 0.
+            overlays, removes the socket and exits 0.
 
             A delta image is served with its parents (--parent, --parent-dir, matched by root \
             digest); without them it is refused at start.
@@ -37,6 +44,8 @@ struct Serve: ParsableCommand {
               imgpack serve web-1.ipk --socket /tmp/web-1.sock
               qemu-system-x86_64 -drive file=nbd:unix:/tmp/web-1.sock:exportname=root,format=raw,if=virtio ...
               imgpack serve web-1.ipk --listen 127.0.0.1:10809 --overlay web-1.overlay
+              imgpack serve web.ipk --socket /tmp/web.sock --overlay-dir /var/lib/web-vms
+              qemu-system-x86_64 -drive file=nbd+unix:///vm7/root?socket=/tmp/web.sock,format=raw,if=virtio ...
               nbdinfo --list nbd://127.0.0.1
               imgpack serve localhost:5000/vm/web:1 --insecure --socket /tmp/web-1.sock
             """)
@@ -59,6 +68,12 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("disk"), help: ArgumentHelp("With --overlay, the disk to serve (default: the first).", valueName: "name"))
     var disk: String?
 
+    @Option(
+        name: .customLong("overlay-dir"),
+        help: ArgumentHelp("One overlay per instance: export INSTANCE/DISK writes to DIR/INSTANCE/DISK.overlay (DIR created if missing).", valueName: "dir"),
+        completion: .directory)
+    var overlayDirectory: String?
+
     @Option(help: ArgumentHelp("Memory for decoded chunks (default: 4 chunks per thread).", valueName: "size"))
     var cache: ByteCount?
 
@@ -74,6 +89,9 @@ struct Serve: ParsableCommand {
     func validate() throws {
         if socket != nil && listen != nil { throw ValidationError("--socket and --listen are alternatives: choose one.") }
         if disk != nil && overlay == nil { throw ValidationError("--disk chooses the disk an overlay applies to: give --overlay too.") }
+        if overlay != nil && overlayDirectory != nil {
+            throw ValidationError("--overlay (one writable disk) and --overlay-dir (an overlay per instance) are alternatives: choose one.")
+        }
         if let disk { try validateStreamName(disk, option: "--disk") }
         if !(1...65536).contains(maxConnections) { throw ValidationError("--max-connections must be between 1 and 65536, got \(maxConnections).") }
         if let cache, cache.bytes > UInt64(Int.max) { throw ValidationError("--cache \(cache) is too large.") }
@@ -141,6 +159,7 @@ struct Serve: ParsableCommand {
         defer { if let registryClient { Self.close(registryClient) } }
         options.overlayPath = overlay
         options.overlayDisk = disk
+        options.overlayDirectory = overlayDirectory
         options.cacheBytes = cache.map { Int($0.bytes) }
         options.maxConnections = maxConnections
         options.threads = threads.threads
@@ -177,7 +196,8 @@ struct Serve: ParsableCommand {
             throw CommandFailure(.io, "cannot listen on \(address): \(error)")
         }
         let names = server.exportNames.map { "\"\($0)\"" }.joined(separator: ", ")
-        Terminal.note("imgpack serve: exports \(names) (\(overlay == nil ? "read-only" : "writable, overlay \(overlay!)")) on \(bound)")
+        let writes = overlay.map { "writable, overlay \($0)" } ?? overlayDirectory.map { "read-only; INSTANCE/DISK writable, overlays in \($0)" } ?? "read-only"
+        Terminal.note("imgpack serve: exports \(names) (\(writes)) on \(bound)")
         server.wait()
         withExtendedLifetime(sources) {}
     }
@@ -196,4 +216,6 @@ struct RegistryChunkSource: ChunkSource {
     func makePresent(entry: Int) async throws(ImagePackError) {
         try await image.fetch(entries: [entry])
     }
+
+    func prefetch(entries: [Int]) { image.prefetch(entries: entries) }
 }

@@ -156,6 +156,30 @@ struct NBDInteropTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: f.image)) == before)
     }
 
+    @Test("with --overlay-dir, qemu-io writes to one instance; another instance and the plain disk still equal imgpack extract; the write survives a restart")
+    func instances() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        let overlays = f.directory + "/vms"
+        var server = try ServeProcess(image: f.image, socket: f.directory + "/s", extra: ["--overlay-dir", overlays], in: f.directory)
+        let write = try ExternalTools.run("qemu-io", ["-f", "raw", "-c", "write -P 0x5a 2M 64k", server.uri("web-1/root")], in: f.directory)
+        #expect(write.status == 0 && !write.stdout.contains("failed"), "\(write.stdout) \(write.stderr)")
+        for export in ["web-2/root", "root"] {
+            let same = try ExternalTools.run("qemu-img", ["compare", "-f", "raw", "-F", "raw", server.uri(export), f.raw("root")], in: f.directory)
+            #expect(same.status == 0 && same.stdout.contains("identical"), "\(export): \(same.stdout) \(same.stderr)")
+        }
+        #expect(server.stop() == 0)
+        server = try ServeProcess(image: f.image, socket: f.directory + "/s", extra: ["--overlay-dir", overlays], in: f.directory)
+        defer { server.stop() }
+        let read = try ExternalTools.run("qemu-io", ["-r", "-f", "raw", "-c", "read -P 0x5a 2M 64k", server.uri("web-1/root")], in: f.directory)
+        #expect(read.status == 0 && !read.stdout.contains("failed") && !read.stdout.contains("Pattern verification"), "\(read.stdout)")
+        let differs = try ExternalTools.run("qemu-img", ["compare", "-f", "raw", "-F", "raw", server.uri("web-1/root"), f.raw("root")], in: f.directory)
+        #expect(differs.stdout.contains("Content mismatch at offset 2097152"), "\(differs.stdout)")
+        #expect(FileManager.default.fileExists(atPath: overlays + "/web-1/root.overlay"))
+        let list = try ExternalTools.run("nbdinfo", ["--list", "nbd+unix://?socket=" + server.socket], in: f.directory)
+        #expect(list.stdout.contains("INSTANCE/root"), "\(list.stdout)")
+    }
+
     @Test("a corrupted chunk gives an I/O error on its range only")
     func corruptChunk() throws {
         let f = try Fixture()

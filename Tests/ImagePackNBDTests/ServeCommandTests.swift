@@ -8,7 +8,7 @@ struct ServeCommandTests {
         try ExternalTools.run("imgpack", ["serve", TestServer.twoDisks] + arguments, in: NSTemporaryDirectory())
     }
 
-    @Test("usage errors exit 2: two listeners, --disk without --overlay, a remote address without --allow-remote")
+    @Test("usage errors exit 2: two listeners, --disk without --overlay, a remote address without --allow-remote, --overlay with --overlay-dir")
     func usageErrors() throws {
         let both = try run(["--socket", "/tmp/x.sock", "--listen", "127.0.0.1:0"])
         #expect(both.status == 2 && both.stderr.contains("alternatives"))
@@ -18,6 +18,8 @@ struct ServeCommandTests {
         #expect(remote.status == 2 && remote.stderr.contains("--allow-remote"), "\(remote.stderr)")
         let address = try run(["--listen", "host:port"])
         #expect(address.status == 2)
+        let overlays = try run(["--overlay", "/tmp/o", "--overlay-dir", "/tmp/d"])
+        #expect(overlays.status == 2 && overlays.stderr.contains("alternatives"), "\(overlays.stderr)")
     }
 
     @Test("an overlay of another image exits 2 and names the digests")

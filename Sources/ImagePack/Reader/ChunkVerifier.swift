@@ -53,12 +53,7 @@ enum ChunkVerifier {
                 throw error.located(at: payloadOffset)
             }
         case .fill:
-            let pattern = payload.loadUnaligned(as: UInt64.self)
-            if verifyDigest {
-                guard FillDigests.digest(pattern: pattern, length: header.logicalLength) == header.contentDigest else {
-                    throw ImagePackError(.chunkHashMismatch, "the fill chunk's content does not match its SHA-256: the content is not what was written", rule: .v28, offset: payloadOffset, field: "contentDigest")
-                }
-            }
+            let pattern = try checkedPattern(header, payload: payload, verifyDigest: verifyDigest, payloadOffset: payloadOffset)
             guard contentNeeded else { return }
             var i = 0
             while i < output.count {
@@ -97,10 +92,30 @@ enum ChunkVerifier {
         }
     }
 
+    /// The 8-byte pattern of a fill chunk, its payload checked (V26) and its content digest
+    /// checked against the pattern (V28): a server answers reads of the chunk from the pattern,
+    /// never writing out its up to 64 MiB of content.
+    static func fillPattern(_ header: ChunkHeader, payload: UnsafeRawBufferPointer, payloadOffset: UInt64) throws(ImagePackError) -> UInt64 {
+        precondition(header.kind == .fill)
+        try checkCRC(header, payload: payload, payloadOffset: payloadOffset)
+        return try checkedPattern(header, payload: payload, verifyDigest: true, payloadOffset: payloadOffset)
+    }
+
     /// V26: the payload's bytes against the header's CRC-32C.
     static func checkCRC(_ header: ChunkHeader, payload: UnsafeRawBufferPointer, payloadOffset: UInt64) throws(ImagePackError) {
         guard CRC32C.checksum(payload) == header.payloadCRC else {
             throw ImagePackError(.chunkChecksumMismatch, "stored bytes of the chunk do not match their CRC-32C: the payload is damaged", rule: .v26, offset: payloadOffset, field: "payload")
         }
+    }
+
+    /// One hash per distinct pattern and length (``FillDigests``), not per chunk.
+    private static func checkedPattern(_ header: ChunkHeader, payload: UnsafeRawBufferPointer, verifyDigest: Bool, payloadOffset: UInt64) throws(ImagePackError) -> UInt64 {
+        let pattern = payload.loadUnaligned(as: UInt64.self)
+        if verifyDigest {
+            guard FillDigests.digest(pattern: pattern, length: header.logicalLength) == header.contentDigest else {
+                throw ImagePackError(.chunkHashMismatch, "the fill chunk's content does not match its SHA-256: the content is not what was written", rule: .v28, offset: payloadOffset, field: "contentDigest")
+            }
+        }
+        return pattern
     }
 }

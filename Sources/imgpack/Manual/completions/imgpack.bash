@@ -1017,7 +1017,7 @@ _imgpack_serve() {
     repeating_flags=()
     non_repeating_flags=(--allow-remote --password-stdin --insecure --version -h --help)
     repeating_options=(--parent --parent-dir)
-    non_repeating_options=(--socket --listen --overlay --disk --cache --max-connections --threads --username --auth-file --ca-file --jobs --blob-cache)
+    non_repeating_options=(--socket --listen --overlay --disk --overlay-dir --cache --max-connections --threads --username --auth-file --ca-file --jobs --blob-cache)
     __imgpack_offer_flags_options 1
 
     # Offer option value completions
@@ -1034,6 +1034,10 @@ _imgpack_serve() {
         return
         ;;
     '--disk')
+        return
+        ;;
+    '--overlay-dir')
+        __imgpack_add_completions -d
         return
         ;;
     '--cache')

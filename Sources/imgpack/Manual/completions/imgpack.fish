@@ -61,7 +61,7 @@ function __imgpack_parse_tokens -S
         case 'diff'
             __imgpack_parse_subcommand 2 'json' 'version' 'h/help'
         case 'serve'
-            __imgpack_parse_subcommand 1 'socket=' 'listen=' 'allow-remote' 'overlay=' 'disk=' 'cache=' 'max-connections=' 'threads=' 'parent=+' 'parent-dir=+' 'username=' 'password-stdin' 'auth-file=' 'ca-file=' 'insecure' 'jobs=' 'blob-cache=' 'version' 'h/help'
+            __imgpack_parse_subcommand 1 'socket=' 'listen=' 'allow-remote' 'overlay=' 'disk=' 'overlay-dir=' 'cache=' 'max-connections=' 'threads=' 'parent=+' 'parent-dir=+' 'username=' 'password-stdin' 'auth-file=' 'ca-file=' 'insecure' 'jobs=' 'blob-cache=' 'version' 'h/help'
         case 'demo'
             __imgpack_parse_subcommand 0 'size=' 'seed=' 'reads=' 'keep=' 'codec=' 'level=' 'chunk-size=' 'no-dedup' 'threads=' 'q/quiet' 'version' 'h/help'
         case 'push'
@@ -400,6 +400,7 @@ complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_option
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" allow-remote' -l 'allow-remote' -d 'Accept a --listen address that is not loopback (anyone who reaches it reads the disks).'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" overlay' -l 'overlay' -d 'Make the served disk writable, its writes kept in this file.' -rF
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" disk' -l 'disk' -d 'With --overlay, the disk to serve (default: the first).' -rfka ''
+complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" overlay-dir' -l 'overlay-dir' -d 'One overlay per instance: export INSTANCE/DISK writes to DIR/INSTANCE/DISK.overlay (DIR created if missing).' -rfa '(__imgpack_complete_directories)'
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" cache' -l 'cache' -d 'Memory for decoded chunks (default: 4 chunks per thread).' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" max-connections' -l 'max-connections' -d 'Clients served at once; more are disconnected.' -rfka ''
 complete -c 'imgpack' -n '__imgpack_should_offer_completions_for_flags_or_options "imgpack serve" threads' -l 'threads' -d 'Worker threads, 1-256 (default: one per CPU); the output is the same for any count.' -rfka ''

@@ -531,6 +531,7 @@ _imgpack_serve() {
         '--allow-remote[Accept a --listen address that is not loopback (anyone who reaches it reads the disks).]'
         '--overlay[Make the served disk writable, its writes kept in this file.]:file:_files'
         '--disk[With --overlay, the disk to serve (default\: the first).]:name:'
+        '--overlay-dir[One overlay per instance\: export INSTANCE/DISK writes to DIR/INSTANCE/DISK.overlay (DIR created if missing).]:dir:_files -/'
         '--cache[Memory for decoded chunks (default\: 4 chunks per thread).]:size:'
         '--max-connections[Clients served at once; more are disconnected.]:n:'
         '--threads[Worker threads, 1-256 (default\: one per CPU); the output is the same for any count.]:n:'
