@@ -49,6 +49,9 @@ final class NBDExport: Sendable {
     let threadPool: NIOThreadPool
     let allocator = ByteBufferAllocator()
     let log: @Sendable (String) -> Void
+    /// Proofs that chunks decoded before were verified, for decoding them again at less cost;
+    /// the server's, shared by its exports (keyed by entry number, as the cache).
+    let memo: RecordMemo
     /// Where the last few reads ended: a read starting at one of them is sequential.
     private let recentEnds = Mutex<[UInt64]>([])
     /// With a ``ChunkSource``: the end of the chunks whose records were asked for ahead of a
@@ -58,14 +61,15 @@ final class NBDExport: Sendable {
     private let fillPatterns = Mutex<[Int: UInt64]>([:])
 
     init(
-        reader: ImageReader, stream: Int, cache: ChunkCache, overlay: Overlay?, source: (any ChunkSource)? = nil, threadPool: NIOThreadPool,
-        log: @escaping @Sendable (String) -> Void
+        reader: ImageReader, stream: Int, cache: ChunkCache, memo: RecordMemo? = nil, overlay: Overlay?, source: (any ChunkSource)? = nil,
+        threadPool: NIOThreadPool, log: @escaping @Sendable (String) -> Void
     ) {
         self.reader = reader
         self.stream = stream
         name = reader.streams[stream].name
         size = reader.streams[stream].logicalSize
         chunks = reader.chunks(ofStream: stream)
+        self.memo = memo ?? RecordMemo(chunks: chunks.startIndex..<chunks.endIndex)
         self.cache = cache
         self.overlay = overlay
         self.source = source
@@ -106,19 +110,20 @@ final class NBDExport: Sendable {
         return range.lowerBound
     }
 
-    /// Decodes chunk `index` whole, through the reader, which checks its SHA-256.
+    /// Decodes chunk `index` whole, through the reader, which checks its SHA-256, or from the
+    /// second decode of a chunk on, the SHA-256 of its unchanged record (``RecordMemo``).
     private func decode(_ index: Int) throws(ImagePackError) -> ByteBuffer {
-        let entry = chunks[index]
-        let length = Int(entry.logicalLength)
+        let length = Int(chunks[index].logicalLength)
         var buffer = allocator.buffer(capacity: length)
-        var failure: ImagePackError?
+        let check = memo.check(for: index)
+        var outcome: Result<RecordCheckOutcome, ImagePackError> = .success(.contentChecked)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
             do throws(ImagePackError) {
-                try reader.read(stream: stream, at: entry.logicalOffset, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]))
-            } catch { failure = error }
+                outcome = .success(try reader.decodeChunk(index, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), check: check))
+            } catch { outcome = .failure(error) }
             return length
         }
-        if let failure { throw failure }
+        memo.note(try outcome.get(), for: index)
         return buffer
     }
 

@@ -77,6 +77,9 @@ public final class NBDServer: Sendable {
     let context: NBDServerContext
     let group: MultiThreadedEventLoopGroup
     let threadPool: NIOThreadPool
+    /// The proofs of verified records, shared by every export as the cache is: a chunk decoded
+    /// for one instance's disk is decoded again for another's at the record's cost.
+    let recordMemo: RecordMemo
 
     /// Listeners and live connections, shared with the channel initializer (a Mutex cannot be captured).
     private final class Registry: Sendable {
@@ -111,6 +114,8 @@ public final class NBDServer: Sendable {
         // The largest chunk of the served disks stands for the image's chunk size.
         let chunkSize = disks.lazy.flatMap { reader.chunks(ofStream: $0) }.map { Int($0.logicalLength) }.max() ?? 0
         let cache = ChunkCache(capacity: configuration.cacheBytes ?? 4 * chunkSize * threads, stallTimeout: configuration.stalledReaderTimeout)
+        let memo = RecordMemo(chunks: reader.entries.indices)
+        recordMemo = memo
         var exports: [NBDExport] = []
         var instances: Instances?
         if configuration.overlayPath != nil && configuration.overlayDirectory != nil {
@@ -119,7 +124,7 @@ public final class NBDServer: Sendable {
         if let directory = configuration.overlayDirectory {
             try Self.makeDirectory(directory)
             instances = Instances(directory: directory, rootDigest: reader.rootDigest, log: configuration.log) { [source = configuration.chunkSource, log = configuration.log] stream, overlay in
-                NBDExport(reader: reader, stream: stream, cache: cache, overlay: overlay, source: source, threadPool: pool, log: log)
+                NBDExport(reader: reader, stream: stream, cache: cache, memo: memo, overlay: overlay, source: source, threadPool: pool, log: log)
             }
         }
         if let overlayPath = configuration.overlayPath {
@@ -133,9 +138,9 @@ public final class NBDServer: Sendable {
             }
             let info = reader.streams[stream]
             let overlay = try Overlay(path: overlayPath, rootDigest: reader.rootDigest, diskName: info.name, diskSize: info.logicalSize)
-            exports = [NBDExport(reader: reader, stream: stream, cache: cache, overlay: overlay, source: configuration.chunkSource, threadPool: pool, log: configuration.log)]
+            exports = [NBDExport(reader: reader, stream: stream, cache: cache, memo: memo, overlay: overlay, source: configuration.chunkSource, threadPool: pool, log: configuration.log)]
         } else {
-            exports = disks.map { NBDExport(reader: reader, stream: $0, cache: cache, overlay: nil, source: configuration.chunkSource, threadPool: pool, log: configuration.log) }
+            exports = disks.map { NBDExport(reader: reader, stream: $0, cache: cache, memo: memo, overlay: nil, source: configuration.chunkSource, threadPool: pool, log: configuration.log) }
         }
         pool.start()
         threadPool = pool
@@ -171,6 +176,10 @@ public final class NBDServer: Sendable {
     package var keptBlocks: (hits: Int, keptChunks: Int, denseChunks: Int, chunks: Int, bytes: Int, peakBytes: Int) {
         context.exports.first!.cache.keptStatistics
     }
+
+    /// Decodes that trusted a ``VerifiedRecord`` instead of hashing the content, and records
+    /// verified for that (``RecordMemo``).
+    package var recordMemoStatistics: (trusted: Int, recorded: Int) { recordMemo.statistics }
 
     /// The decoded chunks' bytes held now and at most so far (cached, being decoded, and pinned by
     /// replies not yet sent), against the budget; and how many decodes started over the budget
@@ -282,8 +291,9 @@ public final class NBDServer: Sendable {
         let memory = chunkMemory
         let overdrafts = memory.overdrafts == 0 ? "" : ", \(memory.overdrafts) decodes over budget while clients did not read"
         let kept = keptBlocks
+        let memo = recordMemoStatistics
         configuration.log(
-            "imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes, at most \(memory.peakBytes >> 20) MiB of \(memory.capacity >> 20) MiB held, \(memory.deferrals) decodes waited for room\(overdrafts); "
+            "imgpack serve: stopped; chunk cache: \(hits) hits, \(misses) decodes (\(memo.trusted) of them trusted a verified record instead of hashing the content, \(memo.recorded) records verified for that), at most \(memory.peakBytes >> 20) MiB of \(memory.capacity >> 20) MiB held, \(memory.deferrals) decodes waited for room\(overdrafts); "
                 + "kept blocks: \(kept.hits) reads answered without a decode, blocks kept of \(kept.keptChunks) evicted chunks (\(kept.denseChunks) read too densely to keep), at most \(kept.peakBytes >> 20) MiB")
         // Only now that no request can run: another server may take the overlay once this returns.
         for export in context.exports { export.overlay?.close() }

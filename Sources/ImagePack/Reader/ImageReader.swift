@@ -50,7 +50,7 @@ public final class ImageReader: Sendable {
     private let recordEntries: [UInt32]
     /// Decoders and buffers for reads that do not bring their own (random access), reused so
     /// that a small read allocates nothing.
-    private let scratch = Pool<DecodeSlot>(capacity: 16) { DecodeSlot() }
+    let scratch = Pool<DecodeSlot>(capacity: 16) { DecodeSlot() }
     /// The most recently decoded chunk (in its slot's output), so small sequential reads decode
     /// each chunk once.
     private let recent = Mutex<DecodeSlot?>(nil)
