@@ -8,14 +8,10 @@ extension ImageReader {
         let entry = entries[i]
         precondition(entry.kind == .fill, "entry \(i) is not a fill chunk")
         do throws(ImagePackError) {
-            let record = try file.read(at: entry.recordOffset, count: Layout.chunkPrefixSize + Int(entry.payloadLength))
-            let header = try ChunkHeader.decodePrefix(Array(record[0..<Layout.chunkPrefixSize]), at: entry.recordOffset, limits: limits)
-            guard entry.matches(header) else {
-                throw ImagePackError(.indexMismatch, "the chunk record at \(entry.recordOffset) does not say what the index says about it", rule: .v34, offset: entry.recordOffset)
-            }
-            return try withBytes(record) { (raw) throws(ImagePackError) -> UInt64 in
-                try ChunkVerifier.fillPattern(
-                    header, payload: UnsafeRawBufferPointer(rebasing: raw[Layout.chunkPrefixSize...]),
+            return try scratch.with { (scratch) throws(ImagePackError) -> UInt64 in
+                let (header, record) = try readRecord(entry, using: scratch)
+                return try ChunkVerifier.fillPattern(
+                    header, payload: UnsafeRawBufferPointer(rebasing: record[Layout.chunkPrefixSize...]),
                     payloadOffset: entry.recordOffset + UInt64(Layout.chunkPrefixSize))
             }
         } catch {

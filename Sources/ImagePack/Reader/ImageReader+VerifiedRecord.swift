@@ -20,13 +20,7 @@ extension ImageReader {
         }
         return try scratch.with { (scratch) throws(ImagePackError) -> RecordCheckOutcome in
             do throws(ImagePackError) {
-                let buffer = scratch.record.prefix(Layout.chunkPrefixSize + Int(entry.payloadLength))
-                try file.read(at: entry.recordOffset, into: buffer)
-                let record = UnsafeRawBufferPointer(buffer)
-                let header = try ChunkHeader.decodePrefix(Array(record[0..<Layout.chunkPrefixSize]), at: entry.recordOffset, limits: limits)
-                guard entry.matches(header) else {
-                    throw ImagePackError(.indexMismatch, "the chunk record at \(entry.recordOffset) does not say what the index says about it", rule: .v34, offset: entry.recordOffset)
-                }
+                let (header, record) = try readRecord(entry, using: scratch)
                 let payloadOffset = entry.recordOffset + UInt64(Layout.chunkPrefixSize)
                 let payload = UnsafeRawBufferPointer(rebasing: record[Layout.chunkPrefixSize...])
                 var recordDigest: Digest?

@@ -229,14 +229,7 @@ public final class ImageReader: Sendable {
             case .data, .fill, .parent:
                 break
             }
-            // One pread of prefix and payload into the reused record buffer.
-            let record = scratch.record.prefix(Layout.chunkPrefixSize + Int(entry.payloadLength))
-            try file.read(at: entry.recordOffset, into: record)
-            let header = try ChunkHeader.decodePrefix(
-                Array(UnsafeRawBufferPointer(rebasing: record[0..<Layout.chunkPrefixSize])), at: entry.recordOffset, limits: limits)
-            guard entry.matches(header) else {
-                throw ImagePackError(.indexMismatch, "the chunk record at \(entry.recordOffset) does not say what the index says about it", rule: .v34, offset: entry.recordOffset)
-            }
+            let (header, record) = try readRecord(entry, using: scratch)
             try ChunkVerifier.decode(
                 header, payload: UnsafeRawBufferPointer(rebasing: record[Layout.chunkPrefixSize...]), into: output,
                 decoder: scratch.decoder, verifyDigest: verifyDigest, contentNeeded: contentNeeded,
@@ -247,19 +240,27 @@ public final class ImageReader: Sendable {
         }
     }
 
+    /// The whole record of `entry` (prefix and payload, one pread into the scratch's record
+    /// buffer, valid until the scratch is used again) and its header, which must say what the
+    /// index says (V34).
+    func readRecord(_ entry: ChunkEntry, using scratch: DecodeSlot) throws(ImagePackError) -> (header: ChunkHeader, record: UnsafeRawBufferPointer) {
+        let buffer = scratch.record.prefix(Layout.chunkPrefixSize + Int(entry.payloadLength))
+        try file.read(at: entry.recordOffset, into: buffer)
+        let record = UnsafeRawBufferPointer(buffer)
+        let header = try ChunkHeader.decodePrefix(Array(record[0..<Layout.chunkPrefixSize]), at: entry.recordOffset, limits: limits)
+        guard entry.matches(header) else {
+            throw ImagePackError(.indexMismatch, "the chunk record at \(entry.recordOffset) does not say what the index says about it", rule: .v34, offset: entry.recordOffset)
+        }
+        return (header, record)
+    }
+
     /// Decodes a reference chunk (spec §7.2): reads its record, checks the target rules (V34, V60),
     /// decodes the target and checks the content against the reference's own digest (V28), so a
     /// target that matches in its header but not in its bytes is still caught here.
     private func decodeReference(
         _ entry: ChunkEntry, into output: UnsafeMutableRawBufferPointer, using scratch: DecodeSlot, parents: ParentChain
     ) throws(ImagePackError) {
-        let record = scratch.record.prefix(Layout.chunkPrefixSize + Int(entry.payloadLength))
-        try file.read(at: entry.recordOffset, into: record)
-        let header = try ChunkHeader.decodePrefix(
-            Array(UnsafeRawBufferPointer(rebasing: record[0..<Layout.chunkPrefixSize])), at: entry.recordOffset, limits: limits)
-        guard entry.matches(header) else {
-            throw ImagePackError(.indexMismatch, "the chunk record at \(entry.recordOffset) does not say what the index says about it", rule: .v34, offset: entry.recordOffset)
-        }
+        let (header, record) = try readRecord(entry, using: scratch)
         let payloadOffset = entry.recordOffset + UInt64(Layout.chunkPrefixSize)
         let target = try header.referenceTargetOffset(payload: UnsafeRawBufferPointer(rebasing: record[Layout.chunkPrefixSize...]), payloadOffset: payloadOffset)
         let targetEntry = recordEntry(at: target)
