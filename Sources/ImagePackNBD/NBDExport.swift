@@ -56,7 +56,7 @@ final class NBDExport: Sendable {
     private let recentEnds = Mutex<[UInt64]>([])
     /// With a ``ChunkSource``: the end of the chunks whose records were asked for ahead of a
     /// sequential reader.
-    private let fetchedAhead = Mutex<Int>(0)
+    private let fetchedAhead = Mutex<(upTo: Int, window: Int)>((0, NBDExport.readAheadChunks))
     /// The patterns of the fill chunks checked so far, by chunk index (8 bytes each, once per chunk).
     private let fillPatterns = Mutex<[Int: UInt64]>([:])
 
@@ -382,9 +382,12 @@ final class NBDExport: Sendable {
     /// of the 2 GiB ext4 disk at load 12, interleaved: 3.8-5.9 s with 2 ahead, 2.9-3.9 s with 4
     /// (decodes +3 %); 8 clients at once peaked at 161 MiB resident instead of 148 MiB.
     static let readAheadChunks = 4
-    /// Chunks whose records a ``ChunkSource`` brings ahead of a sequential reader: records land
-    /// in the source's file, not in memory, and one range request for several of them costs the
-    /// registry less than one each.
+    /// The most chunks whose records a ``ChunkSource`` brings ahead of a sequential reader:
+    /// records land in the source's file, not in memory, and one range request for several of
+    /// them costs the registry less than one each. The window starts at ``readAheadChunks`` and
+    /// doubles while the reader stays sequential, so a short run (a boot reading a file) fetches
+    /// little beyond what it reads, and a whole-disk copy fetches in large batches: with a fixed
+    /// window of 16 the first 64 MiB of the ext4 disk fetched 37.9 MB instead of 13.0 MB.
     static let fetchAheadChunks = 16
 
     /// Decodes the stored chunks among the next ``readAheadChunks`` in the background if this
@@ -401,11 +404,15 @@ final class NBDExport: Sendable {
         if let source {
             // In batches: a window that slid one chunk per read would ask for one record at a
             // time; asking again once half the window is used makes each request carry several.
-            let window = fetchedAhead.withLock { upTo -> Range<Int>? in
-                let end = min(next + Self.fetchAheadChunks, chunks.endIndex)
-                let from = upTo > next && upTo <= end ? upTo : next
-                guard end - from >= Self.fetchAheadChunks / 2 || (end == chunks.endIndex && from < end) else { return nil }
-                upTo = end
+            let window = fetchedAhead.withLock { state -> Range<Int>? in
+                // Near the end of what was asked for already: the same stream, which earns a
+                // wider window (a read may be larger than the window, so it may start past it).
+                let continuing = next + state.window >= state.upTo && next <= state.upTo + state.window
+                let size = continuing ? state.window : Self.readAheadChunks
+                let end = min(next + size, chunks.endIndex)
+                let from = continuing ? max(state.upTo, next) : next
+                guard end - from >= size / 2 || (end == chunks.endIndex && from < end) else { return nil }
+                state = (end, continuing ? min(size * 2, Self.fetchAheadChunks) : size)
                 return from..<end
             }
             if let window { source.prefetch(entries: window.filter { chunks[$0].kind != .zero }) }
