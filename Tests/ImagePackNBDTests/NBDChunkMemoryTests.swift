@@ -57,9 +57,7 @@ struct NBDChunkMemoryTests {
         let clients = 6, reads = 250
         var connections: [RawNBDClient] = []
         for c in 0..<clients {
-            let client = try t.client()
-            try client.handshake()
-            try client.go("wide", structured: false)
+            let client = try t.connectedClient("wide", structured: false)
             try client.send((0..<reads).flatMap { k in
                 RawNBDClient.requestBytes(0, cookie: UInt64(k), offset: UInt64(Self.order(c, k) * Self.chunkSize), length: UInt32(Self.chunkSize))
             })
@@ -106,9 +104,7 @@ struct NBDChunkMemoryTests {
             $0.stalledReaderTimeout = .milliseconds(50)
         }
         defer { t.stop() }
-        let stalled = try t.client()
-        try stalled.handshake()
-        try stalled.go("wide", structured: false)
+        let stalled = try t.connectedClient("wide", structured: false)
         // Far more than the sockets hold, over two chunks: replies stay unsent, pinning both.
         try stalled.send((0..<600).flatMap { k in
             RawNBDClient.requestBytes(0, cookie: UInt64(k), offset: UInt64((k % 2) * Self.chunkSize), length: UInt32(Self.chunkSize))
@@ -120,9 +116,7 @@ struct NBDChunkMemoryTests {
             waited += 1
         }
         try #require(t.server.context.peakBufferedReplyBytes >= NBDServer.writeBufferWaterMark.high)
-        let other = try t.client()
-        try other.handshake()
-        try other.go("wide", structured: false)
+        let other = try t.connectedClient("wide", structured: false)
         for i in 2..<12 {
             try other.request(0, cookie: UInt64(i), offset: UInt64(i * Self.chunkSize), length: UInt32(Self.chunkSize))
             let reply = try other.simpleReply(dataLength: Self.chunkSize)

@@ -35,12 +35,8 @@ struct NBDFillTests {
         let t = try TestServer(image: image, directory: directory)
         defer { t.stop() }
         #expect(f.logicalLength >= 64)
-        let structured = try t.client()
-        try structured.handshake()
-        try structured.go("root")
-        let simple = try t.client()
-        try simple.handshake()
-        try simple.go("root", structured: false)
+        let structured = try t.connectedClient("root")
+        let simple = try t.connectedClient("root", structured: false)
         var cookie: UInt64 = 0
         for phase in 0..<9 {
             let offset = f.logicalOffset + UInt64(phase), length = Int(f.logicalLength) - phase - 1
@@ -69,9 +65,7 @@ struct NBDFillTests {
         let (image, fill) = try Self.image(in: directory)
         let t = try TestServer(image: image, directory: directory) { $0.overlayPath = directory + "/root.overlay" }
         defer { t.stop(removing: false) }
-        let c = try t.client()
-        try c.handshake()
-        try c.go("root", structured: false)
+        let c = try t.connectedClient("root", structured: false)
         let at = fill.logicalOffset + 4099
         try c.request(1, cookie: 1, offset: at, length: 3, payload: [1, 2, 3])
         #expect(try c.simpleReply().error == 0)
@@ -105,9 +99,7 @@ struct NBDFillTests {
         try Data(bytes).write(to: URL(fileURLWithPath: image))
         let t = try TestServer(image: image, directory: directory)
         defer { t.stop(removing: false) }
-        let c = try t.client()
-        try c.handshake()
-        try c.go("root")
+        let c = try t.connectedClient("root")
         try c.request(0, cookie: 1, offset: f.logicalOffset + 5, length: 100)
         let failed = try c.structuredReply()
         #expect(failed.last?.type == 0x8002 && failed.last?.errorValue == 5, "ERROR_OFFSET, EIO")

@@ -83,9 +83,7 @@ struct NBDHostileClientTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let t = try TestServer(directory: directory) { $0.overlayDirectory = directory + "/vms" }
         let root = NBDProtocolTests.disk("root")
-        let good = try t.client()
-        try good.handshake()
-        try good.go("root", structured: false)
+        let good = try t.connectedClient("root", structured: false)
         var r = Random(state: 0x1D_B00B)
         for iteration in 0..<400 {
             let bytes = Self.conversation(&r, diskSize: UInt64(root.count))

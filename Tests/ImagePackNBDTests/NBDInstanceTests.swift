@@ -23,14 +23,6 @@ struct NBDInstanceTests {
         return try c.simpleReply().error
     }
 
-    /// A client on `export`, simple replies.
-    func connect(_ t: TestServer, _ export: String) throws -> RawNBDClient {
-        let c = try t.client()
-        try c.handshake()
-        try c.go(export, structured: false)
-        return c
-    }
-
     /// NBD_OPT_GO's replies for `export` on a fresh connection (the error, if any, last).
     func goReplies(_ t: TestServer, _ export: String) throws -> (client: RawNBDClient, replies: [RawNBDClient.OptionReply]) {
         let c = try t.client()
@@ -71,7 +63,7 @@ struct NBDInstanceTests {
         expectSameBytes(try read(vm1, 0, rootA.count).data, rootA)
         expectSameBytes(try read(vm2, 0, rootB.count).data, rootB)
         // "vm1/" is vm1's first disk: the same overlay, seen by a second connection at once.
-        let vm1Again = try connect(first, "vm1/")
+        let vm1Again = try first.connectedClient("vm1/", structured: false)
         expectSameBytes(try read(vm1Again, 0, rootA.count).data, rootA)
         #expect(first.server.openInstances == 2)
         // The image's own disk: unchanged and read-only.
@@ -88,15 +80,15 @@ struct NBDInstanceTests {
         }
         waitForOpenInstances(first, 1)
         #expect(first.server.openInstances == 1)
-        expectSameBytes(try read(try connect(first, "vm1/root"), 0, rootA.count).data, rootA, "reopened from its file")
+        expectSameBytes(try read(first.connectedClient("vm1/root", structured: false), 0, rootA.count).data, rootA, "reopened from its file")
         #expect(FileManager.default.fileExists(atPath: instances + "/vm1/root.overlay"))
         #expect(FileManager.default.fileExists(atPath: instances + "/vm2/root.overlay"))
         first.stop(removing: false)
 
         let second = try TestServer(directory: directory) { $0.overlayDirectory = instances }
-        expectSameBytes(try read(try connect(second, "vm1/root"), 0, rootA.count).data, rootA)
-        expectSameBytes(try read(try connect(second, "vm2/root"), 0, rootB.count).data, rootB)
-        expectSameBytes(try read(try connect(second, "vm2/data"), 0, Self.data.count).data, Self.data)
+        expectSameBytes(try read(second.connectedClient("vm1/root", structured: false), 0, rootA.count).data, rootA)
+        expectSameBytes(try read(second.connectedClient("vm2/root", structured: false), 0, rootB.count).data, rootB)
+        expectSameBytes(try read(second.connectedClient("vm2/data", structured: false), 0, Self.data.count).data, Self.data)
         #expect(FileManager.default.fileExists(atPath: instances + "/vm2/data.overlay"))
         second.stop(removing: false)
         expectSameBytes(try Data(contentsOf: URL(fileURLWithPath: TestServer.twoDisks)), imageBefore)
@@ -149,7 +141,7 @@ struct NBDInstanceTests {
         #expect(error.type == 0x8000_0002, "NBD_REP_ERR_POLICY")
         #expect(String(decoding: error.data, as: UTF8.self).contains("belongs to"))
         #expect(t.log.all.contains { $0.contains("vm3") && $0.contains("rootDigest") })
-        #expect(try read(try connect(t, "vm4/root"), 0, 4096).error == 0)
+        #expect(try read(t.connectedClient("vm4/root", structured: false), 0, 4096).error == 0)
         #expect(t.server.openInstances == 1)
     }
 

@@ -22,9 +22,7 @@ struct NBDKeptBlocksTests {
     }
 
     static func connect(_ t: TestServer) throws -> RawNBDClient {
-        let c = try t.client()
-        try c.handshake()
-        try c.go("wide", structured: false)
+        let c = try t.connectedClient("wide", structured: false)
         return c
     }
 

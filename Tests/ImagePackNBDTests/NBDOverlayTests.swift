@@ -16,13 +16,6 @@ struct NBDOverlayTests {
         return reply.data
     }
 
-    func connect(_ t: TestServer) throws -> RawNBDClient {
-        let c = try t.client()
-        try c.handshake()
-        try c.go("", structured: false)
-        return c
-    }
-
     @Test("writes read back in the same and a new connection and after a restart; the image is unchanged")
     func writesSurviveRestart() throws {
         let directory = TestServer.makeDirectory()
@@ -49,11 +42,11 @@ struct NBDOverlayTests {
         try expectSameBytes(read(c, 0, expected.count), expected)
         try c.request(3, cookie: 5, offset: 0, length: 0)
         #expect(try c.simpleReply().error == 0)
-        try expectSameBytes(read(connect(first), 0, expected.count), expected)
+        try expectSameBytes(read(first.connectedClient(structured: false), 0, expected.count), expected)
         first.stop(removing: false)
 
         let second = try TestServer(directory: directory) { $0.overlayPath = overlay }
-        try expectSameBytes(read(connect(second), 0, expected.count), expected)
+        try expectSameBytes(read(second.connectedClient(structured: false), 0, expected.count), expected)
         second.stop(removing: false)
         try expectSameBytes(Data(contentsOf: URL(fileURLWithPath: TestServer.twoDisks)), imageBefore)
     }
@@ -99,9 +92,7 @@ struct NBDOverlayTests {
 
         let t = try TestServer(image: image, directory: directory)
         defer { t.stop(removing: false) }
-        let c = try t.client()
-        try c.handshake()
-        try c.go("root")
+        let c = try t.connectedClient("root")
         try c.request(0, cookie: 1, offset: victim.logicalOffset + 10, length: 100)
         let failed = try c.structuredReply()
         #expect(failed.last?.type == 0x8002, "ERROR_OFFSET")
@@ -109,9 +100,7 @@ struct NBDOverlayTests {
         let after = victim.logicalEnd
         try c.request(0, cookie: 2, offset: after, length: 4096)
         try expectSameBytes(RawNBDClient.assemble(c.structuredReply(), offset: after, length: 4096) ?? [], Array(Self.root[Int(after)..<Int(after) + 4096]))
-        let simple = try t.client()
-        try simple.handshake()
-        try simple.go("root", structured: false)
+        let simple = try t.connectedClient("root", structured: false)
         try simple.request(0, cookie: 3, offset: victim.logicalOffset, length: 1)
         #expect(try simple.simpleReply().error == 5)
         #expect(t.log.all.contains { $0.contains("V") && $0.contains("chunk") })

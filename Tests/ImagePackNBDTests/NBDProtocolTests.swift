@@ -45,17 +45,13 @@ struct NBDProtocolTests {
         let t = try TestServer()
         defer { t.stop() }
         let root = Self.disk("root")
-        let simple = try t.client()
-        try simple.handshake()
-        try simple.go("root", structured: false)
+        let simple = try t.connectedClient("root", structured: false)
         try simple.request(0, cookie: 7, offset: 0, length: UInt32(root.count))
         let reply = try simple.simpleReply(dataLength: root.count)
         #expect(reply.error == 0 && reply.cookie == 7)
         expectSameBytes(reply.data, root)
 
-        let structured = try t.client()
-        try structured.handshake()
-        try structured.go("", structured: true)
+        let structured = try t.connectedClient("", structured: true)
         try structured.request(0, cookie: 8, offset: 1000, length: 300_000)
         let chunks = try structured.structuredReply()
         #expect(chunks.allSatisfy { $0.cookie == 8 })
@@ -71,9 +67,7 @@ struct NBDProtocolTests {
     func blockStatus() throws {
         let t = try TestServer()
         defer { t.stop() }
-        let c = try t.client()
-        try c.handshake()
-        try c.go("root", baseAllocation: true)
+        let c = try t.connectedClient("root", baseAllocation: true)
         let size = Self.reader.streams[0].logicalSize
         try c.request(7, cookie: 1, offset: 0, length: UInt32(size))
         let reply = try c.structuredReply()
@@ -96,9 +90,7 @@ struct NBDProtocolTests {
     func requestErrors() throws {
         let t = try TestServer()
         defer { t.stop() }
-        let c = try t.client()
-        try c.handshake()
-        try c.go("data", structured: false)
+        let c = try t.connectedClient("data", structured: false)
         try c.request(0, cookie: 1, offset: 262_144 - 10, length: 11)
         #expect(try c.simpleReply().error == 22, "read past the end: EINVAL")
         try c.request(0, cookie: 2, offset: 0, length: 33 << 20)
@@ -113,9 +105,7 @@ struct NBDProtocolTests {
         let ok = try c.simpleReply(dataLength: 16)
         #expect(ok.error == 0 && ok.data == Array(Self.disk("data")[0..<16]))
 
-        let s = try t.client()
-        try s.handshake()
-        try s.go("data")
+        let s = try t.connectedClient("data")
         try s.request(0, cookie: 9, offset: 0, length: 33 << 20)
         let big = try s.structuredReply()
         #expect(big.count == 1 && big[0].type == 0x8001 && big[0].errorValue == 75, "over 32 MiB with structured replies: EOVERFLOW")
@@ -141,9 +131,7 @@ struct NBDProtocolTests {
         _ = try flags.receiveAll(18)
         try flags.send(RawNBDClient.be(UInt32(0x80)))
         #expect(try flags.serverClosed())
-        let good = try t.client()
-        try good.handshake()
-        try good.go("root", structured: false)
+        let good = try t.connectedClient("root", structured: false)
         try good.request(0, cookie: 1, offset: 0, length: 8)
         #expect(try good.simpleReply(dataLength: 8).data == Array(Self.disk("root")[0..<8]))
         #expect(t.log.all.contains { $0.contains("bad magic") })
@@ -155,19 +143,13 @@ struct NBDProtocolTests {
         defer { t.stop() }
         let root = Self.disk("root")
         // Never reads: its replies pile up until the socket is full, then the server stops reading its requests.
-        let slow = try t.client()
-        try slow.handshake()
-        try slow.go("root", structured: false)
+        let slow = try t.connectedClient("root", structured: false)
         for cookie in 0..<200 { try slow.request(0, cookie: UInt64(cookie), offset: 0, length: UInt32(root.count)) }
         do {
-            let gone = try t.client()
-            try gone.handshake()
-            try gone.go("root")
+            let gone = try t.connectedClient("root")
             for cookie in 0..<50 { try gone.request(0, cookie: UInt64(cookie), offset: 0, length: UInt32(root.count)) }
         }
-        let good = try t.client()
-        try good.handshake()
-        try good.go("root", structured: false)
+        let good = try t.connectedClient("root", structured: false)
         try good.request(0, cookie: 1, offset: 0, length: UInt32(root.count))
         try expectSameBytes(good.simpleReply(dataLength: root.count).data, root)
     }
@@ -177,9 +159,7 @@ struct NBDProtocolTests {
         let t = try TestServer()
         defer { t.stop() }
         let data = Self.disk("data")
-        let c = try t.client()
-        try c.handshake()
-        try c.go("data", structured: false)
+        let c = try t.connectedClient("data", structured: false)
         // 1000 x 256 KiB = 250 MiB of replies asked for in 28 KB of requests, which one read of the
         // socket brings in whole: answered all at once from the cache, they would all wait in the
         // channel. Backpressure starts a request only while the channel takes more bytes.
@@ -218,9 +198,7 @@ struct NBDProtocolTests {
     func cacheDecodesOnce() throws {
         let t = try TestServer()
         defer { t.stop() }
-        let c = try t.client()
-        try c.handshake()
-        try c.go("root", structured: false)
+        let c = try t.connectedClient("root", structured: false)
         let size = Int(Self.reader.streams[0].logicalSize)
         for cookie in 0..<5 {
             try c.request(0, cookie: UInt64(cookie), offset: 0, length: UInt32(size))
@@ -235,9 +213,7 @@ struct NBDProtocolTests {
         let t = try TestServer()
         defer { t.stop() }
         let root = Self.disk("root")
-        let c = try t.client()
-        try c.handshake()
-        try c.go("root", structured: false)
+        let c = try t.connectedClient("root", structured: false)
         let piece = 4096
         let count = root.count / piece
         for i in 0..<count { try c.request(0, cookie: UInt64(i), offset: UInt64(i * piece), length: UInt32(piece)) }
@@ -268,9 +244,7 @@ struct NBDProtocolTests {
 
         let t = try TestServer(image: samples + "/small-delta.ipk") { $0.parents = [parent] }
         defer { t.stop() }
-        let c = try t.client()
-        try c.handshake()
-        try c.go(name, structured: false)
+        let c = try t.connectedClient(name, structured: false)
         try c.request(0, cookie: 1, offset: 0, length: UInt32(expected.count))
         let reply = try c.simpleReply(dataLength: expected.count)
         #expect(reply.error == 0)
@@ -303,9 +277,7 @@ struct NBDHandshakeTimeoutTests {
     func idleHandshake() throws {
         let t = try TestServer { $0.handshakeTimeout = .milliseconds(200) }
         defer { t.stop() }
-        let served = try t.client()
-        try served.handshake()
-        try served.go("data", structured: false)
+        let served = try t.connectedClient("data", structured: false)
         let idle = try t.client()
         try idle.handshake()
         #expect(try idle.serverClosed())

@@ -2,6 +2,7 @@ import Foundation
 import ImagePack
 @testable import ImagePackNBD
 import Testing
+import TestSupport
 
 /// A chunk the server decodes again (evicted from its cache) is checked against the record it
 /// verified before instead of its content; a record changed under the running server is caught.
@@ -23,14 +24,12 @@ struct NBDRecordMemoTests {
         let image = try NBDChunkMemoryTests.makeImage(in: directory)
         let t = try TestServer(image: image, directory: directory) { $0.cacheBytes = Self.chunkSize }
         defer { t.stop() }
-        let client = try t.client()
-        try client.handshake()
-        try client.go("wide", structured: false)
+        let client = try t.connectedClient("wide", structured: false)
         // Chunks 0 and 5 in turn (not adjacent: no read-ahead), each evicting the other.
         for (n, k) in [0, 5, 0, 5, 0, 5].enumerated() {
             let reply = try Self.readChunk(client, k, cookie: UInt64(n))
             #expect(reply.error == 0)
-            #expect(reply.data == NBDChunkMemoryTests.chunks[k], "read \(n) of chunk \(k)")
+            expectSameBytes(reply.data, NBDChunkMemoryTests.chunks[k], "read \(n) of chunk \(k)")
         }
         #expect(t.server.cacheStatistics.misses == 6, "every read decoded")
         let memo = t.server.recordMemoStatistics
@@ -44,9 +43,7 @@ struct NBDRecordMemoTests {
         let image = try NBDChunkMemoryTests.makeImage(in: directory)
         let t = try TestServer(image: image, directory: directory) { $0.cacheBytes = Self.chunkSize }
         defer { t.stop() }
-        let client = try t.client()
-        try client.handshake()
-        try client.go("wide", structured: false)
+        let client = try t.connectedClient("wide", structured: false)
         for (n, k) in [0, 5, 0, 5].enumerated() { #expect(try Self.readChunk(client, k, cookie: UInt64(n)).error == 0) }
         #expect(t.server.recordMemoStatistics.recorded == 2)
 

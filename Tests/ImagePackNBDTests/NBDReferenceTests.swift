@@ -18,9 +18,7 @@ struct NBDReferenceTests {
         for name in ["disk", "memory"] {
             let s = try reader.streamIndex(named: name)
             let expected = try reader.read(stream: s, at: 0, count: Int(reader.streams[s].logicalSize))
-            let c = try t.client()
-            try c.handshake()
-            try c.go(name, structured: false)
+            let c = try t.connectedClient(name, structured: false)
             try c.request(0, cookie: 1, offset: 0, length: UInt32(expected.count))
             let whole = try c.simpleReply(dataLength: expected.count)
             #expect(whole.error == 0, "\(name)")

@@ -35,6 +35,14 @@ final class TestServer: Sendable {
 
     func client() throws -> RawNBDClient { try RawNBDClient(socketPath: socket) }
 
+    /// A client past the handshake, on `export` (arguments as ``RawNBDClient/go(_:structured:baseAllocation:)``).
+    func connectedClient(_ export: String = "", structured: Bool = true, baseAllocation: Bool = false) throws -> RawNBDClient {
+        let c = try client()
+        try c.handshake()
+        try c.go(export, structured: structured, baseAllocation: baseAllocation)
+        return c
+    }
+
     func stop(removing: Bool = true) {
         server.shutdown()
         if removing { try? FileManager.default.removeItem(atPath: directory) }
