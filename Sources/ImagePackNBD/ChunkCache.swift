@@ -142,10 +142,7 @@ final class ChunkCache: Sendable {
             return s.kept.read(index, reading, clock: s.clock).map { .kept($0) }
         }
         guard case .kept(let slice) = found else { return found }
-        // A copy, so that no reply holds a kept chunk's storage outside the budget.
-        var copy = allocator.buffer(capacity: slice.readableBytes)
-        copy.writeImmutableBuffer(slice)
-        return .kept(copy)
+        return .kept(copied(slice))
     }
 
     /// The bytes `reading` of chunk `index`, copied out of the kept blocks, if every block of them
@@ -155,6 +152,12 @@ final class ChunkCache: Sendable {
             s.clock += 1
             return s.kept.read(index, reading, clock: s.clock)
         }) else { return nil }
+        return copied(slice)
+    }
+
+    /// Kept bytes as a reply takes them: a copy, so that no reply holds a kept chunk's storage
+    /// outside the budget.
+    private func copied(_ slice: ByteBuffer) -> ByteBuffer {
         var copy = allocator.buffer(capacity: slice.readableBytes)
         copy.writeImmutableBuffer(slice)
         return copy

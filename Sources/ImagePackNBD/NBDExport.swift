@@ -320,7 +320,7 @@ final class NBDExport: Sendable {
             position += UInt64(take)
         }
         readAhead(from: offset, to: end, next: last + 1)
-        return EventLoopFuture.whenAllComplete(futures, on: loop).flatMapThrowing { [chunks, cache] results in
+        return EventLoopFuture.whenAllComplete(futures, on: loop).flatMapThrowing { [self] results in
             var pieces: [Piece] = []
             var failure: NBDRequestFailure?
             for (result, i) in zip(results, first...last) {
@@ -338,7 +338,7 @@ final class NBDExport: Sendable {
                 }
             }
             if let failure {
-                for case .chunk(_, let index) in pieces { cache.release(index) }
+                release(pieces)
                 throw failure
             }
             return pieces

@@ -72,10 +72,8 @@ extension LazyRemoteImage {
         var round = indices
         // Two rounds at most: a reference's target is a data or fill chunk (spec §7.2, V60).
         for _ in 0..<2 where !round.isEmpty {
-            let missing = round.filter { i in
-                reader.entries[i].storedSize > 0 && !fetched.withLock { $0.contains(i) }
-            }
-            try await fetchRecords(missing)
+            // Records here already or on their way are sorted out by `start`.
+            try await fetchRecords(round.filter { reader.entries[$0].storedSize > 0 })
             // Every reference asked for, fetched now or before: a target whose fetch failed
             // earlier is fetched again.
             var targets: [Int] = []
@@ -117,8 +115,7 @@ extension LazyRemoteImage {
             var mine: [Int] = []
             // A request that ended since the caller looked has put its records in `fetched`
             // before leaving `inFlight`.
-            let present = fetched.withLock { $0 }
-            for i in missing where !present.contains(i) {
+            for i in fetched.withLock({ fetched in missing.filter { !fetched.contains($0) } }) {
                 if let task = inFlight[i] { waits.append(task) } else { mine.append(i) }
             }
             for run in runs(of: mine) {

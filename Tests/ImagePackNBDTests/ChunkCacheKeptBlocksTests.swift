@@ -152,7 +152,8 @@ struct ChunkCacheKeptBlocksTests {
         let failed = cache.chunk(7, size: Self.chunkSize, reading: 0..<Self.block, on: loop) { index in
             cache.finish(index, with: .failure(ImagePackError(.chunkHashMismatch, "the chunk's SHA-256 differs")))
         }
-        #expect(throws: ImagePackError.self) { try failed.wait() }
+        let error = #expect(throws: ImagePackError.self) { try failed.wait() }
+        #expect(error?.code == .chunkHashMismatch)
         #expect(!cache.contains(7) && cache.accounting.bytes == 0)
         for i in 1...3 { _ = try Self.read(cache, i, 0..<Self.block, on: loop) }
         #expect(cache.kept(7, reading: 0..<Self.block) == nil && cache.keptStatistics.keptChunks == 2)

@@ -152,7 +152,8 @@ struct NBDInstanceTests {
         var both = NBDServer.Configuration(imagePath: TestServer.twoDisks)
         both.overlayPath = directory + "/o"
         both.overlayDirectory = directory + "/i"
-        #expect(throws: NBDServerError.self) { try NBDServer(configuration: both) }
+        let conflict = #expect(throws: NBDServerError.self) { try NBDServer(configuration: both) }
+        #expect(conflict?.code == .invalidConfiguration)
         var deep = NBDServer.Configuration(imagePath: TestServer.twoDisks)
         deep.overlayDirectory = directory + "/missing/instances"
         let error = #expect(throws: NBDServerError.self) { try NBDServer(configuration: deep) }
